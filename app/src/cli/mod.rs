@@ -1,0 +1,49 @@
+//! The command line: one file per subcommand, each a thin layer over the engine.
+
+mod bench;
+mod mux;
+mod probe;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Give a silent video of hits and scratches its sound.
+///
+/// With no subcommand, opens the desktop app.
+#[derive(Debug, Parser)]
+#[command(name = "foley", version, about, long_about = None)]
+pub struct Cli {
+    /// Log what foley is doing.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the desktop app, optionally with a video.
+    Open {
+        /// The video to open.
+        video: Option<PathBuf>,
+    },
+    /// Describe a media file: container, streams, codecs, size, frame rate, duration, frames.
+    Probe(probe::ProbeArgs),
+    /// Write a copy of a video with a new audio track (the video stream is copied, not re-encoded).
+    Mux(mux::MuxArgs),
+    /// Measure foley's speed on this machine.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => crate::ui::run(None),
+        Some(Command::Open { video }) => crate::ui::run(video),
+        Some(Command::Probe(args)) => probe::run(&args),
+        Some(Command::Mux(args)) => mux::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+    }
+}

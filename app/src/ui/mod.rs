@@ -1,0 +1,27 @@
+//! The desktop app: a window that opens a video and plays it.
+//!
+//! State lives in [`app::FoleyApp`]; panels are `*_ui` functions that read it and return
+//! [`app::Command`]s; decoding runs on a background thread ([`player`]).
+
+mod app;
+mod panels;
+mod player;
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+
+/// Opens the main window, optionally with `video` loaded, and runs until it is closed.
+pub fn run(video: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("foley")
+            .with_app_id("foley")
+            .with_inner_size([1100.0, 760.0])
+            .with_min_inner_size([480.0, 360.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native("foley", options, Box::new(move |cc| Ok(Box::new(app::FoleyApp::new(cc, video)))))
+        .map_err(|err| anyhow!("cannot open the foley window: {err} (is a display available? `foley probe` and the other subcommands work without one)"))
+}

@@ -1,0 +1,10 @@
+//! The foley engine: everything that turns a silent video into sound, with no GUI dependency.
+//!
+//! Modules, one job each:
+//! - [`media`]: decoding video and audio (FFmpeg), writing WAV, muxing a new audio track into a video.
+//! - [`timeline`]: the shared time axis (seconds, presentation timestamps) every stage is placed on.
+//! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
+
+pub mod media;
+pub mod paths;
+pub mod timeline;

@@ -1,0 +1,60 @@
+//! Write-then-rename, so outputs are either complete or absent.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::MediaError;
+
+/// A temporary file beside `target`, renamed onto it by [`PendingFile::commit`] and removed if
+/// dropped uncommitted.
+#[derive(Debug)]
+pub(crate) struct PendingFile {
+    temp: tempfile::TempPath,
+    target: PathBuf,
+}
+
+impl PendingFile {
+    /// Creates the temporary file. Its name keeps the target's extension, because FFmpeg picks
+    /// a container by it.
+    pub(crate) fn beside(target: &Path) -> Result<(Self, File), MediaError> {
+        let write_err = |source| MediaError::Write { path: target.to_path_buf(), source };
+        if target.is_dir() {
+            return Err(write_err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "the output path is a directory",
+            )));
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let suffix = target.extension().map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(&format!(".part{suffix}"))
+            .tempfile_in(&dir)
+            .map_err(write_err)?;
+        let (file, temp) = file.into_parts();
+        Ok((Self { temp, target: target.to_path_buf() }, file))
+    }
+
+    /// Path of the temporary file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Flushes the temporary file to disk and renames it onto the target.
+    pub(crate) fn commit(self) -> Result<(), MediaError> {
+        let write_err = |source| MediaError::Write { path: self.target.clone(), source };
+        File::open(&self.temp).and_then(|f| f.sync_all()).map_err(write_err)?;
+        self.temp.persist(&self.target).map_err(|e| MediaError::Write { path: self.target.clone(), source: e.error })
+    }
+}
+
+/// Runs `write` on a temporary file beside `path`, then renames it onto `path`.
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io::Result<()>) -> Result<(), MediaError> {
+    let (pending, file) = PendingFile::beside(path)?;
+    write(file).map_err(|source| MediaError::Write { path: path.to_path_buf(), source })?;
+    pending.commit()
+}

@@ -1,0 +1,525 @@
+//! Streaming video decoding to RGB8 frames with presentation timestamps.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next::codec::threading;
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::format::context::Input;
+use ffmpeg_next::software::scaling;
+use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media};
+use serde::Serialize;
+
+use super::MediaError;
+use super::input::{self, seconds, stream_start};
+
+/// What a video stream is, as read from its container and a scan of its packet timestamps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoInfo {
+    /// Coded frame width in pixels.
+    pub width: u32,
+    /// Coded frame height in pixels.
+    pub height: u32,
+    /// Average frame rate (frames per second).
+    pub fps: f64,
+    /// Whether the frame intervals vary (more than timestamp rounding explains).
+    pub variable_rate: bool,
+    /// Seconds from the first frame's timestamp to the end of the last frame.
+    pub duration_s: f64,
+    /// Number of frames in the stream.
+    pub frame_count: u64,
+    /// Clockwise rotation in degrees (0, 90, 180 or 270) the frames need for upright display.
+    pub rotation_deg: u32,
+    /// The codec's short name, e.g. `h264`.
+    pub codec: String,
+    /// Where the video stream's first frame sits on the container's clock, in seconds.
+    pub container_start_s: f64,
+}
+
+/// One decoded frame as tightly packed RGB8 rows.
+#[derive(Clone, PartialEq)]
+pub struct VideoFrame {
+    /// Presentation time in seconds on the video's timeline (the first frame is at 0).
+    pub time_s: f64,
+    pub width: u32,
+    pub height: u32,
+    /// `width * height * 3` bytes, row after row, no padding.
+    pub rgb: Vec<u8>,
+}
+
+impl std::fmt::Debug for VideoFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoFrame")
+            .field("time_s", &self.time_s)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a [`VideoReader`] delivers frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VideoReaderOptions {
+    /// Scale every frame to this `(width, height)`; `None` keeps the coded size.
+    pub size: Option<(u32, u32)>,
+    /// Decoder threads; 0 lets FFmpeg choose (one per core).
+    pub threads: usize,
+}
+
+/// Streams the frames of a video file's main video stream, in presentation order.
+///
+/// Memory does not grow with the video's length: frames are decoded on demand and only the
+/// decoder's own reference frames are held.
+pub struct VideoReader {
+    path: PathBuf,
+    input: Input,
+    decoder: decoder::Video,
+    stream_index: usize,
+    time_base: Rational,
+    /// The stream's first timestamp (time base units): time 0 on the video's timeline.
+    origin: i64,
+    info: VideoInfo,
+    options: VideoReaderOptions,
+    scaler: Option<ScalerFor>,
+    /// A decoded frame that belongs after the one last returned (left over from a seek).
+    pending: Option<(f64, frame::Video)>,
+    eof_sent: bool,
+    finished: bool,
+}
+
+impl std::fmt::Debug for VideoReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoReader").field("path", &self.path).field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+struct ScalerFor {
+    context: scaling::Context,
+    source: (Pixel, u32, u32),
+}
+
+// SAFETY: an SwsContext has no thread affinity; it is owned by one reader and used by one thread
+// at a time (`&mut self`), so moving it to another thread is sound. The FFmpeg wrapper only lacks
+// the marker because it holds a raw pointer.
+unsafe impl Send for ScalerFor {}
+
+impl VideoReader {
+    /// Opens the main video stream of `path`, delivering frames at their coded size.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, MediaError> {
+        Self::open_with(path, VideoReaderOptions::default())
+    }
+
+    /// Opens the main video stream of `path` with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: VideoReaderOptions) -> Result<Self, MediaError> {
+        let path = path.as_ref();
+        if let Some((w, h)) = options.size
+            && (w == 0 || h == 0 || w > 16_384 || h > 16_384)
+        {
+            return Err(MediaError::InvalidArgument(format!("frame size {w}x{h} is out of range")));
+        }
+        let scan = scan_video(path)?;
+        let input = input::open(path)?;
+        let stream = input
+            .streams()
+            .best(media::Type::Video)
+            .ok_or_else(|| MediaError::NoVideoStream { path: path.to_path_buf() })?;
+        let stream_index = stream.index();
+        let time_base = stream.time_base();
+        let mut context = codec::context::Context::from_parameters(stream.parameters())
+            .map_err(|e| MediaError::codec(path, "cannot read the video stream's parameters", e))?;
+        context.set_threading(threading::Config {
+            kind: threading::Type::Frame,
+            count: options.threads,
+            ..Default::default()
+        });
+        let decoder = context
+            .decoder()
+            .video()
+            .map_err(|e| MediaError::codec(path, "cannot open a decoder for the video stream", e))?;
+        let origin = scan.first_pts;
+        let info = VideoInfo {
+            width: decoder.width(),
+            height: decoder.height(),
+            fps: scan.average_fps(stream.avg_frame_rate()),
+            variable_rate: scan.is_variable(),
+            duration_s: seconds(scan.span_ticks(), time_base),
+            frame_count: scan.count,
+            rotation_deg: rotation_of(&stream),
+            codec: decoder.id().name().to_owned(),
+            container_start_s: seconds(stream_start(&stream).unwrap_or(origin), time_base),
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            input,
+            decoder,
+            stream_index,
+            time_base,
+            origin,
+            info,
+            options,
+            scaler: None,
+            pending: None,
+            eof_sent: false,
+            finished: false,
+        })
+    }
+
+    /// The stream's description.
+    #[must_use]
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    /// The file being read.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size of the frames this reader delivers.
+    #[must_use]
+    pub fn output_size(&self) -> (u32, u32) {
+        self.options.size.unwrap_or((self.info.width, self.info.height))
+    }
+
+    /// The next frame in presentation order, or `None` after the last one.
+    pub fn next_frame(&mut self) -> Result<Option<VideoFrame>, MediaError> {
+        match self.next_decoded()? {
+            Some((t, raw)) => self.convert(t, &raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Iterates over the remaining frames.
+    pub fn frames(&mut self) -> impl Iterator<Item = Result<VideoFrame, MediaError>> + '_ {
+        std::iter::from_fn(move || self.next_frame().transpose())
+    }
+
+    /// Seeks to `time_s` on the video's timeline and returns the frame on screen at that time: the
+    /// last frame whose timestamp is at or before it (or the first frame, for a time before it).
+    /// Reading continues with the frame after the one returned.
+    pub fn seek(&mut self, time_s: f64) -> Result<Option<VideoFrame>, MediaError> {
+        if !time_s.is_finite() {
+            return Err(MediaError::InvalidArgument(format!("seek time {time_s} is not a finite number")));
+        }
+        // A frame counts as "at" the time if it is within a microsecond: timestamps that went
+        // through a decimal representation must still land on their own frame.
+        let target = time_s + 1e-6;
+        let target_ts = self.origin as f64
+            + target * f64::from(self.time_base.denominator()) / f64::from(self.time_base.numerator());
+        // avformat_seek_file takes AV_TIME_BASE units when no stream is named.
+        let av_ts = (seconds(target_ts as i64, self.time_base) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
+        if self.input.seek(av_ts, ..av_ts).is_err() {
+            // Before the first key frame, or a container that cannot seek backwards by time:
+            // restart from the beginning and decode forward.
+            self.input
+                .seek(i64::MIN, ..)
+                .map_err(|e| MediaError::codec(&self.path, format!("cannot seek to {time_s:.3} s"), e))?;
+        }
+        self.decoder.flush();
+        self.pending = None;
+        self.eof_sent = false;
+        self.finished = false;
+
+        let mut shown: Option<(f64, frame::Video)> = None;
+        while let Some((t, raw)) = self.next_decoded()? {
+            if t <= target {
+                shown = Some((t, raw));
+            } else if shown.is_none() {
+                // The time is before the first frame: that first frame is what is on screen.
+                shown = Some((t, raw));
+                break;
+            } else {
+                self.pending = Some((t, raw));
+                break;
+            }
+        }
+        match shown {
+            Some((t, raw)) => self.convert(t, &raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Decodes the next frame without converting it, with its time in seconds.
+    fn next_decoded(&mut self) -> Result<Option<(f64, frame::Video)>, MediaError> {
+        if let Some(pending) = self.pending.take() {
+            return Ok(Some(pending));
+        }
+        if self.finished {
+            return Ok(None);
+        }
+        let mut raw = frame::Video::empty();
+        loop {
+            match self.decoder.receive_frame(&mut raw) {
+                Ok(()) => {
+                    let ts = raw.timestamp().or(raw.pts()).unwrap_or(self.origin);
+                    return Ok(Some((seconds(ts - self.origin, self.time_base), raw)));
+                }
+                Err(ffmpeg_next::Error::Eof) => {
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(ffmpeg_next::Error::Other { errno: ffmpeg_next::util::error::EAGAIN }) => {}
+                Err(e) => {
+                    return Err(MediaError::Damaged {
+                        path: self.path.clone(),
+                        detail: format!("decoding failed: {e}"),
+                    });
+                }
+            }
+            if self.eof_sent {
+                self.finished = true;
+                return Ok(None);
+            }
+            self.feed_packet()?;
+        }
+    }
+
+    /// Sends the next packet of the video stream (or end of stream) to the decoder.
+    fn feed_packet(&mut self) -> Result<(), MediaError> {
+        let mut packet = Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream_index => {
+                    return match self.decoder.send_packet(&packet) {
+                        // A damaged packet spoils at most the frames that depend on it; the
+                        // decoder resynchronises at the next key frame, as players do.
+                        Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
+                        Err(e) => Err(MediaError::Damaged {
+                            path: self.path.clone(),
+                            detail: format!("decoding failed: {e}"),
+                        }),
+                    };
+                }
+                Ok(()) | Err(ffmpeg_next::Error::InvalidData) => {}
+                Err(ffmpeg_next::Error::Eof) => {
+                    self.eof_sent = true;
+                    // Sending EOF twice is harmless; an error here only means it was already sent.
+                    let _ = self.decoder.send_eof();
+                    return Ok(());
+                }
+                Err(e) => {
+                    return Err(MediaError::Damaged {
+                        path: self.path.clone(),
+                        detail: format!("reading failed: {e}"),
+                    });
+                }
+            }
+        }
+    }
+
+    fn convert(&mut self, time_s: f64, raw: &frame::Video) -> Result<VideoFrame, MediaError> {
+        let (out_w, out_h) = self.output_size();
+        let source = (raw.format(), raw.width(), raw.height());
+        if self.scaler.as_ref().is_none_or(|s| s.source != source) {
+            let context = scaling::Context::get(
+                source.0,
+                source.1,
+                source.2,
+                Pixel::RGB24,
+                out_w,
+                out_h,
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(|e| MediaError::codec(&self.path, format!("cannot convert {:?} frames to RGB", source.0), e))?;
+            self.scaler = Some(ScalerFor { context, source });
+        }
+        let Some(scaler) = self.scaler.as_mut() else { unreachable!("scaler was just created") };
+        let mut rgb_frame = frame::Video::empty();
+        scaler
+            .context
+            .run(raw, &mut rgb_frame)
+            .map_err(|e| MediaError::codec(&self.path, "cannot convert a frame to RGB", e))?;
+        Ok(VideoFrame {
+            time_s,
+            width: out_w,
+            height: out_h,
+            rgb: packed_rows(&rgb_frame, out_w as usize * 3, out_h as usize),
+        })
+    }
+}
+
+/// Copies the rows of plane 0, dropping the padding FFmpeg adds when the stride exceeds the row.
+fn packed_rows(frame: &frame::Video, row_bytes: usize, rows: usize) -> Vec<u8> {
+    let stride = frame.stride(0);
+    let data = frame.data(0);
+    if stride == row_bytes {
+        return data[..row_bytes * rows].to_vec();
+    }
+    let mut out = Vec::with_capacity(row_bytes * rows);
+    for row in data.chunks(stride).take(rows) {
+        out.extend_from_slice(&row[..row_bytes]);
+    }
+    out
+}
+
+/// Clockwise rotation for display, from the stream's display matrix, in whole quarter turns.
+fn rotation_of(stream: &ffmpeg_next::format::stream::Stream<'_>) -> u32 {
+    for side in stream.side_data() {
+        if side.kind() == ffmpeg_next::codec::packet::side_data::Type::DisplayMatrix && side.data().len() >= 36 {
+            let m: Vec<f64> = side
+                .data()
+                .chunks_exact(4)
+                .take(9)
+                .map(|b| f64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])))
+                .collect();
+            // The matrix maps source to display coordinates; its first row gives the angle.
+            let degrees = m[1].atan2(m[0]).to_degrees();
+            let quarter = (degrees / 90.0).round() as i64;
+            return (quarter.rem_euclid(4) * 90) as u32;
+        }
+    }
+    0
+}
+
+/// What a demux-only pass over the video stream's packets found.
+#[derive(Debug, Default)]
+pub(crate) struct PacketScan {
+    pub count: u64,
+    pub first_pts: i64,
+    pub last_pts: i64,
+    pub last_duration: i64,
+    pub min_interval: i64,
+    pub max_interval: i64,
+    /// Interval values seen twice in a row (a few suffice: see `is_variable`).
+    pub repeated_intervals: Vec<i64>,
+    pub time_base: (i32, i32),
+}
+
+impl PacketScan {
+    /// Span from the first frame's start to the last frame's end, in time base ticks.
+    fn span_ticks(&self) -> i64 {
+        let last = if self.last_duration > 0 {
+            self.last_duration
+        } else if self.count > 1 {
+            (self.last_pts - self.first_pts) / (self.count as i64 - 1)
+        } else {
+            0
+        };
+        self.last_pts - self.first_pts + last
+    }
+
+    fn average_fps(&self, avg_frame_rate: Rational) -> f64 {
+        let span = self.last_pts - self.first_pts;
+        if self.count > 1 && span > 0 {
+            // The measured rate is the truth for variable-rate files; the container's figure
+            // is kept when it roughly agrees, since it is exact (30000/1001 rather than
+            // 29.9700...) and one dropped frame in a short clip should not change it.
+            let tb = f64::from(self.time_base.0) / f64::from(self.time_base.1);
+            let measured = (self.count - 1) as f64 / (span as f64 * tb);
+            let declared = f64::from(avg_frame_rate);
+            if declared.is_finite() && declared > 0.0 && (declared - measured).abs() / measured < 0.05 {
+                return declared;
+            }
+            return measured;
+        }
+        let declared = f64::from(avg_frame_rate);
+        if declared.is_finite() { declared } else { 0.0 }
+    }
+
+    /// A constant rate whose interval is not a whole number of ticks (29.97 fps in a 1/1000
+    /// time base) shows two interval values one tick apart, and the rarer one never comes twice
+    /// in a row. A wider spread (beyond 0.5% timing jitter), or two one-tick-apart values that
+    /// both form runs, is a variable rate.
+    fn is_variable(&self) -> bool {
+        if self.count < 3 {
+            return false;
+        }
+        let spread = self.max_interval - self.min_interval;
+        let mean = (self.last_pts - self.first_pts) as f64 / (self.count - 1) as f64;
+        match spread {
+            0 => false,
+            1 => {
+                self.repeated_intervals.contains(&self.min_interval)
+                    && self.repeated_intervals.contains(&self.max_interval)
+            }
+            _ => spread as f64 > 0.005 * mean,
+        }
+    }
+}
+
+/// Reads every packet of the main video stream (no decoding) to learn the frame count, the
+/// timestamps' regularity and the span; detects a truncated file.
+pub(crate) fn scan_video(path: &Path) -> Result<PacketScan, MediaError> {
+    let mut input = input::open(path)?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| MediaError::NoVideoStream { path: path.to_path_buf() })?;
+    let index = stream.index();
+    // Only the mp4/mov sample table is an exact list of the frames; other containers' counts
+    // (an AVI header's, say) are estimates that can be off by one in a healthy file.
+    let exact_index = input.format().name().contains("mp4");
+    let declared_frames = if exact_index { stream.frames() } else { 0 };
+    let tb = stream.time_base();
+
+    // B-frames arrive in decode order; a small min-heap restores presentation order with
+    // bounded memory.
+    const REORDER: usize = 32;
+    let mut heap: BinaryHeap<Reverse<(i64, i64)>> = BinaryHeap::new();
+    let mut scan =
+        PacketScan { min_interval: i64::MAX, time_base: (tb.numerator(), tb.denominator()), ..PacketScan::default() };
+    let mut previous: Option<i64> = None;
+    let mut previous_interval: Option<i64> = None;
+    let mut take = |pts: i64, duration: i64, scan: &mut PacketScan| {
+        if let Some(prev) = previous {
+            let interval = pts - prev;
+            scan.min_interval = scan.min_interval.min(interval);
+            scan.max_interval = scan.max_interval.max(interval);
+            if previous_interval == Some(interval)
+                && scan.repeated_intervals.len() < 8
+                && !scan.repeated_intervals.contains(&interval)
+            {
+                scan.repeated_intervals.push(interval);
+            }
+            previous_interval = Some(interval);
+        } else {
+            scan.first_pts = pts;
+        }
+        previous = Some(pts);
+        scan.last_pts = pts;
+        scan.last_duration = duration;
+        scan.count += 1;
+    };
+    let mut packet = Packet::empty();
+    let mut next_dts_guess = 0_i64;
+    loop {
+        match packet.read(&mut input) {
+            Ok(()) => {
+                if packet.stream() != index {
+                    continue;
+                }
+                let pts = packet.pts().or(packet.dts()).unwrap_or(next_dts_guess);
+                next_dts_guess = pts + packet.duration().max(1);
+                heap.push(Reverse((pts, packet.duration())));
+                if heap.len() > REORDER
+                    && let Some(Reverse((p, d))) = heap.pop()
+                {
+                    take(p, d, &mut scan);
+                }
+            }
+            Err(ffmpeg_next::Error::Eof) => break,
+            Err(ffmpeg_next::Error::InvalidData) => {}
+            Err(e) => {
+                return Err(MediaError::Damaged { path: path.to_path_buf(), detail: format!("reading failed: {e}") });
+            }
+        }
+    }
+    while let Some(Reverse((p, d))) = heap.pop() {
+        take(p, d, &mut scan);
+    }
+    if scan.count == 0 {
+        return Err(MediaError::NoFrames { path: path.to_path_buf() });
+    }
+    if declared_frames > 0 && (scan.count as i64) < declared_frames {
+        return Err(MediaError::Damaged {
+            path: path.to_path_buf(),
+            detail: format!("its index lists {declared_frames} video frames but only {} are present", scan.count),
+        });
+    }
+    if scan.min_interval == i64::MAX {
+        scan.min_interval = 0;
+    }
+    Ok(scan)
+}

@@ -1,0 +1,416 @@
+//! Media I/O against fixtures made at test time.
+#![allow(clippy::unwrap_used)] // a test that cannot set up its fixture should fail loudly
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+
+use foley_engine::media::{
+    self, AudioReader, AudioTrack, MediaError, MuxAudioCodec, VideoReader, VideoReaderOptions, WavFormat,
+};
+
+fn all_frame_times(path: &Path) -> Vec<f64> {
+    let mut reader = VideoReader::open(path).expect("open");
+    reader.frames().map(|f| f.expect("frame").time_s).collect()
+}
+
+#[test]
+fn constant_rate_timestamps_follow_the_frame_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (rate, num, den) in [("30", 30.0, 1.0), ("30000/1001", 30_000.0, 1001.0), ("25", 25.0, 1.0), ("60", 60.0, 1.0)]
+    {
+        let path = support::h264_video(dir.path(), &format!("cfr_{}.mp4", num / den), rate, 45, "160x120");
+        let reader = VideoReader::open(&path).unwrap();
+        let info = reader.info().clone();
+        let fps = num / den;
+        assert_eq!(info.frame_count, 45, "{rate}");
+        assert!(!info.variable_rate, "{rate} reported as variable");
+        assert!((info.fps - fps).abs() < 1e-6, "{rate}: fps {}", info.fps);
+        assert!((info.duration_s - 45.0 / fps).abs() < 1e-3, "{rate}: duration {}", info.duration_s);
+        let times = all_frame_times(&path);
+        assert_eq!(times.len(), 45, "{rate}");
+        for (i, t) in times.iter().enumerate() {
+            let expected = i as f64 / fps;
+            // mp4 time bases round to ticks; one tick of a 1/15360 (or finer) base is < 70 us.
+            assert!((t - expected).abs() < 1e-4, "{rate}: frame {i} at {t}, expected {expected}");
+        }
+    }
+}
+
+#[test]
+fn variable_rate_timestamps_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["vfr.mp4", "vfr.mkv"] {
+        let path = support::vfr_video(dir.path(), name, 40);
+        let info = VideoReader::open(&path).unwrap().info().clone();
+        assert!(info.variable_rate, "{name} not reported as variable");
+        assert_eq!(info.frame_count, 40);
+        let times = all_frame_times(&path);
+        assert_eq!(times.len(), 40);
+        for (n, t) in times.iter().enumerate() {
+            let expected = support::vfr_time(n as u32);
+            assert!((t - expected).abs() < 1.5e-3, "{name}: frame {n} at {t}, expected {expected}");
+        }
+    }
+}
+
+#[test]
+fn frames_are_scaled_and_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    // 322 wide: FFmpeg pads rows of odd-sized RGB frames, which must not leak into the output.
+    let path = support::h264_video(dir.path(), "odd.mp4", "25", 5, "322x240");
+    let mut reader = VideoReader::open_with(&path, VideoReaderOptions { size: Some((224, 224)), threads: 1 }).unwrap();
+    let frame = reader.next_frame().unwrap().unwrap();
+    assert_eq!((frame.width, frame.height, frame.rgb.len()), (224, 224, 224 * 224 * 3));
+    let mut native = VideoReader::open(&path).unwrap();
+    let frame = native.next_frame().unwrap().unwrap();
+    assert_eq!((frame.width, frame.height, frame.rgb.len()), (322, 240, 322 * 240 * 3));
+    // testsrc2 is colourful: the pixels are real picture data.
+    assert!(frame.rgb.iter().any(|&b| b > 32));
+}
+
+#[test]
+fn seeking_returns_the_frame_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::h264_video(dir.path(), "seek.mp4", "30000/1001", 90, "160x120");
+    let mut sequential = VideoReader::open(&path).unwrap();
+    let frames: Vec<_> = sequential.frames().map(Result::unwrap).collect();
+    let mut reader = VideoReader::open(&path).unwrap();
+    let period: f64 = 1001.0 / 30_000.0;
+    // Forward, backward, onto key frames, between frames, before the start and past the end.
+    for (target, expected) in [
+        (1.5, (1.5 / period).floor() as usize),
+        (0.0, 0),
+        (2.0, (2.0 / period).floor() as usize),
+        (12.0 * period, 12),
+        (13.0 * period - 1e-3, 12),
+        (0.5 * period, 0),
+        (-1.0, 0),
+        (100.0, 89),
+        (37.0 * period, 37),
+    ] {
+        let frame = reader.seek(target).unwrap().expect("a frame");
+        assert_eq!(frame.time_s, frames[expected].time_s, "seek to {target}");
+        assert!(frame.rgb == frames[expected].rgb, "seek to {target}: pixels differ from frame {expected}");
+    }
+    // Reading continues after the frame a seek returned.
+    let shown = reader.seek(20.0 * period).unwrap().unwrap();
+    assert_eq!(shown.time_s, frames[20].time_s);
+    let next = reader.next_frame().unwrap().unwrap();
+    assert_eq!(next.time_s, frames[21].time_s);
+    assert!(next.rgb == frames[21].rgb);
+}
+
+#[test]
+fn audio_is_mixed_to_mono_and_resampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::tone(dir.path(), "tone.wav", 440, 2.0, 44_100, 2);
+    let track = media::read_audio(&path, 48_000).unwrap();
+    assert_eq!(track.rate, 48_000);
+    assert_eq!(track.start_s, 0.0);
+    // Every input sample accounted for: 2 s at 48 kHz, give or take the filter's edges.
+    assert!((track.samples.len() as i64 - 96_000).abs() <= 48, "{} samples", track.samples.len());
+    // Both channels carry the same 0.5-amplitude tone: the mono mix keeps the level.
+    let middle = &track.samples[4_800..91_200];
+    let rms = (middle.iter().map(|s| s * s).sum::<f32>() / middle.len() as f32).sqrt();
+    assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.01, "rms {rms}");
+    let crossings = middle.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count() as f64;
+    let freq = crossings / (middle.len() as f64 / 48_000.0);
+    assert!((freq - 440.0).abs() < 2.0, "frequency {freq}");
+}
+
+#[test]
+fn audio_start_is_placed_on_the_video_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    // The audio starts 0.5 s after the first frame.
+    let video = support::h264_video(dir.path(), "v.mp4", "25", 50, "160x120");
+    let audio = support::tone(dir.path(), "a.wav", 440, 1.0, 48_000, 1);
+    let delayed = support::ffmpeg(
+        &[
+            "-i",
+            video.to_str().unwrap(),
+            "-itsoffset",
+            "0.5",
+            "-i",
+            audio.to_str().unwrap(),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "flac",
+        ],
+        &dir.path().join("delayed.mkv"),
+    );
+    let reader = AudioReader::open(&delayed, 48_000).unwrap();
+    assert!((reader.info().start_s - 0.5).abs() < 2e-3, "start {}", reader.info().start_s);
+    let track = reader.read_all().unwrap();
+    assert!((track.start_s - 0.5).abs() < 2e-3);
+}
+
+#[test]
+fn wav_files_round_trip_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<f32> = (0..4_800).map(|i| (i as f32 * 0.05).sin() * 0.8).collect();
+    for (format, bits, step) in [
+        (WavFormat::Pcm16, 16, 1.0 / 32_767.0),
+        (WavFormat::Pcm24, 24, 1.0 / 8_388_607.0),
+        (WavFormat::Float32, 32, 0.0),
+    ] {
+        let path = dir.path().join(format!("out_{bits}.wav"));
+        media::write_wav(&path, &samples, 48_000, 1, format).unwrap();
+        let mut reader = hound::WavReader::open(&path).unwrap();
+        let spec = reader.spec();
+        assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (48_000, 1, bits));
+        let back: Vec<f32> = match format {
+            WavFormat::Float32 => reader.samples::<f32>().map(Result::unwrap).collect(),
+            WavFormat::Pcm16 => reader.samples::<i32>().map(|s| s.unwrap() as f32 / 32_767.0).collect(),
+            WavFormat::Pcm24 => reader.samples::<i32>().map(|s| s.unwrap() as f32 / 8_388_607.0).collect(),
+        };
+        assert_eq!(back.len(), samples.len());
+        let worst = back.iter().zip(&samples).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst <= step * 0.5 + 1e-7, "{format:?}: error {worst}");
+        // The decoder the app uses reads it back too.
+        assert_eq!(media::read_audio(&path, 48_000).unwrap().samples.len(), samples.len());
+    }
+    // Only the finished files are left: no temporary files beside them.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn a_failed_wav_write_leaves_nothing_and_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keep.wav");
+    media::write_wav(&path, &[0.1, 0.2], 48_000, 1, WavFormat::Pcm16).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = media::write_wav(&path, &[0.1, f32::NAN], 48_000, 1, WavFormat::Pcm16).unwrap_err();
+    assert!(err.to_string().contains("not a finite number"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let missing_dir = dir.path().join("no/such/folder/out.wav");
+    let err = media::write_wav(&missing_dir, &[0.0], 48_000, 1, WavFormat::Pcm16).unwrap_err();
+    assert!(matches!(err, MediaError::Write { .. }), "{err:?}");
+    assert!(err.to_string().contains("no/such/folder/out.wav"), "{err}");
+}
+
+/// Every packet of the best stream of `kind`: (pts in microseconds, bytes). Times are compared
+/// in microseconds because a muxer may choose another time base.
+fn packets(path: &Path, kind: ffmpeg_next::media::Type) -> Vec<(Option<i64>, Vec<u8>)> {
+    let mut input = ffmpeg_next::format::input(path).unwrap();
+    let stream = input.streams().best(kind).unwrap();
+    let (index, tb) = (stream.index(), stream.time_base());
+    input
+        .packets()
+        .filter(|(s, _)| s.index() == index)
+        .map(|(_, p)| {
+            let us = p.pts().map(|t| t * 1_000_000 * i64::from(tb.numerator()) / i64::from(tb.denominator()));
+            (us, p.data().unwrap_or_default().to_vec())
+        })
+        .collect()
+}
+
+/// A track that is silent but for a short click every 0.5 s, starting at 0.25 s.
+fn click_track(seconds: f64) -> AudioTrack {
+    let rate = 48_000;
+    let mut samples = vec![0.0_f32; (seconds * f64::from(rate)) as usize];
+    let mut t = 0.25;
+    while t < seconds - 0.01 {
+        let i = (t * f64::from(rate)) as usize;
+        for (k, s) in samples[i..i + 48].iter_mut().enumerate() {
+            let envelope = (std::f32::consts::PI * k as f32 / 48.0).sin();
+            *s = 0.8 * envelope * (2.0 * std::f32::consts::PI * 1_000.0 * k as f32 / 48_000.0).cos();
+        }
+        t += 0.5;
+    }
+    AudioTrack { rate, start_s: 0.0, samples }
+}
+
+/// Times of the clicks: the first sample above half the peak, at most one per 0.2 s.
+fn click_times(track: &AudioTrack) -> Vec<f64> {
+    let peak = track.samples.iter().fold(0.0_f32, |m, s| m.max(s.abs()));
+    let mut times = Vec::new();
+    let mut last = -1.0;
+    for (i, s) in track.samples.iter().enumerate() {
+        let t = track.start_s + i as f64 / f64::from(track.rate);
+        if s.abs() > peak * 0.5 && t - last > 0.2 {
+            times.push(t);
+            last = t;
+        }
+    }
+    times
+}
+
+#[test]
+fn mux_copies_video_packets_and_aligns_the_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "in.mp4", "30000/1001", 60, "160x120");
+    let track = click_track(2.0);
+    for (name, codec, lossless) in [
+        ("out.mp4", None, false),
+        ("out.mov", Some(MuxAudioCodec::Pcm24), true),
+        ("out.mkv", None, true),
+        ("aac.mkv", Some(MuxAudioCodec::Aac), false),
+    ] {
+        let out = dir.path().join(name);
+        media::mux_audio(&video, &track, &out, codec).unwrap();
+        let kind = ffmpeg_next::media::Type::Video;
+        let (before, after) = (packets(&video, kind), packets(&out, kind));
+        assert_eq!(before.len(), after.len(), "{name}: packet count");
+        // A muxer may shift the whole file (Matroska cannot start AAC's priming before zero), so
+        // times are compared from the first packet.
+        let (b0, a0) = (before[0].0.unwrap(), after[0].0.unwrap());
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            assert!(b.1 == a.1, "{name}: video packet {i} differs");
+            // Matroska keeps milliseconds; mp4 and mov keep the source's ticks.
+            let (tb, ta) = (b.0.unwrap() - b0, a.0.unwrap() - a0);
+            assert!((tb - ta).abs() <= 500, "{name}: packet {i} moved from {tb} us to {ta} us");
+        }
+        let back = media::read_audio(&out, 48_000).unwrap();
+        // Matroska has no field for AAC's 1024 priming samples, so they decode too, just before
+        // time 0; every other combination starts exactly on the first frame.
+        let priming = if name == "aac.mkv" { 1024.0 / 48_000.0 } else { 0.0 };
+        assert!((back.start_s + priming).abs() < 1e-3, "{name}: audio starts at {}", back.start_s);
+        let expected = click_times(&track);
+        let got = click_times(&back);
+        assert_eq!(got.len(), expected.len(), "{name}: clicks {got:?}");
+        // Lossless codecs put every click on its sample; AAC within a millisecond.
+        let tolerance = if lossless { 0.5 / 48_000.0 } else { 1e-3 };
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g - e).abs() <= tolerance, "{name}: click at {g}, expected {e}");
+        }
+        if lossless {
+            let worst = back.samples.iter().zip(&track.samples).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst < 1e-4, "{name}: lossless track differs by {worst}");
+        }
+    }
+}
+
+#[test]
+fn mux_refuses_bad_outputs_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "in.mp4", "25", 10, "160x120");
+    let track = click_track(0.4);
+    let err = media::mux_audio(&video, &track, &dir.path().join("out.avi"), None).unwrap_err();
+    assert!(err.to_string().contains("out.avi") && err.to_string().contains(".mp4"), "{err}");
+    let err = media::mux_audio(&video, &track, &dir.path().join("out.mp4"), Some(MuxAudioCodec::Flac)).unwrap_err();
+    assert!(err.to_string().contains("cannot hold"), "{err}");
+    let err = media::mux_audio(&video, &track, &video, None).unwrap_err();
+    assert!(err.to_string().contains("overwrite"), "{err}");
+    let err = media::mux_audio(&video, &track, &dir.path().join("missing/out.mp4"), None).unwrap_err();
+    assert!(matches!(err, MediaError::Write { .. }), "{err:?}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("in.mp4")]);
+}
+
+#[test]
+fn bad_inputs_are_named_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let empty = d.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let random = d.join("random.mp4");
+    let noise: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(&random, noise).unwrap();
+    let good = support::h264_video(d, "good.mp4", "25", 50, "160x120");
+    let bytes = std::fs::read(&good).unwrap();
+    // moov at the end (FFmpeg's default): cutting the file loses the index.
+    let truncated = d.join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    // moov at the front: the index survives but the frames it lists are gone.
+    let faststart =
+        support::ffmpeg(&["-i", good.to_str().unwrap(), "-c", "copy", "-movflags", "+faststart"], &d.join("fast.mp4"));
+    let fs_bytes = std::fs::read(&faststart).unwrap();
+    let truncated_fs = d.join("truncated_faststart.mp4");
+    std::fs::write(&truncated_fs, &fs_bytes[..fs_bytes.len() * 2 / 3]).unwrap();
+    let audio_only = support::tone(d, "audio_only.m4a", 440, 0.5, 48_000, 1);
+
+    let missing = d.join("missing.mp4");
+    let cases: Vec<(&Path, &str)> = vec![
+        (&missing, "no such file"),
+        (d, "is a directory"),
+        (&empty, "the file is empty"),
+        (&random, "not a media file"),
+        (&truncated, "not a media file"),
+        (&truncated_fs, "truncated or damaged"),
+        (&audio_only, "no video stream"),
+    ];
+    for (path, expected) in cases {
+        let err = VideoReader::open(path).unwrap_err().to_string();
+        assert!(err.contains(expected), "{}: {err}", path.display());
+        assert!(err.contains(&path.display().to_string()), "error does not name the file: {err}");
+    }
+    let err = AudioReader::open(&good, 48_000).unwrap_err().to_string();
+    assert!(err.contains("no audio stream") && err.contains("good.mp4"), "{err}");
+}
+
+#[test]
+fn a_video_stream_without_frames_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = support::tone(dir.path(), "a.wav", 440, 0.5, 48_000, 1);
+    // A Matroska file that declares a video track but holds no video frames: the picture was
+    // trimmed away entirely, the sound was kept.
+    let path = support::ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:d=1",
+            "-i",
+            audio.to_str().unwrap(),
+            "-filter_complex",
+            "[0:v]trim=start=5[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "flac",
+        ],
+        &dir.path().join("no_frames.mkv"),
+    );
+    let err = VideoReader::open(&path).unwrap_err();
+    assert!(matches!(err, MediaError::NoFrames { .. }), "{err:?}");
+    assert!(err.to_string().contains("no_frames.mkv"));
+}
+
+#[test]
+fn rotation_matches_what_ffmpeg_displays() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "v.mp4", "25", 5, "160x120");
+    assert_eq!(VideoReader::open(&video).unwrap().info().rotation_deg, 0);
+    let rotated = support::ffmpeg(
+        &["-i", video.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90"],
+        &dir.path().join("rotated.mp4"),
+    );
+    let mut reader = VideoReader::open(&rotated).unwrap();
+    let degrees = reader.info().rotation_deg;
+    assert!(degrees == 90 || degrees == 270, "{degrees}");
+    let frame = reader.next_frame().unwrap().unwrap();
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    // The ffmpeg command applies the display matrix itself: our frame, turned clockwise by the
+    // reported angle, must be the picture it shows.
+    let shown = support::ffmpeg(
+        &["-i", rotated.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24"],
+        &dir.path().join("shown.rgb"),
+    );
+    let shown = std::fs::read(shown).unwrap();
+    assert_eq!(shown.len(), w * h * 3);
+    let mut turned = vec![0_u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            // Clockwise by 90: (x, y) goes to (h-1-y, x) in an h-wide picture; by 270: (y, w-1-x).
+            let (tx, ty, tw) = if degrees == 90 { (h - 1 - y, x, h) } else { (y, w - 1 - x, h) };
+            let (src, dst) = ((y * w + x) * 3, (ty * tw + tx) * 3);
+            turned[dst..dst + 3].copy_from_slice(&frame.rgb[src..src + 3]);
+        }
+    }
+    let mean_diff = turned.iter().zip(&shown).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / shown.len() as f64;
+    assert!(mean_diff < 2.0, "rotated by {degrees}: mean difference {mean_diff} from what ffmpeg shows");
+}

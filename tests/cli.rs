@@ -1,0 +1,168 @@
+//! End-to-end tests of the `foley` binary, as a user runs it.
+#![allow(clippy::unwrap_used)] // a test that cannot set up its fixture should fail loudly
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn foley(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_foley"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run foley")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn probe_json(path: &Path) -> serde_json::Value {
+    let out = foley(&["probe", "--json", path.to_str().unwrap()]);
+    assert!(out.status.success(), "probe {} failed: {}", path.display(), stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("probe prints JSON")
+}
+
+#[test]
+fn probe_reports_codecs_and_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // (file, video codec args, audio codec, expected video codec, expected audio codec)
+    let cases: [(&str, &[&str], &str, &str, &str); 5] = [
+        ("h264_aac.mp4", &["-c:v", "libx264", "-preset", "ultrafast"], "aac", "h264", "aac"),
+        ("vp9_opus.webm", &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"], "libopus", "vp9", "opus"),
+        ("mpeg4_mp3.avi", &["-c:v", "mpeg4"], "libmp3lame", "mpeg4", "mp3"),
+        ("mpeg2_ac3.mpg", &["-c:v", "mpeg2video"], "ac3", "mpeg2video", "ac3"),
+        ("h264_ac3.mkv", &["-c:v", "libx264", "-preset", "ultrafast"], "ac3", "h264", "ac3"),
+    ];
+    for (name, video_codec, audio_codec, want_video, want_audio) in cases {
+        let path = support::video_with_audio(d, name, audio_codec, video_codec);
+        let report = probe_json(&path);
+        let video = &report["video"];
+        assert_eq!(video["codec"], want_video, "{name}: {report}");
+        assert_eq!(video["width"], 320, "{name}");
+        assert_eq!(video["height"], 240, "{name}");
+        assert!((video["fps"].as_f64().unwrap() - 25.0).abs() < 0.01, "{name}: {}", video["fps"]);
+        assert_eq!(video["frame_count"], 50, "{name}");
+        assert_eq!(video["variable_rate"], false, "{name}");
+        assert!((video["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.05, "{name}: {}", video["duration_s"]);
+        assert_eq!(report["audio"]["codec"], want_audio, "{name}: {report}");
+        let kinds: Vec<_> = report["streams"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["video", "audio"], "{name}");
+
+        let text = foley(&["probe", path.to_str().unwrap()]);
+        assert!(text.status.success());
+        let text = stdout(&text);
+        assert!(text.contains("320x240") && text.contains("25.000 fps") && text.contains("50 frames"), "{text}");
+        assert!(text.contains(&format!("audio:      yes ({want_audio}")), "{text}");
+    }
+}
+
+#[test]
+fn probe_reports_a_variable_rate_and_a_silent_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::vfr_video(dir.path(), "vfr.mkv", 40);
+    let report = probe_json(&path);
+    assert_eq!(report["video"]["variable_rate"], true);
+    assert_eq!(report["audio"], serde_json::Value::Null);
+    let text = stdout(&foley(&["probe", path.to_str().unwrap()]));
+    assert!(text.contains("variable rate") && text.contains("audio:      none"), "{text}");
+}
+
+#[test]
+fn bad_input_is_a_clean_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let empty = d.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let random = d.join("random.mov");
+    std::fs::write(&random, (0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect::<Vec<_>>())
+        .unwrap();
+    let good = support::h264_video(d, "good.mp4", "25", 25, "160x120");
+    let bytes = std::fs::read(&good).unwrap();
+    let truncated = d.join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let missing = d.join("missing.mp4");
+    for (path, expected) in [
+        (missing.as_path(), "no such file"),
+        (d, "is a directory"),
+        (empty.as_path(), "the file is empty"),
+        (random.as_path(), "not a media file"),
+        (truncated.as_path(), "not a media file"),
+    ] {
+        let out = foley(&["probe", path.to_str().unwrap()]);
+        assert!(!out.status.success(), "{}", path.display());
+        let err = stderr(&out);
+        assert!(err.starts_with("error: ") && err.contains(expected), "{}: {err}", path.display());
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn mux_writes_a_playable_copy_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let video = support::h264_video(d, "in.mp4", "30000/1001", 60, "160x120");
+    let sound = support::tone(d, "sound.wav", 440, 1.5, 44_100, 2);
+    let out = d.join("out.mp4");
+    let run = foley(&["mux", video.to_str().unwrap(), sound.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = probe_json(&out);
+    assert_eq!(report["video"]["frame_count"], 60);
+    assert_eq!(report["audio"]["codec"], "aac");
+    assert_eq!(report["audio"]["source_rate"], 48_000);
+
+    // Failures: a video with no picture, an unwritable place, a container that cannot be written.
+    let before: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    for (args, expected) in [
+        (
+            vec![sound.to_str().unwrap(), sound.to_str().unwrap(), "-o", d.join("x.mp4").to_str().unwrap()],
+            "no video stream",
+        ),
+        (
+            vec![video.to_str().unwrap(), video.to_str().unwrap(), "-o", d.join("y.mp4").to_str().unwrap()],
+            "no audio stream",
+        ),
+        (vec![video.to_str().unwrap(), sound.to_str().unwrap(), "-o", "/proc/foley-cannot-write.mp4"], "cannot write"),
+        (
+            vec![video.to_str().unwrap(), sound.to_str().unwrap(), "-o", d.join("z.gif").to_str().unwrap()],
+            "unsupported output container",
+        ),
+    ] {
+        let mut full = vec!["mux"];
+        full.extend(args);
+        let run = foley(&full);
+        assert!(!run.status.success(), "{full:?}");
+        let err = stderr(&run);
+        assert!(err.contains(expected), "{full:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let after: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after, "a failed mux left files behind");
+}
+
+#[test]
+fn the_window_without_a_display_is_an_error_not_a_crash() {
+    let out = foley(&[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("cannot open the foley window"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = foley(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for sub in ["open", "probe", "mux", "bench"] {
+        assert!(text.contains(sub), "{text}");
+    }
+}
