@@ -100,7 +100,7 @@ fn make_test_video(dir: &Path, w: u32, h: u32, noisy: bool) -> anyhow::Result<Pa
         .arg(format!("testsrc2=size={w}x{h}:rate=30:duration=10"))
         .args([
             "-vf",
-            "noise=alls=12:allf=t+u",
+            if noisy { "noise=alls=12:allf=t+u" } else { "null" },
             "-c:v",
             "libx264",
             "-preset",
