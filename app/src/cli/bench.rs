@@ -72,13 +72,14 @@ fn decode(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<()> {
         let info = info.context("no run")?;
         let megabits = std::fs::metadata(file).map_or(0.0, |m| m.len() as f64 * 8.0 / 1e6 / info.duration_s.max(1e-9));
         println!(
-            "{}: {}x{} {} at {megabits:.1} Mbit/s, {frames} frames in {:.3} s = {:.0} frames/s",
+            "{}: {}x{} {} at {megabits:.1} Mbit/s, {frames} frames in {:.3} s = {:.0} frames/s (peak memory so far {})",
             file.display(),
             info.width,
             info.height,
             info.codec,
             best,
-            frames as f64 / best
+            frames as f64 / best,
+            peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
         );
     }
     Ok(())
@@ -117,4 +118,11 @@ fn make_test_video(dir: &Path, w: u32, h: u32, noisy: bool) -> anyhow::Result<Pa
         bail!("`ffmpeg` failed to make {}", out.display());
     }
     Ok(out)
+}
+
+/// The process's peak resident memory in KiB (Linux `VmHWM`).
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::format::{Sample, sample};
 use ffmpeg_next::software::resampling;
-use ffmpeg_next::{ChannelLayout, Packet, codec, decoder, frame, media};
+use ffmpeg_next::{ChannelLayout, codec, decoder, frame, media};
 use serde::Serialize;
 
 use super::MediaError;
@@ -175,10 +175,9 @@ impl AudioReader {
         if self.eof_sent {
             return Ok(());
         }
-        let mut packet = Packet::empty();
         loop {
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream_index => {
+            match input::read_packet(&mut self.input) {
+                Ok(packet) if packet.stream() == self.stream_index => {
                     return match self.decoder.send_packet(&packet) {
                         // One bad packet is a short gap, not a reason to lose the whole track.
                         Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
@@ -188,7 +187,7 @@ impl AudioReader {
                         }),
                     };
                 }
-                Ok(()) | Err(ffmpeg_next::Error::InvalidData) => {}
+                Ok(_) | Err(ffmpeg_next::Error::InvalidData) => {}
                 Err(ffmpeg_next::Error::Eof) => {
                     self.eof_sent = true;
                     let _ = self.decoder.send_eof();

@@ -51,3 +51,10 @@ pub(crate) fn stream_start(stream: &ffmpeg_next::format::stream::Stream<'_>) -> 
     let start = stream.start_time();
     (start != ffmpeg_next::ffi::AV_NOPTS_VALUE).then_some(start)
 }
+
+/// Reads the next packet into a fresh packet. (`av_read_frame` does not release what a reused
+/// packet held, so reusing one leaks every packet's data.)
+pub(crate) fn read_packet(input: &mut Input) -> Result<ffmpeg_next::Packet, ffmpeg_next::Error> {
+    let mut packet = ffmpeg_next::Packet::empty();
+    packet.read(input).map(|()| packet)
+}

@@ -250,11 +250,10 @@ impl Muxer<'_> {
             rate,
         };
 
-        let mut packet = Packet::empty();
         let mut copied = 0_u64;
         loop {
-            match packet.read(&mut input) {
-                Ok(()) => {
+            match input::read_packet(&mut input) {
+                Ok(mut packet) => {
                     if packet.stream() != in_index {
                         continue;
                     }

@@ -8,7 +8,7 @@ use ffmpeg_next::codec::threading;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::software::scaling;
-use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media};
+use ffmpeg_next::{Rational, codec, decoder, frame, media};
 use serde::Serialize;
 
 use super::MediaError;
@@ -278,10 +278,9 @@ impl VideoReader {
 
     /// Sends the next packet of the video stream (or end of stream) to the decoder.
     fn feed_packet(&mut self) -> Result<(), MediaError> {
-        let mut packet = Packet::empty();
         loop {
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream_index => {
+            match input::read_packet(&mut self.input) {
+                Ok(packet) if packet.stream() == self.stream_index => {
                     return match self.decoder.send_packet(&packet) {
                         // A damaged packet spoils at most the frames that depend on it; the
                         // decoder resynchronises at the next key frame, as players do.
@@ -292,7 +291,7 @@ impl VideoReader {
                         }),
                     };
                 }
-                Ok(()) | Err(ffmpeg_next::Error::InvalidData) => {}
+                Ok(_) | Err(ffmpeg_next::Error::InvalidData) => {}
                 Err(ffmpeg_next::Error::Eof) => {
                     self.eof_sent = true;
                     // Sending EOF twice is harmless; an error here only means it was already sent.
@@ -482,11 +481,10 @@ pub(crate) fn scan_video(path: &Path) -> Result<PacketScan, MediaError> {
         scan.last_duration = duration;
         scan.count += 1;
     };
-    let mut packet = Packet::empty();
     let mut next_dts_guess = 0_i64;
     loop {
-        match packet.read(&mut input) {
-            Ok(()) => {
+        match input::read_packet(&mut input) {
+            Ok(packet) => {
                 if packet.stream() != index {
                     continue;
                 }
