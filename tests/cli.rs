@@ -166,3 +166,112 @@ fn help_lists_the_subcommands() {
         assert!(text.contains(sub), "{text}");
     }
 }
+
+#[test]
+fn cochleagram_hits_and_resynth_write_files_other_tools_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two knocks in a video's sound track, at 0.5 s and 1.25 s.
+    let video = support::ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc=0.8*exp(-40*(t-0.5))*sin(2*PI*900*t)*gte(t\\,0.5)+0.8*exp(-40*(t-1.25))*sin(2*PI*1500*t)*gte(t\\,1.25):s=48000:d=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "flac",
+            "-shortest",
+        ],
+        &d.join("knocks.mkv"),
+    );
+    let npy = d.join("knocks.npy");
+    let run = foley(&["cochleagram", video.to_str().unwrap(), "-o", npy.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("knocks.json")).unwrap()).unwrap();
+    assert_eq!(sidecar["bands"], 42);
+    assert_eq!(sidecar["steps"], 180);
+    assert_eq!(sidecar["centres_hz"].as_array().unwrap().len(), 42);
+    assert_eq!(sidecar["params"]["step_rate_hz"], 90.0);
+    let header = std::fs::read(&npy).unwrap();
+    assert!(String::from_utf8_lossy(&header[..128]).contains("'shape': (180, 42"));
+
+    // Hits from the audio and from the cochleagram agree, and land on the knocks.
+    for input in [video.as_path(), npy.as_path()] {
+        let csv = d.join("hits.csv");
+        let run = foley(&["hits", input.to_str().unwrap(), "-o", csv.to_str().unwrap()]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("time_s,strength"));
+        let times: Vec<f64> = lines.map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+        assert_eq!(times.len(), 2, "{text}");
+        assert!((times[0] - 0.5).abs() < 0.01 && (times[1] - 1.25).abs() < 0.01, "{times:?}");
+    }
+
+    let wav = d.join("resynth.wav");
+    let run = foley(&["resynth", npy.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--iterations", "3"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("iteration  3: relative error"), "{}", stderr(&run));
+    let report = probe_json(&wav);
+    assert_eq!(report["audio"]["source_rate"], 48_000);
+    assert!((report["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.02);
+}
+
+#[test]
+fn sound_commands_refuse_bad_input_and_accept_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let silent_video = support::h264_video(d, "silent.mp4", "25", 10, "160x120");
+    let out = d.join("out.npy");
+    let run = foley(&["cochleagram", silent_video.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("has no audio stream") && stderr(&run).contains("silent.mp4"), "{}", stderr(&run));
+    assert!(!out.exists());
+
+    // Digital silence: a valid, all-zero cochleagram and no hits.
+    let silence =
+        support::ffmpeg(&["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1"], &d.join("silence.wav"));
+    let run = foley(&["cochleagram", silence.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let hits = d.join("hits.csv");
+    let run = foley(&["hits", silence.to_str().unwrap(), "-o", hits.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(std::fs::read_to_string(&hits).unwrap(), "time_s,strength\n");
+
+    // A .npy of the wrong shape, and one holding NaN.
+    let wrong = d.join("wrong.npy");
+    let mut bytes = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_vec();
+    bytes.resize(10 + 0x76 - 1, b' ');
+    bytes.push(b'\n');
+    bytes.extend(std::iter::repeat_n(0_u8, 2 * 3 * 4));
+    std::fs::write(&wrong, &bytes).unwrap();
+    let run = foley(&["resynth", wrong.to_str().unwrap(), "-o", d.join("x.wav").to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("shape [2, 3]; expected [steps, 42]") && stderr(&run).contains("wrong.npy"),
+        "{}",
+        stderr(&run)
+    );
+    let mut nan = bytes.clone();
+    let header = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1, 42), }";
+    nan[..header.len()].copy_from_slice(header);
+    nan.truncate(10 + 0x76);
+    for k in 0..42 {
+        nan.extend_from_slice(&(if k == 7 { f32::NAN } else { 0.1 }).to_le_bytes());
+    }
+    let nan_path = d.join("nan.npy");
+    std::fs::write(&nan_path, &nan).unwrap();
+    let run = foley(&["hits", nan_path.to_str().unwrap(), "-o", hits.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("band 7 is not a finite number"), "{}", stderr(&run));
+    assert!(!d.join("x.wav").exists());
+}

@@ -5,7 +5,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use foley_engine::media::{VideoReader, VideoReaderOptions};
+use foley_engine::eval::{self, match_onsets};
+use foley_engine::media::{self, AudioTrack, VideoReader, VideoReaderOptions, WavFormat};
+use foley_engine::paths::cache_dir;
+use foley_engine::sound::{self, CochleagramParams, HitParams};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -30,11 +33,34 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Cochleagram and hit detection on 60 s of 48 kHz audio (real recordings at known times);
+    /// prints times and speed relative to real time.
+    Sound {
+        /// Length of the audio, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
+    /// Hit detection accuracy on real recordings placed at known times, in six conditions.
+    /// Writes each condition's audio (`NAME.wav`), true times (`NAME_truth.csv`) and detections
+    /// (`NAME_foley.csv`) and the scores (`foley.csv`) to DIR, where
+    /// `scripts/reference/librosa_onsets.py DIR` can score librosa on the same audio.
+    Hits {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Length of each condition's audio, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match &args.which {
         BenchKind::Decode { files, size, repeat } => decode(files, size, *repeat),
+        BenchKind::Sound { seconds } => sound_speed(*seconds),
+        BenchKind::Hits { out, seconds, seed } => hit_accuracy(out, *seconds, *seed),
     }
 }
 
@@ -125,4 +151,71 @@ fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bench_scenes(seconds: f64, seed: u64) -> anyhow::Result<Vec<eval::HitBenchScene>> {
+    let clips = eval::hit_bench_clips(&cache_dir())
+        .context("the recordings come from the set-up's cache: run scripts/setup.sh")?;
+    Ok(eval::hit_bench_scenes(&clips, seconds, seed))
+}
+
+fn sound_speed(seconds: f64) -> anyhow::Result<()> {
+    let scene = bench_scenes(seconds, 1)?.into_iter().find(|s| s.noise_floor).context("no scene")?;
+    let track = AudioTrack { rate: 48_000, start_s: 0.0, samples: scene.samples };
+    let params = CochleagramParams::default();
+    let (mut best_c, mut best_h) = (f64::INFINITY, f64::INFINITY);
+    let mut hits = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let c = sound::cochleagram_of(&track, &params)?;
+        best_c = best_c.min(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        hits = sound::detect_hits(&c, &HitParams::default()).len();
+        best_h = best_h.min(start.elapsed().as_secs_f64());
+    }
+    let audio = track.duration_s();
+    println!("{audio:.0} s of 48 kHz audio, best of 5 runs:");
+    println!("  cochleagram:   {:.1} ms = {:.0}x real time", best_c * 1e3, audio / best_c);
+    println!("  hit detection: {:.2} ms = {:.0}x real time ({hits} hits)", best_h * 1e3, audio / best_h);
+    println!("  both:          {:.0}x real time", audio / (best_c + best_h));
+    Ok(())
+}
+
+fn hit_accuracy(out: &Path, seconds: f64, seed: u64) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let params = CochleagramParams::default();
+    let mut table = String::from("condition,method,precision,recall,f1,median_error_ms,n_true,n_detected\n");
+    println!(
+        "{:<22} {:>9} {:>6} {:>6} {:>10} {:>6} {:>6}",
+        "condition", "precision", "recall", "F1", "median ms", "true", "found"
+    );
+    for scene in bench_scenes(seconds, seed)? {
+        media::write_wav(&out.join(format!("{}.wav", scene.name)), &scene.samples, 48_000, 1, WavFormat::Float32)?;
+        write_truth(&out.join(format!("{}_truth.csv", scene.name)), &scene.truth, &scene.clips)?;
+        let track = AudioTrack { rate: 48_000, start_s: 0.0, samples: scene.samples };
+        let hits = sound::detect_hits(&sound::cochleagram_of(&track, &params)?, &HitParams::default());
+        sound::write_hits_csv(&out.join(format!("{}_foley.csv", scene.name)), &hits)?;
+        let found: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
+        let s = match_onsets(&scene.truth, &found, 0.1);
+        let ms = s.median_error_s.map_or(String::new(), |e| format!("{:.2}", e * 1e3));
+        println!(
+            "{:<22} {:>9.3} {:>6.3} {:>6.3} {:>10} {:>6} {:>6}",
+            scene.name, s.precision, s.recall, s.f1, ms, s.n_true, s.n_detected
+        );
+        table += &format!(
+            "{},foley,{:.4},{:.4},{:.4},{ms},{},{}\n",
+            scene.name, s.precision, s.recall, s.f1, s.n_true, s.n_detected
+        );
+    }
+    std::fs::write(out.join("foley.csv"), table).context("cannot write the scores")?;
+    println!("wrote {}", out.join("foley.csv").display());
+    Ok(())
+}
+
+fn write_truth(path: &Path, times: &[f64], clips: &[String]) -> anyhow::Result<()> {
+    let mut text = String::from("time_s,clip\n");
+    for (t, clip) in times.iter().zip(clips) {
+        text += &format!("{t:.6},{clip}\n");
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -1,9 +1,12 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
 mod bench;
+mod cochleagram;
+mod hits;
 mod mux;
 mod probe;
 mod progress;
+mod resynth;
 
 use std::path::PathBuf;
 
@@ -33,7 +36,13 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Write a copy of a video with a new audio track (the video stream is copied, not re-encoded).
     Mux(mux::MuxArgs),
-    /// Measure foley's speed on this machine.
+    /// Compute the cochleagram (42 bands at 90 Hz) of an audio file or a video's sound.
+    Cochleagram(cochleagram::CochleagramArgs),
+    /// Detect hits in a sound track or a cochleagram.
+    Hits(hits::HitsArgs),
+    /// Turn a cochleagram back into a waveform (parametric resynthesis).
+    Resynth(resynth::ResynthArgs),
+    /// Measure foley's speed and accuracy on this machine.
     Bench(bench::BenchArgs),
 }
 
@@ -44,6 +53,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Open { video }) => crate::ui::run(video),
         Some(Command::Probe(args)) => probe::run(&args),
         Some(Command::Mux(args)) => mux::run(&args),
+        Some(Command::Cochleagram(args)) => cochleagram::run(&args),
+        Some(Command::Hits(args)) => hits::run(&args),
+        Some(Command::Resynth(args)) => resynth::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }
 }

@@ -46,6 +46,30 @@ impl AudioTrack {
     }
 }
 
+/// Resamples a mono track to `rate` Hz with FFmpeg's resampler (the one the readers use).
+pub fn resample(track: &AudioTrack, rate: u32) -> Result<AudioTrack, MediaError> {
+    if track.rate == rate {
+        return Ok(track.clone());
+    }
+    if !(1_000..=768_000).contains(&rate) || track.rate == 0 {
+        return Err(MediaError::InvalidArgument(format!("cannot resample from {} Hz to {rate} Hz", track.rate)));
+    }
+    let fail = |e| MediaError::InvalidArgument(format!("resampling from {} Hz to {rate} Hz failed: {e}", track.rate));
+    super::init();
+    let mono = ChannelLayout::MONO;
+    let packed = Sample::F32(sample::Type::Packed);
+    let context = resampling::Context::get(packed, mono, track.rate, packed, mono, rate).map_err(fail)?;
+    let mut resampler = Resampler { context, channels: 1, source: (packed, mono.bits(), 1, track.rate) };
+    let mut samples =
+        Vec::with_capacity((track.samples.len() as u64 * u64::from(rate) / u64::from(track.rate)) as usize + 64);
+    for chunk in track.samples.chunks(1 << 16) {
+        let mut input = chunk.as_ptr().cast::<u8>();
+        resampler.run(&raw mut input, chunk.len() as i32, &mut samples).map_err(fail)?;
+    }
+    resampler.drain(&mut samples).map_err(fail)?;
+    Ok(AudioTrack { rate, start_s: track.start_s, samples })
+}
+
 /// Decodes the whole first audio stream of `path` to mono at `rate` Hz.
 pub fn read_audio(path: impl AsRef<Path>, rate: u32) -> Result<AudioTrack, MediaError> {
     AudioReader::open(path, rate)?.read_all()

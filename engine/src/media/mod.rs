@@ -12,8 +12,10 @@ mod probe;
 mod video;
 mod wav;
 
-pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio};
+pub(crate) use atomic::write_atomically;
+pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
 pub use error::MediaError;
+pub(crate) use input::check_readable_file;
 pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress};
 pub use probe::{ProbeReport, StreamKind, StreamReport, probe};
 pub use video::{VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};

@@ -1,0 +1,37 @@
+//! `foley resynth`: a waveform whose cochleagram is the given one (parametric resynthesis).
+
+use std::path::PathBuf;
+
+use foley_engine::media::{self, WavFormat};
+use foley_engine::sound::{self, CochleagramParams, ResynthParams};
+
+#[derive(Debug, clap::Args)]
+pub struct ResynthArgs {
+    /// A cochleagram `.npy` ([steps, 42], as `foley cochleagram` or `foley predict` write).
+    pub cochleagram: PathBuf,
+    /// Output WAV (48 kHz).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Iterations of envelope imposition.
+    #[arg(long, default_value_t = 10)]
+    pub iterations: usize,
+    /// Seed of the starting noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Sample format: 16, 24 or f32.
+    #[arg(long, default_value = "16")]
+    pub format: WavFormat,
+}
+
+pub fn run(args: &ResynthArgs) -> anyhow::Result<()> {
+    let params = CochleagramParams::default();
+    let (target, _) = sound::read_cochleagram(&args.cochleagram, params.bands())?;
+    let settings = ResynthParams { iterations: args.iterations, seed: args.seed };
+    let (track, report) = sound::resynthesize(&target, &params, &settings)?;
+    for (i, e) in report.relative_error.iter().enumerate() {
+        eprintln!("iteration {:>2}: relative error {:.2}%", i + 1, e * 100.0);
+    }
+    media::write_wav(&args.output, &track.samples, track.rate, 1, args.format)?;
+    eprintln!("wrote {} ({:.2} s)", args.output.display(), track.duration_s());
+    Ok(())
+}

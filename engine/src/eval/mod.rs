@@ -1,0 +1,7 @@
+//! Evaluation: metrics against ground truth, and the test material they are measured on.
+
+mod hit_bench;
+mod onsets;
+
+pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};
+pub use onsets::{OnsetScores, match_onsets};

@@ -1,0 +1,16 @@
+//! Sound features: the cochleagram the whole method predicts and searches in, hit detection on
+//! it, and its parametric resynthesis to a waveform.
+
+mod cochleagram;
+mod error;
+mod filterbank;
+mod hits;
+mod npy;
+mod resynth;
+
+pub use cochleagram::{Cochleagram, CochleagramAnalyzer, CochleagramParams, cochleagram_of, cochleagram_of_file};
+pub use error::SoundError;
+pub use filterbank::ErbCosineFilterbank;
+pub use hits::{Hit, HitParams, detect_hits, onset_strength, write_hits_csv};
+pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
+pub use resynth::{ResynthParams, ResynthReport, resynthesize};
