@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use foley_engine::media::{self, WavFormat};
-use foley_engine::sound::{self, CochleagramParams, ResynthParams};
+use foley_engine::sound::{self, Carrier, CochleagramParams, ResynthParams};
 
 #[derive(Debug, clap::Args)]
 pub struct ResynthArgs {
@@ -18,15 +18,29 @@ pub struct ResynthArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// What carries each band: tones (one sinusoid per band; converges fast) or noise
+    /// (McDermott and Simoncelli's texture synthesis; more natural for scrapes, slower).
+    #[arg(long, value_enum, default_value = "tones")]
+    pub carrier: CarrierArg,
     /// Sample format: 16, 24 or f32.
     #[arg(long, default_value = "16")]
     pub format: WavFormat,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CarrierArg {
+    Tones,
+    Noise,
+}
+
 pub fn run(args: &ResynthArgs) -> anyhow::Result<()> {
     let params = CochleagramParams::default();
     let (target, _) = sound::read_cochleagram(&args.cochleagram, params.bands())?;
-    let settings = ResynthParams { iterations: args.iterations, seed: args.seed };
+    let carrier = match args.carrier {
+        CarrierArg::Tones => Carrier::Tones,
+        CarrierArg::Noise => Carrier::Noise,
+    };
+    let settings = ResynthParams { iterations: args.iterations, seed: args.seed, carrier };
     let (track, report) = sound::resynthesize(&target, &params, &settings)?;
     for (i, e) in report.relative_error.iter().enumerate() {
         eprintln!("iteration {:>2}: relative error {:.2}%", i + 1, e * 100.0);

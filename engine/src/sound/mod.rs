@@ -13,4 +13,4 @@ pub use error::SoundError;
 pub use filterbank::ErbCosineFilterbank;
 pub use hits::{Hit, HitParams, detect_hits, onset_strength, write_hits_csv};
 pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
-pub use resynth::{ResynthParams, ResynthReport, resynthesize};
+pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize};

@@ -20,17 +20,31 @@ use serde::{Deserialize, Serialize};
 use super::{Cochleagram, CochleagramParams, SoundError, cochleagram_of};
 use crate::media::AudioTrack;
 
+/// What carries each band's envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Carrier {
+    /// Noise, reshaped band by band (McDermott and Simoncelli): natural for textures, slower to
+    /// converge.
+    Noise,
+    /// One sinusoid at each band's centre frequency, where every neighbouring filter is zero, so
+    /// each band sees only its own carrier and the levels converge quickly.
+    Tones,
+}
+
 /// Resynthesis settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResynthParams {
     pub iterations: usize,
-    /// Seed of the starting noise: the same seed gives the same waveform.
+    /// Seed of the starting noise (or the carriers' phases): the same seed gives the same
+    /// waveform.
     pub seed: u64,
+    pub carrier: Carrier,
 }
 
 impl Default for ResynthParams {
     fn default() -> Self {
-        Self { iterations: 10, seed: 1 }
+        Self { iterations: 10, seed: 1, carrier: Carrier::Tones }
     }
 }
 
@@ -43,7 +57,7 @@ pub struct ResynthReport {
 }
 
 /// A waveform at `params.sample_rate` whose cochleagram approximates `target`, starting at the
-/// target's start time. A silent target gives silence.
+/// target's start time: the closest of the iterations. A silent target gives silence.
 pub fn resynthesize(
     target: &Cochleagram,
     params: &CochleagramParams,
@@ -70,6 +84,9 @@ pub fn resynthesize(
         return Ok((silent, ResynthReport { relative_error: Vec::new() }));
     }
 
+    if settings.carrier == Carrier::Tones {
+        return Ok(resynthesize_tones(target, params, settings, n, target_norm));
+    }
     // Room on both sides so the circular FFT does not wrap the ends onto each other.
     let pad = (sr * 0.25) as usize;
     let len = (n + 2 * pad).next_power_of_two();
@@ -82,6 +99,7 @@ pub fn resynthesize(
     let inverse = planner.plan_fft_inverse(len);
 
     let mut signal = noise(n, settings.seed);
+    let mut best = (f64::INFINITY, Vec::new());
     let mut report = ResynthReport { relative_error: Vec::with_capacity(settings.iterations) };
     let mut spectrum = vec![Complex::<f32>::default(); len];
     let mut band = vec![Complex::<f32>::default(); len];
@@ -131,14 +149,68 @@ pub fn resynthesize(
             params,
         )?;
         let diff: Vec<f32> = analysed.data.iter().zip(&target.data).map(|(a, b)| a - b).collect();
-        report.relative_error.push(norm(&diff) / target_norm);
+        let error = norm(&diff) / target_norm;
+        report.relative_error.push(error);
         for ((level, got), want) in imposed.iter_mut().zip(&analysed.data).zip(&target.data) {
             let (got, want) = (f64::from(got.max(0.0)).powf(inv), f64::from(want.max(0.0)).powf(inv));
             // Bounded, so one badly placed step cannot run away.
             *level *= ((want + 1e-9) / (got + 1e-9)).clamp(0.25, 4.0);
         }
+        if error < best.0 {
+            best = (error, signal.clone());
+        }
     }
-    Ok((AudioTrack { samples: signal, ..silent }, report))
+    let samples = if best.1.is_empty() { signal } else { best.1 };
+    Ok((AudioTrack { samples, ..silent }, report))
+}
+
+/// Envelopes on sinusoidal carriers, with the levels corrected after each analysis.
+fn resynthesize_tones(
+    target: &Cochleagram,
+    params: &CochleagramParams,
+    settings: &ResynthParams,
+    n: usize,
+    target_norm: f64,
+) -> (AudioTrack, ResynthReport) {
+    let inv = 1.0 / params.compression;
+    let sr = f64::from(params.sample_rate);
+    let centres = params.centres_hz();
+    let phases = noise(centres.len(), settings.seed);
+    let mut imposed: Vec<f64> = target.data.iter().map(|c| f64::from(c.max(0.0)).powf(inv)).collect();
+    let mut report = ResynthReport { relative_error: Vec::with_capacity(settings.iterations) };
+    let mut signal = vec![0.0_f32; n];
+    let mut best = (f64::INFINITY, Vec::new());
+    for _ in 0..settings.iterations.max(1) {
+        let envelopes = interpolate_levels(&imposed, target.bands, params, n);
+        signal.fill(0.0);
+        for ((centre, phase), envelope) in centres.iter().zip(&phases).zip(&envelopes) {
+            // A rotating phasor: one complex multiply per sample instead of a cosine.
+            let step = Complex::from_polar(1.0, 2.0 * std::f64::consts::PI * centre / sr);
+            let mut carrier = Complex::from_polar(1.0, f64::from(*phase) * 40.0);
+            for (x, e) in signal.iter_mut().zip(envelope) {
+                *x += e * carrier.re as f32;
+                carrier *= step;
+            }
+        }
+        let track = AudioTrack { rate: params.sample_rate, start_s: target.start_s, samples: signal.clone() };
+        let Ok(analysed) = cochleagram_of(&track, params) else { break };
+        let diff: Vec<f32> = analysed.data.iter().zip(&target.data).map(|(a, b)| a - b).collect();
+        let error = norm(&diff) / target_norm;
+        report.relative_error.push(error);
+        if error < best.0 {
+            best = (error, signal.clone());
+        }
+        if report.relative_error.len() == settings.iterations {
+            break;
+        }
+        for ((level, got), want) in imposed.iter_mut().zip(&analysed.data).zip(&target.data) {
+            let (got, want) = (f64::from(got.max(0.0)).powf(inv), f64::from(want.max(0.0)).powf(inv));
+            *level *= ((want + 1e-9) / (got + 1e-9)).clamp(0.25, 4.0).sqrt();
+        }
+    }
+    // Half-steps in the level corrections keep neighbouring steps from overshooting each other;
+    // the iteration that came closest is the one returned.
+    (AudioTrack { rate: params.sample_rate, start_s: target.start_s, samples: best.1 }, report)
 }
 
 fn norm(values: &[f32]) -> f64 {
@@ -196,10 +268,21 @@ mod tests {
             .collect();
         let params = CochleagramParams::default();
         let target = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples }, &params).unwrap();
-        let (track, report) = resynthesize(&target, &params, &ResynthParams { iterations: 4, seed: 3 }).unwrap();
+        let (track, report) =
+            resynthesize(&target, &params, &ResynthParams { iterations: 4, seed: 3, carrier: Carrier::Noise }).unwrap();
         assert_eq!(track.samples.len(), 48_000);
         assert_eq!(report.relative_error.len(), 4);
         assert!(report.relative_error[3] < report.relative_error[0], "{:?}", report.relative_error);
+
+        // Tone carriers get closer, and what is returned is the closest iteration.
+        let (tones, report) =
+            resynthesize(&target, &params, &ResynthParams { iterations: 4, seed: 3, carrier: Carrier::Tones }).unwrap();
+        assert_eq!(tones.samples.len(), 48_000);
+        let best = report.relative_error.iter().copied().fold(f64::INFINITY, f64::min);
+        let again = cochleagram_of(&tones, &params).unwrap();
+        let diff: Vec<f32> = again.data.iter().zip(&target.data).map(|(a, b)| a - b).collect();
+        assert!((norm(&diff) / norm(&target.data) - best).abs() < 1e-9);
+        assert!(best < 0.3, "{:?}", report.relative_error);
 
         let silent = Cochleagram { start_s: 0.0, rate_hz: 90.0, bands: 42, data: vec![0.0; 42 * 30] };
         let (quiet, report) = resynthesize(&silent, &params, &ResynthParams::default()).unwrap();
