@@ -3,10 +3,12 @@
 //! Modules, one job each:
 //! - [`media`]: decoding video and audio (FFmpeg), writing WAV, muxing a new audio track into a video.
 //! - [`timeline`]: the shared time axis (seconds, presentation timestamps) every stage is placed on.
+//! - [`data`]: training data in the Greatest Hits layout.
 //! - [`eval`]: metrics against ground truth, and the material they are measured on.
 //! - [`sound`]: the cochleagram, hit detection on it, and its parametric resynthesis.
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
+pub mod data;
 pub mod eval;
 pub mod media;
 pub mod paths;

@@ -414,3 +414,57 @@ fn rotation_matches_what_ffmpeg_displays() {
     let mean_diff = turned.iter().zip(&shown).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / shown.len() as f64;
     assert!(mean_diff < 2.0, "rotated by {degrees}: mean difference {mean_diff} from what ffmpeg shows");
 }
+
+fn gradient_frame(i: u32, w: u32, h: u32) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            rgb.extend_from_slice(&[((x * 2 + i * 4) % 256) as u8, ((y * 3) % 256) as u8, ((x + y + i) % 256) as u8]);
+        }
+    }
+    rgb
+}
+
+#[test]
+fn encoded_videos_decode_back_with_their_timing_and_sound() {
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        media::EncodeOptions { width: 160, height: 96, fps: (30_000, 1001), crf: 12, preset: "veryfast".into() };
+    let track = click_track(1.5);
+    let path = dir.path().join("made.mp4");
+    let written =
+        media::encode_video(&path, &mut (0..45).map(|i| gradient_frame(i, 160, 96)), Some(&track), &options).unwrap();
+    assert_eq!(written, 45);
+    let mut reader = VideoReader::open(&path).unwrap();
+    let info = reader.info().clone();
+    assert_eq!((info.width, info.height, info.frame_count, info.codec.as_str()), (160, 96, 45, "h264"));
+    assert!((info.fps - 30_000.0 / 1001.0).abs() < 1e-6 && !info.variable_rate, "{info:?}");
+    for (i, frame) in reader.frames().enumerate() {
+        let frame = frame.unwrap();
+        assert!((frame.time_s - i as f64 * 1001.0 / 30_000.0).abs() < 1e-4);
+        let original = gradient_frame(i as u32, 160, 96);
+        let diff = frame.rgb.iter().zip(&original).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>()
+            / original.len() as f64;
+        assert!(diff < 8.0, "frame {i}: mean difference {diff}");
+    }
+    let back = media::read_audio(&path, 48_000).unwrap();
+    assert!(back.start_s.abs() < 1e-3);
+    let (got, expected) = (click_times(&back), click_times(&track));
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert!((g - e).abs() < 1e-3, "click at {g}, expected {e}");
+    }
+    // The same frames and sound give the same file.
+    let again = dir.path().join("again.mp4");
+    media::encode_video(&again, &mut (0..45).map(|i| gradient_frame(i, 160, 96)), Some(&track), &options).unwrap();
+
+    assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap(), "encoding is not deterministic");
+
+    // Bad frames or sizes: an error, and nothing written.
+    let bad = dir.path().join("bad.mp4");
+    let err = media::encode_video(&bad, &mut std::iter::once(vec![0_u8; 10]), None, &options).unwrap_err();
+    assert!(err.to_string().contains("frame 0 has 10 bytes"), "{err}");
+    let odd = media::EncodeOptions { width: 161, ..options };
+    assert!(media::encode_video(&bad, &mut std::iter::empty(), None, &odd).is_err());
+    assert!(!bad.exists());
+}

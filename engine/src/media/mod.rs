@@ -5,6 +5,7 @@
 
 mod atomic;
 mod audio;
+mod encode;
 mod error;
 mod input;
 mod mux;
@@ -14,6 +15,7 @@ mod wav;
 
 pub(crate) use atomic::write_atomically;
 pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
+pub use encode::{EncodeOptions, encode_video};
 pub use error::MediaError;
 pub(crate) use input::check_readable_file;
 pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress};

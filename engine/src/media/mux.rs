@@ -35,7 +35,7 @@ impl MuxAudioCodec {
         }
     }
 
-    fn sample_format(self) -> Sample {
+    pub(super) fn sample_format(self) -> Sample {
         match self {
             Self::Aac => Sample::F32(sample::Type::Planar),
             Self::Pcm16 | Self::Flac => Sample::I16(sample::Type::Packed),
@@ -46,14 +46,14 @@ impl MuxAudioCodec {
 
 /// The containers the muxer writes, chosen by the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Container {
+pub(super) enum Container {
     Mp4,
     Mov,
     Matroska,
 }
 
 impl Container {
-    fn from_path(path: &Path) -> Result<Self, MediaError> {
+    pub(super) fn from_path(path: &Path) -> Result<Self, MediaError> {
         let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
             Some("mp4" | "m4v") => Ok(Self::Mp4),
@@ -66,7 +66,7 @@ impl Container {
         }
     }
 
-    fn format_name(self) -> &'static str {
+    pub(super) fn format_name(self) -> &'static str {
         match self {
             Self::Mp4 => "mp4",
             Self::Mov => "mov",
@@ -74,7 +74,7 @@ impl Container {
         }
     }
 
-    fn default_codec(self) -> MuxAudioCodec {
+    pub(super) fn default_codec(self) -> MuxAudioCodec {
         match self {
             Self::Mp4 | Self::Mov => MuxAudioCodec::Aac,
             Self::Matroska => MuxAudioCodec::Flac,
@@ -148,7 +148,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-enum MuxFailure {
+pub(super) enum MuxFailure {
     Media(MediaError),
     Output(&'static str, ffmpeg_next::Error),
 }
@@ -159,7 +159,7 @@ impl From<MediaError> for MuxFailure {
     }
 }
 
-fn out_err(what: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> MuxFailure {
+pub(super) fn out_err(what: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> MuxFailure {
     move |e| MuxFailure::Output(what, e)
 }
 
@@ -202,31 +202,8 @@ impl Muxer<'_> {
         out_video.set_time_base(in_tb);
 
         let rate = audio.rate;
-        let audio_codec = encoder::find(codec.id()).ok_or(MuxFailure::Output(
-            "this FFmpeg has no encoder for the audio codec",
-            ffmpeg_next::Error::EncoderNotFound,
-        ))?;
-        let mut out_audio = output.add_stream(audio_codec).map_err(out_err("cannot add the audio stream"))?;
         let audio_tb = Rational::new(1, rate as i32);
-        let mut enc = codec::context::Context::new_with_codec(audio_codec)
-            .encoder()
-            .audio()
-            .map_err(out_err("cannot set up the audio encoder"))?;
-        enc.set_rate(rate as i32);
-        enc.set_channel_layout(ChannelLayout::MONO);
-        enc.set_channels(1);
-        enc.set_format(codec.sample_format());
-        enc.set_time_base(audio_tb);
-        if codec == MuxAudioCodec::Aac {
-            enc.set_bit_rate(192_000);
-        }
-        if global_header {
-            enc.set_flags(codec::Flags::GLOBAL_HEADER);
-        }
-        let mut enc = enc.open_as(audio_codec).map_err(out_err("cannot open the audio encoder"))?;
-        out_audio.set_parameters(&enc);
-        out_audio.set_time_base(audio_tb);
-        let out_audio_index = out_audio.index();
+        let (mut enc, out_audio_index) = open_audio_encoder(&mut output, codec, rate, global_header)?;
 
         output
             .write_header()
@@ -289,18 +266,53 @@ impl Muxer<'_> {
     }
 }
 
-/// Cuts the track into encoder frames and sends them in time order.
-struct AudioFeeder<'a> {
-    samples: &'a [f32],
-    next: usize,
-    next_pts: i64,
-    frame_size: usize,
-    format: Sample,
+/// Adds a mono audio stream of `codec` at `rate` to `output` and opens its encoder (time base
+/// 1/rate). Returns the encoder and the stream's index.
+pub(super) fn open_audio_encoder(
+    output: &mut format::context::Output,
+    codec: MuxAudioCodec,
     rate: u32,
+    global_header: bool,
+) -> Result<(encoder::Audio, usize), MuxFailure> {
+    let audio_codec = encoder::find(codec.id()).ok_or(MuxFailure::Output(
+        "this FFmpeg has no encoder for the audio codec",
+        ffmpeg_next::Error::EncoderNotFound,
+    ))?;
+    let mut out_audio = output.add_stream(audio_codec).map_err(out_err("cannot add the audio stream"))?;
+    let audio_tb = Rational::new(1, rate as i32);
+    let mut enc = codec::context::Context::new_with_codec(audio_codec)
+        .encoder()
+        .audio()
+        .map_err(out_err("cannot set up the audio encoder"))?;
+    enc.set_rate(rate as i32);
+    enc.set_channel_layout(ChannelLayout::MONO);
+    enc.set_channels(1);
+    enc.set_format(codec.sample_format());
+    enc.set_time_base(audio_tb);
+    if codec == MuxAudioCodec::Aac {
+        enc.set_bit_rate(192_000);
+    }
+    if global_header {
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let enc = enc.open_as(audio_codec).map_err(out_err("cannot open the audio encoder"))?;
+    out_audio.set_parameters(&enc);
+    out_audio.set_time_base(audio_tb);
+    Ok((enc, out_audio.index()))
+}
+
+/// Cuts the track into encoder frames and sends them in time order.
+pub(super) struct AudioFeeder<'a> {
+    pub(super) samples: &'a [f32],
+    pub(super) next: usize,
+    pub(super) next_pts: i64,
+    pub(super) frame_size: usize,
+    pub(super) format: Sample,
+    pub(super) rate: u32,
 }
 
 impl AudioFeeder<'_> {
-    fn feed_until(
+    pub(super) fn feed_until(
         &mut self,
         until_pts: i64,
         enc: &mut encoder::Audio,
@@ -338,7 +350,7 @@ impl AudioFeeder<'_> {
     }
 }
 
-fn drain(
+pub(super) fn drain(
     enc: &mut encoder::Audio,
     output: &mut format::context::Output,
     stream: usize,

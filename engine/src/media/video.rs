@@ -141,7 +141,7 @@ impl VideoReader {
         let info = VideoInfo {
             width: decoder.width(),
             height: decoder.height(),
-            fps: scan.average_fps(stream.avg_frame_rate()),
+            fps: scan.average_fps(&[stream.avg_frame_rate(), stream.rate()]),
             variable_rate: scan.is_variable(),
             duration_s: seconds(scan.span_ticks(), time_base),
             frame_count: scan.count,
@@ -399,22 +399,23 @@ impl PacketScan {
         self.last_pts - self.first_pts + last
     }
 
-    fn average_fps(&self, avg_frame_rate: Rational) -> f64 {
+    /// The measured rate is the truth for variable-rate files; a container's figure (its average
+    /// rate, or its base rate) is preferred when it roughly agrees, since it is exact (30000/1001
+    /// rather than 29.9700...) and one dropped frame in a short clip should not change it.
+    fn average_fps(&self, declared: &[Rational]) -> f64 {
+        let declared: Vec<f64> = declared.iter().map(|r| f64::from(*r)).filter(|r| r.is_finite() && *r > 0.0).collect();
         let span = self.last_pts - self.first_pts;
         if self.count > 1 && span > 0 {
-            // The measured rate is the truth for variable-rate files; the container's figure
-            // is kept when it roughly agrees, since it is exact (30000/1001 rather than
-            // 29.9700...) and one dropped frame in a short clip should not change it.
             let tb = f64::from(self.time_base.0) / f64::from(self.time_base.1);
             let measured = (self.count - 1) as f64 / (span as f64 * tb);
-            let declared = f64::from(avg_frame_rate);
-            if declared.is_finite() && declared > 0.0 && (declared - measured).abs() / measured < 0.05 {
-                return declared;
-            }
-            return measured;
+            return declared
+                .into_iter()
+                .map(|d| (d, (d - measured).abs() / measured))
+                .filter(|(_, off)| *off < 0.05)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(measured, |(d, _)| d);
         }
-        let declared = f64::from(avg_frame_rate);
-        if declared.is_finite() { declared } else { 0.0 }
+        declared.first().copied().unwrap_or(0.0)
     }
 
     /// A constant rate whose interval is not a whole number of ticks (29.97 fps in a 1/1000
