@@ -26,7 +26,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-HEADER = ["id", "package", "version", "path", "material", "action", "license", "attribution", "sha256", "split"]
+HEADER = ["id", "package", "version", "path", "material", "action", "license", "attribution", "sha256", "split", "hits"]
 SPLITS = {"train", "test"}
 ACTIONS = {"hit", "scratch"}
 SINGLE_HEADING = "Materials with a single recording"

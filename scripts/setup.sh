@@ -154,6 +154,34 @@ else
     echo "unpacked: $(ls "$EFF_DIR"/*.pth)"
 fi
 
+step "clip bank (assets/clipbank/manifest.csv)"
+# Every listed recording, checked by sha256 and decoded once to 48 kHz mono float WAV.
+python3 - "$ROOT/assets/clipbank/manifest.csv" "$CACHE" <<'PY' || fail "could not build the clip bank (see above)"
+import csv, hashlib, os, subprocess, sys
+
+manifest, cache = sys.argv[1], sys.argv[2]
+bank = os.path.join(cache, "bank")
+os.makedirs(bank, exist_ok=True)
+made = present = 0
+with open(manifest, newline="", encoding="utf-8") as f:
+    for row in csv.DictReader(f):
+        out = os.path.join(bank, row["id"] + ".wav")
+        if os.path.exists(out):
+            present += 1
+            continue
+        src = os.path.join(cache, "assets", row["package"], row["path"])
+        with open(src, "rb") as g:
+            digest = hashlib.sha256(g.read()).hexdigest()
+        if digest != row["sha256"]:
+            sys.exit(f"{src}: sha256 {digest}, expected {row['sha256']}")
+        part = out + ".part.wav"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-ac", "1", "-ar", "48000",
+                        "-c:a", "pcm_f32le", part], check=True)
+        os.replace(part, out)
+        made += 1
+print(f"{made} recordings decoded, {present} present, in {bank}")
+PY
+
 # --- 4. Demo video -------------------------------------------------------------------------------
 step "demo video"
 DEMO=$CACHE/demo/demo.mp4

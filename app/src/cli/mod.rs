@@ -2,6 +2,7 @@
 
 mod bench;
 mod cochleagram;
+mod dataset;
 mod hits;
 mod mux;
 mod probe;
@@ -42,6 +43,8 @@ pub enum Command {
     Hits(hits::HitsArgs),
     /// Turn a cochleagram back into a waveform (parametric resynthesis).
     Resynth(resynth::ResynthArgs),
+    /// Training data: the clip bank and datasets in the Greatest Hits layout.
+    Dataset(dataset::DatasetArgs),
     /// Measure foley's speed and accuracy on this machine.
     Bench(bench::BenchArgs),
 }
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Cochleagram(args)) => cochleagram::run(&args),
         Some(Command::Hits(args)) => hits::run(&args),
         Some(Command::Resynth(args)) => resynth::run(&args),
+        Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }
 }

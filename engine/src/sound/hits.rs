@@ -128,6 +128,20 @@ pub fn detect_hits(c: &Cochleagram, params: &HitParams) -> Vec<Hit> {
         .collect()
 }
 
+/// When a sound has no sharp attack (a soft footstep in snow), where it begins: the first step
+/// whose total level (the sum over bands of the decompressed envelopes) reaches `fraction` of
+/// its largest. `None` for silence.
+#[must_use]
+pub fn level_onset(c: &Cochleagram, compression: f64, fraction: f64) -> Option<f64> {
+    let levels: Vec<f64> =
+        (0..c.steps()).map(|i| c.row(i).iter().map(|v| f64::from(v.max(0.0)).powf(1.0 / compression)).sum()).collect();
+    let peak = levels.iter().copied().fold(0.0, f64::max);
+    if peak <= 0.0 {
+        return None;
+    }
+    levels.iter().position(|l| *l >= fraction * peak).map(|i| c.time_of(i))
+}
+
 fn median(values: &[f32]) -> f32 {
     if values.is_empty() {
         return 0.0;
