@@ -35,6 +35,12 @@ pub fn cache_dir() -> PathBuf {
     base.join("foley")
 }
 
+/// The clip bank manifest of the checkout foley was built from.
+#[must_use]
+pub fn clipbank_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/clipbank/manifest.csv")
+}
+
 /// The ONNX Runtime shared library: `$ORT_DYLIB_PATH`, else beside the `foley` executable, else
 /// where the set-up placed it in the cache.
 pub fn onnxruntime_library() -> Result<PathBuf, LocateError> {

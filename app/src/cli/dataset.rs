@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use foley_engine::data;
-use foley_engine::paths::cache_dir;
+use foley_engine::data::{self, synth::SynthConfig};
+use foley_engine::paths::{cache_dir, clipbank_manifest};
 use foley_engine::sound::{self, CochleagramParams, HitParams};
 
 #[derive(Debug, clap::Args)]
@@ -15,21 +15,71 @@ pub struct DatasetArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DatasetCommand {
+    /// Generate a dataset in the Greatest Hits layout: drawn scenes of a drumstick striking and
+    /// scratching surfaces, with the clip bank's real recordings as their sound (456x256, 29.97
+    /// fps, H.264 + AAC, 48 kHz WAV, times files, train/test lists). The same seed gives the
+    /// same files.
+    Synth {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of videos.
+        #[arg(long, default_value_t = 400)]
+        videos: usize,
+        /// Length of each video, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of the videos in the train split.
+        #[arg(long, default_value_t = 0.8)]
+        split: f64,
+        /// The clip bank manifest (default: the one foley was built with).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
     /// Measure the hit times inside every recording of the clip bank with the hit detector and
     /// write them to the manifest's `hits` column (a maintainer's step; check the result by ear).
     /// A recording without a sharp attack gets one time: where its level first reaches a quarter
     /// of its peak.
     BankHits {
-        /// The clip bank manifest.
-        #[arg(long, default_value = "assets/clipbank/manifest.csv")]
-        manifest: PathBuf,
+        /// The clip bank manifest (default: the one foley was built with).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
 }
 
 pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
     match &args.command {
-        DatasetCommand::BankHits { manifest } => bank_hits(manifest),
+        DatasetCommand::BankHits { manifest } => bank_hits(&manifest.clone().unwrap_or_else(clipbank_manifest)),
+        DatasetCommand::Synth { out, videos, seconds, seed, split, manifest } => synth(
+            out,
+            &SynthConfig { videos: *videos, seconds: *seconds, seed: *seed, train_share: *split },
+            &manifest.clone().unwrap_or_else(clipbank_manifest),
+        ),
     }
+}
+
+fn synth(out: &std::path::Path, config: &SynthConfig, manifest: &std::path::Path) -> anyhow::Result<()> {
+    if !(1.0..=600.0).contains(&config.seconds) || !(0.0..=1.0).contains(&config.train_share) || config.videos == 0 {
+        anyhow::bail!("--seconds must be 1-600, --split 0-1, and --videos at least 1");
+    }
+    let bank = data::read_manifest(manifest)?;
+    let bar = super::progress::bar(config.videos as u64, "generating");
+    let start = std::time::Instant::now();
+    let summary = data::synth::generate(out, &bank, &cache_dir(), config, &|n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    for ((split, material), n) in &summary.videos {
+        println!("{:<6} {material:<8} {n} videos", format!("{split:?}").to_lowercase());
+    }
+    eprintln!(
+        "wrote {} videos ({} contacts) to {} in {:.1} s",
+        config.videos,
+        summary.contacts,
+        out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn bank_hits(manifest: &std::path::Path) -> anyhow::Result<()> {

@@ -9,6 +9,8 @@ pub enum DataError {
     NotAFolder { path: PathBuf },
     #[error("{}: no videos in the Greatest Hits layout ({{id}}_denoised.mp4 or {{id}}_mic.mp4)", path.display())]
     Empty { path: PathBuf },
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     #[error("{}, line {line}: {problem}", path.display())]
     Line { path: PathBuf, line: usize, problem: String },
 }

@@ -4,6 +4,7 @@
 mod clipbank;
 mod error;
 mod greatest_hits;
+pub mod synth;
 
 pub use clipbank::{BankClip, MANIFEST_HEADER, read_manifest, write_manifest};
 pub use error::DataError;

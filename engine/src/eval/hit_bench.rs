@@ -163,8 +163,8 @@ fn scene(
     HitBenchScene { name, condition, noise_floor, samples, truth, clips: names }
 }
 
-/// Low-passed (room-like, darker than white) Gaussian noise at `rms`.
-fn add_room_noise(samples: &mut [f32], rms: f32, rng: &mut ChaCha8Rng) {
+/// Adds low-passed (room-like, darker than white) Gaussian noise at `rms`.
+pub fn add_room_noise(samples: &mut [f32], rms: f32, rng: &mut ChaCha8Rng) {
     let mut state = 0.0_f32;
     let noise: Vec<f32> = (0..samples.len())
         .map(|_| {

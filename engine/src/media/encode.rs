@@ -77,14 +77,19 @@ fn write(
     enc.set_format(Pixel::YUV420P);
     enc.set_time_base(video_tb);
     enc.set_frame_rate(Some(Rational::new(options.fps.0, options.fps.1)));
+    // Bit-exact and single-threaded: the same frames must give the same bytes.
+    let mut flags = codec::Flags::BITEXACT;
     if global_header {
-        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        flags |= codec::Flags::GLOBAL_HEADER;
     }
+    enc.set_flags(flags);
+    enc.set_threading(codec::threading::Config { kind: codec::threading::Type::None, count: 1, ..Default::default() });
     let mut settings = Dictionary::new();
     settings.set("preset", &options.preset);
     settings.set("crf", &options.crf.to_string());
     // x264 with several threads does not always produce the same bytes for the same input.
     settings.set("threads", "1");
+
     let mut enc = enc.open_with(settings).map_err(out_err("cannot open the H.264 encoder"))?;
     out_video.set_parameters(&enc);
     out_video.set_time_base(video_tb);
@@ -129,6 +134,9 @@ fn write(
             .into());
         }
         let mut input = frame::Video::new(Pixel::RGB24, w, h);
+        // The rows' padding is uninitialised memory that the converter's vector code reads;
+        // zeroed, the same frames always give the same bytes.
+        input.data_mut(0).fill(0);
         let stride = input.stride(0);
         for (y, src) in rgb.chunks_exact(row).enumerate() {
             input.data_mut(0)[y * stride..y * stride + row].copy_from_slice(src);
