@@ -272,32 +272,18 @@ fn decode_loop(mut reader: VideoReader, requests: &Receiver<Request>, replies: &
                 Err(_) => return,
             }
         }
-        let reply = if let Some((time_s, g)) = seek {
-            generation = g;
-            exhausted = false;
-            match reader.seek(time_s) {
-                Ok(Some(frame)) => Reply::Frame { frame, generation },
-                Ok(None) => {
-                    exhausted = true;
-                    Reply::End { generation }
-                }
-                Err(err) => {
-                    exhausted = true;
-                    Reply::Failed(err)
-                }
+        let result = match seek {
+            Some((time_s, g)) => {
+                generation = g;
+                reader.seek(time_s)
             }
-        } else {
-            match reader.next_frame() {
-                Ok(Some(frame)) => Reply::Frame { frame, generation },
-                Ok(None) => {
-                    exhausted = true;
-                    Reply::End { generation }
-                }
-                Err(err) => {
-                    exhausted = true;
-                    Reply::Failed(err)
-                }
-            }
+            None => reader.next_frame(),
+        };
+        exhausted = !matches!(result, Ok(Some(_)));
+        let reply = match result {
+            Ok(Some(frame)) => Reply::Frame { frame, generation },
+            Ok(None) => Reply::End { generation },
+            Err(err) => Reply::Failed(err),
         };
         if replies.send(reply).is_err() {
             return;

@@ -196,35 +196,7 @@ impl AudioReader {
     }
 
     fn feed_packet(&mut self) -> Result<(), MediaError> {
-        if self.eof_sent {
-            return Ok(());
-        }
-        loop {
-            match input::read_packet(&mut self.input) {
-                Ok(packet) if packet.stream() == self.stream_index => {
-                    return match self.decoder.send_packet(&packet) {
-                        // One bad packet is a short gap, not a reason to lose the whole track.
-                        Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
-                        Err(e) => Err(MediaError::Damaged {
-                            path: self.path.clone(),
-                            detail: format!("audio decoding failed: {e}"),
-                        }),
-                    };
-                }
-                Ok(_) | Err(ffmpeg_next::Error::InvalidData) => {}
-                Err(ffmpeg_next::Error::Eof) => {
-                    self.eof_sent = true;
-                    let _ = self.decoder.send_eof();
-                    return Ok(());
-                }
-                Err(e) => {
-                    return Err(MediaError::Damaged {
-                        path: self.path.clone(),
-                        detail: format!("reading failed: {e}"),
-                    });
-                }
-            }
-        }
+        input::feed_decoder(&mut self.input, self.stream_index, &mut self.decoder, &mut self.eof_sent, &self.path)
     }
 
     fn resample(&mut self, decoded: &frame::Audio, out: &mut Vec<f32>) -> Result<(), MediaError> {

@@ -58,3 +58,40 @@ pub(crate) fn read_packet(input: &mut Input) -> Result<ffmpeg_next::Packet, ffmp
     let mut packet = ffmpeg_next::Packet::empty();
     packet.read(input).map(|()| packet)
 }
+
+/// Sends the next packet of stream `stream` to `decoder`, or end of stream once the file is
+/// exhausted (and sets `eof_sent`). A damaged packet is skipped: it spoils at most what depends
+/// on it, and the decoder resynchronises, as players do.
+pub(crate) fn feed_decoder(
+    input: &mut Input,
+    stream: usize,
+    decoder: &mut ffmpeg_next::decoder::Opened,
+    eof_sent: &mut bool,
+    path: &Path,
+) -> Result<(), MediaError> {
+    if *eof_sent {
+        return Ok(());
+    }
+    let damaged = |what: &str, e: ffmpeg_next::Error| MediaError::Damaged {
+        path: path.to_path_buf(),
+        detail: format!("{what} failed: {e}"),
+    };
+    loop {
+        match read_packet(input) {
+            Ok(packet) if packet.stream() == stream => {
+                return match decoder.send_packet(&packet) {
+                    Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
+                    Err(e) => Err(damaged("decoding", e)),
+                };
+            }
+            Ok(_) | Err(ffmpeg_next::Error::InvalidData) => {}
+            Err(ffmpeg_next::Error::Eof) => {
+                *eof_sent = true;
+                // Sending end of stream twice is harmless; an error only means it was sent.
+                let _ = decoder.send_eof();
+                return Ok(());
+            }
+            Err(e) => return Err(damaged("reading", e)),
+        }
+    }
+}

@@ -276,36 +276,8 @@ impl VideoReader {
         }
     }
 
-    /// Sends the next packet of the video stream (or end of stream) to the decoder.
     fn feed_packet(&mut self) -> Result<(), MediaError> {
-        loop {
-            match input::read_packet(&mut self.input) {
-                Ok(packet) if packet.stream() == self.stream_index => {
-                    return match self.decoder.send_packet(&packet) {
-                        // A damaged packet spoils at most the frames that depend on it; the
-                        // decoder resynchronises at the next key frame, as players do.
-                        Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
-                        Err(e) => Err(MediaError::Damaged {
-                            path: self.path.clone(),
-                            detail: format!("decoding failed: {e}"),
-                        }),
-                    };
-                }
-                Ok(_) | Err(ffmpeg_next::Error::InvalidData) => {}
-                Err(ffmpeg_next::Error::Eof) => {
-                    self.eof_sent = true;
-                    // Sending EOF twice is harmless; an error here only means it was already sent.
-                    let _ = self.decoder.send_eof();
-                    return Ok(());
-                }
-                Err(e) => {
-                    return Err(MediaError::Damaged {
-                        path: self.path.clone(),
-                        detail: format!("reading failed: {e}"),
-                    });
-                }
-            }
-        }
+        input::feed_decoder(&mut self.input, self.stream_index, &mut self.decoder, &mut self.eof_sent, &self.path)
     }
 
     fn convert(&mut self, time_s: f64, raw: &frame::Video) -> Result<VideoFrame, MediaError> {
