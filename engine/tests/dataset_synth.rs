@@ -73,6 +73,16 @@ fn generated_data_reads_back_is_reproducible_and_sounds_at_every_contact() {
         }
     }
     assert!(contacts_checked >= 10);
+
+    // The contact sheet: one row per material shown, frames and cochleagram.
+    let sheet = dir.path().join("sheet.png");
+    foley_engine::data::contact_sheet(&dataset, &sheet, 3).unwrap();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&sheet).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let (w, h) = (reader.info().width, reader.info().height);
+    assert_eq!(w, 4 * 228);
+    let rows = h as usize / (12 + 128 + 42 * 2 + 6);
+    assert!((1..=3).contains(&rows) && (h as usize).is_multiple_of(12 + 128 + 42 * 2 + 6), "{w}x{h}");
     // Another seed, another dataset.
     let c = dir.path().join("c");
     generate(&c, 12);

@@ -38,6 +38,18 @@ pub enum DatasetCommand {
         #[arg(long)]
         manifest: Option<PathBuf>,
     },
+    /// Draw a contact sheet of a dataset: for a few videos (one per material), frames around the
+    /// first contact with its labels, and the sound's cochleagram with the contacts marked.
+    Preview {
+        /// A dataset folder in the Greatest Hits layout.
+        dataset: PathBuf,
+        /// Output PNG.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// How many videos to show.
+        #[arg(long, default_value_t = 6)]
+        videos: usize,
+    },
     /// Measure the hit times inside every recording of the clip bank with the hit detector and
     /// write them to the manifest's `hits` column (a maintainer's step; check the result by ear).
     /// A recording without a sharp attack gets one time: where its level first reaches a quarter
@@ -51,6 +63,11 @@ pub enum DatasetCommand {
 
 pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
     match &args.command {
+        DatasetCommand::Preview { dataset, output, videos } => {
+            data::contact_sheet(&data::GreatestHits::open(dataset)?, output, *videos)?;
+            eprintln!("wrote {}", output.display());
+            Ok(())
+        }
         DatasetCommand::BankHits { manifest } => bank_hits(&manifest.clone().unwrap_or_else(clipbank_manifest)),
         DatasetCommand::Synth { out, videos, seconds, seed, split, manifest } => synth(
             out,
