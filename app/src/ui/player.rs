@@ -334,7 +334,8 @@ mod tests {
         pump(&mut player, |p| shown(p).is_some_and(|t| t >= 0.4));
         // The frame at 0.4 s came when the clock reached 0.4 s, not before.
         let elapsed = started.elapsed().as_secs_f64();
-        assert!((0.38..1.0).contains(&elapsed), "0.4 s of video shown after {elapsed} s");
+        // Not before: the upper bound only guards against a stalled clock on a busy machine.
+        assert!((0.38..3.0).contains(&elapsed), "0.4 s of video shown after {elapsed} s");
         player.pause();
 
         player.seek(1.0);

@@ -26,8 +26,9 @@ pub struct EncodeOptions {
 /// Encodes `frames` (packed RGB8 rows, `width * height * 3` bytes each, in display order at the
 /// given rate) as H.264 in the container `path`'s extension names (mp4, m4v, mov or mkv), with
 /// `audio` (mono, its sample 0 on the first frame) as AAC (mp4, mov) or FLAC (mkv). The encoder
-/// runs on one thread, so the same input gives the same file. The file appears only when
-/// complete. Returns the number of frames written.
+/// runs on one thread in bit-exact mode; even so, repeated runs in one process have been seen to
+/// differ slightly in the H.264 bytes. The file appears only when complete. Returns the number of
+/// frames written.
 pub fn encode_video(
     path: &Path,
     frames: &mut dyn Iterator<Item = Vec<u8>>,
@@ -77,7 +78,7 @@ fn write(
     enc.set_format(Pixel::YUV420P);
     enc.set_time_base(video_tb);
     enc.set_frame_rate(Some(Rational::new(options.fps.0, options.fps.1)));
-    // Bit-exact and single-threaded: the same frames must give the same bytes.
+    // Bit-exact mode and one thread: as reproducible as the encoder allows.
     let mut flags = codec::Flags::BITEXACT;
     if global_header {
         flags |= codec::Flags::GLOBAL_HEADER;
@@ -87,7 +88,6 @@ fn write(
     let mut settings = Dictionary::new();
     settings.set("preset", &options.preset);
     settings.set("crf", &options.crf.to_string());
-    // x264 with several threads does not always produce the same bytes for the same input.
     settings.set("threads", "1");
 
     let mut enc = enc.open_with(settings).map_err(out_err("cannot open the H.264 encoder"))?;
@@ -134,8 +134,8 @@ fn write(
             .into());
         }
         let mut input = frame::Video::new(Pixel::RGB24, w, h);
-        // The rows' padding is uninitialised memory that the converter's vector code reads;
-        // zeroed, the same frames always give the same bytes.
+        // Rows are padded with uninitialised memory that the converter's vector code may read:
+        // zero it, so no stale memory reaches the encoder.
         input.data_mut(0).fill(0);
         let stride = input.stride(0);
         for (y, src) in rgb.chunks_exact(row).enumerate() {
