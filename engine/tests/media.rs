@@ -68,6 +68,11 @@ fn frames_are_scaled_and_packed() {
     assert_eq!((frame.width, frame.height, frame.rgb.len()), (322, 240, 322 * 240 * 3));
     // testsrc2 is colourful: the pixels are real picture data.
     assert!(frame.rgb.iter().any(|&b| b > 32));
+    // The size can change once the coded size is known.
+    native.set_output_size(Some((112, 84))).unwrap();
+    let frame = native.next_frame().unwrap().unwrap();
+    assert_eq!((frame.width, frame.height, frame.rgb.len()), (112, 84, 112 * 84 * 3));
+    assert!(native.set_output_size(Some((0, 10))).is_err());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use foley_engine::media::{MediaError, VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};
+use foley_engine::media::{MediaError, VideoFrame, VideoInfo, VideoReader};
 
 /// Frames decoded ahead of the playhead. Small: memory stays bounded and seeks stay quick.
 const QUEUE_FRAMES: usize = 6;
@@ -59,10 +59,9 @@ impl Player {
     /// Opens `path` and starts decoding from its first frame. `wake` is called whenever a frame
     /// arrives, so the UI can repaint.
     pub fn open(path: &Path, wake: impl Fn() + Send + 'static) -> Result<Self, MediaError> {
-        let probe = VideoReader::open(path)?;
-        let info = probe.info().clone();
-        drop(probe);
-        let reader = VideoReader::open_with(path, VideoReaderOptions { size: Some(preview_size(&info)), threads: 0 })?;
+        let mut reader = VideoReader::open(path)?;
+        let info = reader.info().clone();
+        reader.set_output_size(Some(preview_size(&info)))?;
         let (requests, request_rx) = mpsc::sync_channel(4);
         let (reply_tx, replies) = mpsc::sync_channel(QUEUE_FRAMES);
         let thread = std::thread::Builder::new()

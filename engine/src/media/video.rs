@@ -177,6 +177,19 @@ impl VideoReader {
         &self.path
     }
 
+    /// Scales the frames delivered from now on to `size` (`None`: the coded size), e.g. once the
+    /// coded size is known from [`info`](Self::info).
+    pub fn set_output_size(&mut self, size: Option<(u32, u32)>) -> Result<(), MediaError> {
+        if let Some((w, h)) = size
+            && (w == 0 || h == 0 || w > 16_384 || h > 16_384)
+        {
+            return Err(MediaError::InvalidArgument(format!("frame size {w}x{h} is out of range")));
+        }
+        self.options.size = size;
+        self.scaler = None;
+        Ok(())
+    }
+
     /// Size of the frames this reader delivers.
     #[must_use]
     pub fn output_size(&self) -> (u32, u32) {
