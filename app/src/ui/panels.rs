@@ -135,14 +135,14 @@ pub fn transport_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     egui::Panel::bottom("transport").show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
-            if ui.button("◀ Frame").on_hover_text("Previous frame (Left)").clicked() {
+            if ui.button("< Frame").on_hover_text("Previous frame (Left)").clicked() {
                 out.push(Command::StepBack);
             }
             let label = if player.is_playing() { "Pause" } else { "Play" };
             if ui.button(label).on_hover_text("Play/pause (Space)").clicked() {
                 out.push(Command::TogglePlay);
             }
-            if ui.button("Frame ▶").on_hover_text("Next frame (Right)").clicked() {
+            if ui.button("Frame >").on_hover_text("Next frame (Right)").clicked() {
                 out.push(Command::StepForward);
             }
             let mut position = player.position_s().min(info.duration_s);
