@@ -75,10 +75,8 @@ fn held(samples: &[f32], len: usize) -> Vec<f32> {
         }
     }
     out.truncate(len.max(fade));
-    let n = out.len();
     for (k, s) in out.iter_mut().rev().take(fade).enumerate() {
         *s *= k as f32 / fade as f32;
     }
-    let _ = n;
     out
 }

@@ -16,7 +16,7 @@ mod render;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use audio::Recording;
 pub use render::{HEIGHT, WIDTH, reaction_of};
@@ -173,10 +173,4 @@ fn write_text(path: &Path, text: &str) -> Result<(), DataError> {
         w.flush()
     })?;
     Ok(())
-}
-
-/// Where `generate` puts video `index`'s files.
-#[must_use]
-pub fn video_path(out: &Path, seed: u64, index: usize) -> PathBuf {
-    out.join(format!("{}_denoised.mp4", video_id(seed, index)))
 }

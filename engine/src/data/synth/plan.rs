@@ -72,7 +72,7 @@ pub fn tip_height(t: f64, contacts: &[PlannedContact]) -> (f64, f64) {
             // Rebound, damped, back to rest.
             let u = (t - end) / 0.35;
             height = REST * (1.0 - (1.0 - u).powi(3)) + 0.06 * (std::f64::consts::PI * u).sin() * (1.0 - u);
-            if let Some(_slide) = c.slide_s {
+            if c.slide_s.is_some() {
                 x = c.x + 0.15;
             }
         } else {
