@@ -6,7 +6,8 @@
 # What it does:
 #   1. installs the Debian packages foley builds and runs with;
 #   2. places the ONNX Runtime library from the pinned PyPI wheel where foley finds it;
-#   3. fetches the pinned real assets (recorded impact sounds, ImageNet CNN weights) into the cache;
+#   3. fetches the pinned real assets (recorded impact sounds, ImageNet CNN weights, a reference
+#      photo) into the cache, and exports the ImageNet CNN to ONNX (checked on the photo);
 #   4. makes the demo video.
 #
 # The cache is .cache/ in the checkout (git-ignored), or $FOLEY_CACHE if set.
@@ -54,6 +55,7 @@ PACKAGES=(
     xvfb xauth                                                      # a display for GUI tests
     mesa-vulkan-drivers                                             # a software GPU for wgpu
     python3 python3-pip unzip ca-certificates                      # fetching wheels
+    python3-torch python3-onnx python3-pil                          # the ImageNet CNN's ONNX export
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -89,9 +91,7 @@ ORT_WHEEL=onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
 ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR=$CACHE/onnxruntime/$ORT_VERSION
 ORT_LIB=$ORT_DIR/libonnxruntime.so.$ORT_VERSION
-if [ -f "$ORT_LIB" ] && [ -f "$ORT_DIR/.complete" ]; then
-    echo "present: $ORT_LIB"
-else
+fetch_ort_wheel() { # the library comes from it here, the Python module for the ONNX export below
     [ "$(uname -m)" = x86_64 ] || fail "the pinned ONNX Runtime wheel is for x86_64; this machine is $(uname -m)"
     if ! sha256_ok "$CACHE/downloads/$ORT_WHEEL" "$ORT_WHEEL_SHA256"; then
         rm -f "$CACHE/downloads/$ORT_WHEEL"
@@ -99,6 +99,11 @@ else
             --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311
     fi
     check_sha256 "$CACHE/downloads/$ORT_WHEEL" "$ORT_WHEEL_SHA256"
+}
+if [ -f "$ORT_LIB" ] && [ -f "$ORT_DIR/.complete" ]; then
+    echo "present: $ORT_LIB"
+else
+    fetch_ort_wheel
     mkdir -p "$ORT_DIR"
     unzip -o -j -q "$CACHE/downloads/$ORT_WHEEL" "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$ORT_DIR" \
         || fail "the wheel has no onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
@@ -152,6 +157,65 @@ else
         || fail "the wheel holds no model weights"
     touch "$EFF_DIR/.complete"
     echo "unpacked: $(ls "$EFF_DIR"/*.pth)"
+fi
+
+step "reference photo: scikit-image 0.22.0 (skimage/data/chelsea.png)"
+# A photo of a cat (CC0), from a wheel that is only unpacked, never installed.
+PHOTO_WHEEL=scikit_image-0.22.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+PHOTO_WHEEL_SHA256=c5c378db54e61b491b9edeefff87e49fcf7fdf729bb93c777d7a5f15d36f743e
+PHOTO=$CACHE/assets/scikit-image/chelsea.png
+PHOTO_SHA256=596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb
+if sha256_ok "$PHOTO" "$PHOTO_SHA256"; then
+    echo "present: $PHOTO"
+else
+    if ! sha256_ok "$CACHE/downloads/$PHOTO_WHEEL" "$PHOTO_WHEEL_SHA256"; then
+        rm -f "$CACHE/downloads/$PHOTO_WHEEL"
+        pip_download "$CACHE/downloads" "scikit-image==0.22.0" --only-binary=:all: \
+            --platform manylinux_2_17_x86_64 --python-version 3.11 --implementation cp --abi cp311
+    fi
+    check_sha256 "$CACHE/downloads/$PHOTO_WHEEL" "$PHOTO_WHEEL_SHA256"
+    mkdir -p "$(dirname "$PHOTO")"
+    unzip -p "$CACHE/downloads/$PHOTO_WHEEL" skimage/data/chelsea.png >"$PHOTO.part" \
+        || fail "the wheel has no skimage/data/chelsea.png"
+    check_sha256 "$PHOTO.part" "$PHOTO_SHA256"
+    mv "$PHOTO.part" "$PHOTO"
+    echo "unpacked: $PHOTO"
+fi
+
+step "ImageNet CNN: ONNX export"
+# scripts/export_encoder.py builds EfficientNet-Lite0 in torch (Debian's), loads the weights above,
+# exports efficientnet-lite0.onnx and encoder.json, and writes the reference outputs of the photo;
+# it fails unless torch and ONNX Runtime (the pinned wheel's Python module) both call the photo a
+# cat and agree. The marker holds the sha256 of the script and the class list, so editing either
+# exports again.
+EXPORT_SCRIPT=$ROOT/scripts/export_encoder.py
+EXPORT_MARK=$(cat "$EXPORT_SCRIPT" "$ROOT/assets/imagenet_classes.txt" | sha256sum | cut -d' ' -f1)
+EFF_ONNX=$EFF_DIR/efficientnet-lite0.onnx
+if [ -f "$EFF_DIR/.exported" ] && [ -f "$EFF_ONNX" ] && [ "$(cat "$EFF_DIR/.exported")" = "$EXPORT_MARK" ]; then
+    echo "present: $EFF_ONNX"
+    /usr/bin/python3 -c 'import json, sys
+print("top-5 of the reference photo: " + ", ".join("%s %.3f" % (t["name"], t["probability"]) for t in json.load(open(sys.argv[1]))))' \
+        "$EFF_DIR/reference/top5.json" || fail "$EFF_DIR/reference/top5.json is unreadable: delete $EFF_DIR/.exported and rerun"
+else
+    EXPORT_TMP=$CACHE/tmp/efficientnet-lite0-export
+    rm -rf "$EXPORT_TMP"
+    mkdir -p "$EXPORT_TMP/out"
+    fetch_ort_wheel
+    unzip -q "$CACHE/downloads/$ORT_WHEEL" 'onnxruntime/*' -d "$EXPORT_TMP/onnxruntime" \
+        || fail "cannot unpack the onnxruntime Python module from $ORT_WHEEL"
+    /usr/bin/python3 "$EXPORT_SCRIPT" --weights "$EFF_DIR/efficientnet-lite0-57934424.pth" \
+        --photo "$PHOTO" --out "$EXPORT_TMP/out" --onnxruntime-dir "$EXPORT_TMP/onnxruntime" \
+        --classes "$ROOT/assets/imagenet_classes.txt" \
+        || fail "the export failed (see above)"
+    rm -f "$EFF_DIR/.exported"
+    rm -rf "$EFF_DIR/reference"
+    mv "$EXPORT_TMP/out/reference" "$EFF_DIR/reference"
+    mv "$EXPORT_TMP/out/encoder.json" "$EFF_DIR/encoder.json"
+    mv "$EXPORT_TMP/out/efficientnet-lite0.onnx" "$EFF_ONNX"
+    echo "$EXPORT_MARK" >"$EFF_DIR/.exported"
+    rm -rf "$EXPORT_TMP"
+    rmdir "$CACHE/tmp" 2>/dev/null || true
+    echo "exported: $EFF_ONNX"
 fi
 
 step "clip bank (assets/clipbank/manifest.csv)"

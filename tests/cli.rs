@@ -275,3 +275,99 @@ fn sound_commands_refuse_bad_input_and_accept_silence() {
     assert!(stderr(&run).contains("band 7 is not a finite number"), "{}", stderr(&run));
     assert!(!d.join("x.wav").exists());
 }
+
+fn foley_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_foley"));
+    command.args(args).env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run foley")
+}
+
+#[test]
+fn features_writes_one_row_per_frame_with_its_time_and_the_encoder_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "clip.mp4", "30000/1001", 12, "160x120");
+    let out = dir.path().join("features.npy");
+    let run = foley(&["features", video.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (sidecar, rows) = foley_engine::vision::read_features(&out).unwrap();
+    assert_eq!(sidecar.frames, 12);
+    assert_eq!(sidecar.feature_size, 1280);
+    assert_eq!(rows.len(), 12 * 2560);
+    assert_eq!(sidecar.encoder.name, "efficientnet-lite0");
+    assert_eq!(sidecar.encoder.onnx_sha256.len(), 64);
+    for (i, t) in sidecar.times.iter().enumerate() {
+        assert!((t - i as f64 * 1001.0 / 30000.0).abs() < 1e-3, "frame {i} at {t}");
+    }
+    // The features are what the CNN gives, not zeros: ReLU6 outputs pooled over the picture.
+    assert!(rows.iter().all(|v| v.is_finite() && *v >= 0.0 && *v <= 6.0));
+    assert!(rows.iter().filter(|v| **v > 0.01).count() > rows.len() / 4);
+
+    // The wgpu backend (lavapipe here) writes the same numbers.
+    let gpu_out = dir.path().join("features_wgpu.npy");
+    let short = support::h264_video(dir.path(), "short.mp4", "25", 2, "160x120");
+    let ort_out = dir.path().join("features_ort.npy");
+    let run = foley(&["features", short.to_str().unwrap(), "-o", ort_out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let run = foley(&["features", short.to_str().unwrap(), "-o", gpu_out.to_str().unwrap(), "--backend", "wgpu"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (_, want) = foley_engine::vision::read_features(&ort_out).unwrap();
+    let (gpu_sidecar, got) = foley_engine::vision::read_features(&gpu_out).unwrap();
+    assert!(gpu_sidecar.device.starts_with("wgpu"), "{}", gpu_sidecar.device);
+    for (g, w) in got.chunks(1280).zip(want.chunks(1280)) {
+        let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let worst = g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst / norm < 1e-3, "wgpu differs by {} of the norm", worst / norm);
+    }
+}
+
+#[test]
+fn features_refuses_bad_models_missing_runtimes_and_bad_videos_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "clip.mp4", "25", 3, "64x48");
+    let out = dir.path().join("f.npy");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["features", video.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run_args =
+        |a: &[String], env: &[(&str, &str)]| foley_env(&a.iter().map(String::as_str).collect::<Vec<_>>(), env);
+
+    // A manifest naming something that is not ONNX.
+    let manifest = dir.path().join("mine.json");
+    std::fs::write(dir.path().join("mine.onnx"), "not a model").unwrap();
+    let default = std::fs::read_to_string(foley_engine::vision::default_manifest_path()).unwrap();
+    std::fs::write(&manifest, default.replace("efficientnet-lite0.onnx", "mine.onnx")).unwrap();
+    let run = run_args(&args(&["--model", manifest.to_str().unwrap()]), &[]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("mine.onnx") && stderr(&run).contains("not an ONNX model"), "{}", stderr(&run));
+
+    // No ONNX Runtime library where it is said to be.
+    let run = run_args(&args(&[]), &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")]);
+    assert!(!run.status.success());
+    let message = stderr(&run);
+    assert!(message.contains("could not load ONNX Runtime") && message.contains("setup.sh"), "{message}");
+
+    // No wgpu adapter of the kind asked for.
+    let run = run_args(&args(&["--backend", "wgpu"]), &[("WGPU_BACKEND", "metal")]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("no GPU adapter") && stderr(&run).contains("--backend ort"), "{}", stderr(&run));
+
+    // A file that is not a video.
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "hello").unwrap();
+    let run = foley(&["features", text.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("notes.mp4"), "{}", stderr(&run));
+    assert!(
+        !run.status.success()
+            && std::fs::read_dir(dir.path()).unwrap().all(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                !name.contains("f.npy") && !name.contains("f.json")
+            }),
+        "no partial output"
+    );
+}

@@ -6,6 +6,7 @@
 //! - [`data`]: training data in the Greatest Hits layout.
 //! - [`eval`]: metrics against ground truth, and the material they are measured on.
 //! - [`sound`]: the cochleagram, hit detection on it, and its parametric resynthesis.
+//! - [`vision`]: the CNN's input images, frame encoders (ONNX Runtime and wgpu), video features.
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod data;
@@ -14,3 +15,4 @@ pub mod media;
 pub mod paths;
 pub mod sound;
 pub mod timeline;
+pub mod vision;

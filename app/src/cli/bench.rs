@@ -9,6 +9,7 @@ use foley_engine::eval::{self, match_onsets};
 use foley_engine::media::{self, AudioTrack, VideoReader, VideoReaderOptions, WavFormat};
 use foley_engine::paths::cache_dir;
 use foley_engine::sound::{self, CochleagramParams, HitParams};
+use foley_engine::vision::{self, Backend};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -40,6 +41,19 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
     },
+    /// The frame encoder: frames/s of the CNN at batch 1, 8 and 16, then of the whole features
+    /// job (decode, images, CNN) on a 10 s 640x360 video made with `ffmpeg`.
+    Encoder {
+        /// `ort` or `wgpu`.
+        #[arg(long, value_enum, default_value_t = super::features::BackendArg::Ort)]
+        backend: super::features::BackendArg,
+        /// An encoder manifest; default: the set-up's EfficientNet-Lite0.
+        #[arg(long, value_name = "MANIFEST")]
+        model: Option<PathBuf>,
+        /// Images per batch size measured (after one warm-up batch).
+        #[arg(long, default_value_t = 96)]
+        images: usize,
+    },
     /// Hit detection accuracy on real recordings placed at known times, in six conditions.
     /// Writes each condition's audio (`NAME.wav`), true times (`NAME_truth.csv`) and detections
     /// (`NAME_foley.csv`) and the scores (`foley.csv`) to DIR, where
@@ -61,6 +75,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Decode { files, size, repeat } => decode(files, size, *repeat),
         BenchKind::Sound { seconds } => sound_speed(*seconds),
         BenchKind::Hits { out, seconds, seed } => hit_accuracy(out, *seconds, *seed),
+        BenchKind::Encoder { backend, model, images } => encoder_speed((*backend).into(), model.as_ref(), *images),
     }
 }
 
@@ -108,6 +123,63 @@ fn decode(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<()> {
             peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
         );
     }
+    Ok(())
+}
+
+fn encoder_speed(backend: Backend, model: Option<&PathBuf>, images: usize) -> anyhow::Result<()> {
+    let spec = super::features::load_spec(model)?;
+    let (w, h) = spec.input_size();
+    let input = spec.manifest.input.clone();
+    let mut encoder = vision::open_encoder(backend, spec)?;
+    println!(
+        "{} on {}, {} threads available",
+        encoder.spec().identity.name,
+        encoder.device(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    // Real-looking inputs: the colour image of a test pattern, varied per image.
+    let image = |i: usize| {
+        let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|p| ((p / 3 * 7 + p % 3 * 50 + i * 13) % 256) as u8).collect();
+        vision::colour_image(&rgb, &input)
+    };
+    for batch_size in [1_usize, 8, 16] {
+        let mut batch = vision::ImageBatch::new(w, h);
+        for i in 0..batch_size {
+            batch.push_planes(&image(i));
+        }
+        std::hint::black_box(encoder.encode(&batch)?);
+        let rounds = images.div_ceil(batch_size).max(1);
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(encoder.encode(&batch)?);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let done = rounds * batch_size;
+        println!(
+            "CNN, batch {batch_size:>2}: {done} images in {seconds:.3} s = {:.0} frames/s ({:.2} ms per image)",
+            done as f64 / seconds,
+            seconds * 1000.0 / done as f64
+        );
+    }
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let video = make_test_video(temp.path(), 640, 360, true)?;
+    let out = temp.path().join("features.npy");
+    let start = Instant::now();
+    let summary = vision::write_features(
+        &video,
+        &out,
+        encoder.as_mut(),
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |_| {},
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "features job on {}: {} frames in {seconds:.3} s = {:.0} frames/s (peak memory {})",
+        video.display(),
+        summary.frames,
+        summary.frames as f64 / seconds,
+        peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod cochleagram;
 mod dataset;
+mod features;
 mod hits;
 mod mux;
 mod probe;
@@ -43,6 +44,8 @@ pub enum Command {
     Hits(hits::HitsArgs),
     /// Turn a cochleagram back into a waveform (parametric resynthesis).
     Resynth(resynth::ResynthArgs),
+    /// CNN features of every frame of a video (space-time image and first colour frame).
+    Features(features::FeaturesArgs),
     /// Training data: the clip bank and datasets in the Greatest Hits layout.
     Dataset(dataset::DatasetArgs),
     /// Measure foley's speed and accuracy on this machine.
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Cochleagram(args)) => cochleagram::run(&args),
         Some(Command::Hits(args)) => hits::run(&args),
         Some(Command::Resynth(args)) => resynth::run(&args),
+        Some(Command::Features(args)) => features::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }

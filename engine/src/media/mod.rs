@@ -3,7 +3,7 @@
 //!
 //! Every error names the file it concerns and what is wrong with it, in words a user can act on.
 
-mod atomic;
+pub(crate) mod atomic;
 mod audio;
 mod encode;
 mod error;

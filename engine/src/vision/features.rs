@@ -1,0 +1,365 @@
+//! A video's features, pipelined: one named thread decodes frames and builds the CNN's images,
+//! another encodes them in batches, and the caller receives rows as they are ready. Bounded
+//! channels between the stages keep memory flat whatever the video's length, and a cancel flag
+//! stops every stage at its next frame or batch.
+//!
+//! Row t is `[cnn(space-time image t), cnn(first colour frame)]`, at frame t's presentation time.
+//! On disk: a float32 `.npy` of shape `[frames, 2 * feature_size]` and a JSON sidecar with the
+//! timestamps and the encoder's identity.
+
+use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use serde::{Deserialize, Serialize};
+
+use super::{EncoderIdentity, FrameEncoder, ImageBatch, SpaceTime, VisionError, colour_image, gray};
+use crate::media::{VideoReader, VideoReaderOptions};
+
+/// Batches in flight between two stages.
+const CHANNEL_DEPTH: usize = 2;
+
+/// A batch of images with the presentation times of their frames.
+struct ImagesMsg {
+    times: Vec<f64>,
+    images: ImageBatch,
+    /// The first colour frame's image, sent with the first batch.
+    colour: Option<Vec<f32>>,
+}
+
+/// Encoded rows of a batch.
+struct RowsMsg {
+    times: Vec<f64>,
+    space_time: Vec<f32>,
+    colour: Option<Vec<f32>>,
+}
+
+/// Receives each batch's frame times and rows.
+pub type RowSink<'a> = dyn FnMut(&[f64], &[f32]) -> Result<(), VisionError> + 'a;
+
+/// How far the job is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeaturesProgress {
+    pub frames_done: u64,
+    /// From the container's scan; the decoded count may differ slightly for damaged files.
+    pub frames_total: u64,
+}
+
+/// Everything about a finished run except the rows themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeaturesSummary {
+    pub frames: usize,
+    pub feature_size: usize,
+    pub encoder: EncoderIdentity,
+    pub device: String,
+}
+
+/// Encodes every frame of `video`, handing each batch's rows (`times`, and `times.len()` rows of
+/// `2 * feature_size` values) to `sink` in order.
+pub fn encode_video_streaming(
+    video: &Path,
+    encoder: &mut dyn FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+    sink: &mut RowSink<'_>,
+) -> Result<FeaturesSummary, VisionError> {
+    let spec = encoder.spec().clone();
+    let input = spec.manifest.input.clone();
+    let feature_size = encoder.feature_size();
+    let batch_size = encoder.preferred_batch().max(1);
+    let device = encoder.device();
+    let reader =
+        VideoReader::open_with(video, VideoReaderOptions { size: Some((input.width, input.height)), threads: 0 })?;
+    let frames_total = reader.info().frame_count;
+
+    let (image_tx, image_rx) = sync_channel::<ImagesMsg>(CHANNEL_DEPTH);
+    let (rows_tx, rows_rx) = sync_channel::<Result<RowsMsg, VisionError>>(CHANNEL_DEPTH);
+    std::thread::scope(|scope| {
+        let decode = std::thread::Builder::new()
+            .name("foley-decode".into())
+            .spawn_scoped(scope, move || decode_stage(reader, &input, batch_size, cancel, &image_tx));
+        let encode = std::thread::Builder::new()
+            .name("foley-encode".into())
+            .spawn_scoped(scope, move || encode_stage(encoder, image_rx, &rows_tx, cancel));
+        let (decode, encode) = match (decode, encode) {
+            (Ok(d), Ok(e)) => (d, e),
+            (Err(e), _) | (_, Err(e)) => {
+                cancel.store(true, Ordering::Relaxed);
+                return Err(VisionError::Io { path: video.to_owned(), source: e });
+            }
+        };
+        let collected = collect(rows_rx, feature_size, frames_total, cancel, progress, sink);
+        if collected.is_err() {
+            // Stop the other stages; they exit at their next send or frame.
+            cancel.store(true, Ordering::Relaxed);
+        }
+        let decoded = decode.join().map_err(|_| VisionError::Gpu("the decoding thread panicked".to_owned()))?;
+        encode.join().map_err(|_| VisionError::Gpu("the encoding thread panicked".to_owned()))?;
+        let frames = collected?;
+        decoded?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(VisionError::Cancelled);
+        }
+        if frames == 0 {
+            return Err(VisionError::NoFrames { path: video.to_owned() });
+        }
+        Ok(FeaturesSummary { frames, feature_size, encoder: spec.identity.clone(), device })
+    })
+}
+
+fn decode_stage(
+    mut reader: VideoReader,
+    input: &super::InputSpec,
+    batch_size: usize,
+    cancel: &AtomicBool,
+    out: &SyncSender<ImagesMsg>,
+) -> Result<(), VisionError> {
+    let mut space_time = SpaceTime::default();
+    let mut colour = None;
+    let mut first = true;
+    let mut pending = ImagesMsg { times: Vec::new(), images: ImageBatch::new(input.width, input.height), colour: None };
+    let send = |msg: &mut ImagesMsg, flush: bool| -> bool {
+        if msg.times.len() >= batch_size || (flush && !msg.times.is_empty()) {
+            let full = std::mem::replace(
+                msg,
+                ImagesMsg { times: Vec::new(), images: ImageBatch::new(input.width, input.height), colour: None },
+            );
+            return out.send(full).is_ok();
+        }
+        true
+    };
+    while let Some(frame) = reader.next_frame()? {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if colour.is_none() {
+            colour = Some(colour_image(&frame.rgb, input));
+        }
+        if let Some((t, image)) = space_time.push(frame.time_s, gray(&frame.rgb), input) {
+            if first {
+                pending.colour = colour.take();
+                first = false;
+            }
+            pending.times.push(t);
+            pending.images.push_planes(&image);
+            if !send(&mut pending, false) {
+                return Ok(());
+            }
+        }
+    }
+    if let Some((t, image)) = space_time.finish(input) {
+        if first {
+            pending.colour = colour.take();
+        }
+        pending.times.push(t);
+        pending.images.push_planes(&image);
+    }
+    send(&mut pending, true);
+    Ok(())
+}
+
+fn encode_stage(
+    encoder: &mut dyn FrameEncoder,
+    images: Receiver<ImagesMsg>,
+    out: &SyncSender<Result<RowsMsg, VisionError>>,
+    cancel: &AtomicBool,
+) {
+    for msg in images {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let colour = match &msg.colour {
+            Some(planes) => {
+                let mut batch = ImageBatch::new(msg.images.width, msg.images.height);
+                batch.push_planes(planes);
+                match encoder.encode(&batch) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        let _ = out.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            None => None,
+        };
+        let result = encoder.encode(&msg.images).map(|space_time| RowsMsg { times: msg.times, space_time, colour });
+        let failed = result.is_err();
+        if out.send(result).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn collect(
+    rows: Receiver<Result<RowsMsg, VisionError>>,
+    feature_size: usize,
+    frames_total: u64,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+    sink: &mut RowSink<'_>,
+) -> Result<usize, VisionError> {
+    let mut colour: Option<Vec<f32>> = None;
+    let mut frames = 0usize;
+    for msg in rows {
+        let msg = msg?;
+        if colour.is_none() {
+            colour = msg.colour;
+        }
+        let colour =
+            colour.as_deref().ok_or_else(|| VisionError::Gpu("the colour frame was not encoded".to_owned()))?;
+        let mut block = Vec::with_capacity(msg.times.len() * 2 * feature_size);
+        for row in msg.space_time.chunks_exact(feature_size) {
+            block.extend_from_slice(row);
+            block.extend_from_slice(colour);
+        }
+        sink(&msg.times, &block)?;
+        frames += msg.times.len();
+        progress(FeaturesProgress { frames_done: frames as u64, frames_total: frames_total.max(frames as u64) });
+        if cancel.load(Ordering::Relaxed) {
+            return Err(VisionError::Cancelled);
+        }
+    }
+    Ok(frames)
+}
+
+/// A video's features in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFeatures {
+    /// Presentation time of each row's frame, seconds.
+    pub times: Vec<f64>,
+    /// `times.len()` rows of `2 * feature_size` values.
+    pub rows: Vec<f32>,
+    pub feature_size: usize,
+    pub encoder: EncoderIdentity,
+}
+
+impl VideoFeatures {
+    /// Values per row.
+    #[must_use]
+    pub fn width(&self) -> usize {
+        2 * self.feature_size
+    }
+
+    /// Row `i`.
+    #[must_use]
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.rows[i * self.width()..(i + 1) * self.width()]
+    }
+}
+
+/// Encodes every frame of `video` into memory.
+pub fn encode_video(
+    video: &Path,
+    encoder: &mut dyn FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<VideoFeatures, VisionError> {
+    let mut times = Vec::new();
+    let mut rows = Vec::new();
+    let summary = encode_video_streaming(video, encoder, cancel, progress, &mut |t, r| {
+        times.extend_from_slice(t);
+        rows.extend_from_slice(r);
+        Ok(())
+    })?;
+    Ok(VideoFeatures { times, rows, feature_size: summary.feature_size, encoder: summary.encoder })
+}
+
+/// The JSON written beside a features `.npy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeaturesSidecar {
+    /// Always `"foley-features"`.
+    pub format: String,
+    pub version: u32,
+    pub video: String,
+    pub frames: usize,
+    /// Columns `0..feature_size` are the space-time image's features, the rest the first colour
+    /// frame's.
+    pub feature_size: usize,
+    pub encoder: EncoderIdentity,
+    /// Where the encoder ran.
+    pub device: String,
+    /// Presentation time of each row's frame, seconds.
+    pub times: Vec<f64>,
+}
+
+/// The sidecar path for `npy`: the same name with `.json`.
+#[must_use]
+pub fn sidecar_path(npy: &Path) -> PathBuf {
+    npy.with_extension("json")
+}
+
+/// Bytes reserved for the `.npy` header, so it can be rewritten with the final row count.
+const NPY_HEADER_LEN: usize = 128;
+
+fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header = b"\x93NUMPY\x01\x00".to_vec();
+    let len = NPY_HEADER_LEN - 10;
+    header.extend_from_slice(&u16::try_from(len).unwrap_or(0).to_le_bytes());
+    header.extend_from_slice(dict.as_bytes());
+    header.resize(NPY_HEADER_LEN - 1, b' ');
+    header.push(b'\n');
+    header
+}
+
+/// Encodes `video` and writes `out` (`.npy`) and its sidecar, each complete or not at all. Rows
+/// are written as they arrive, so memory does not grow with the video.
+pub fn write_features(
+    video: &Path,
+    out: &Path,
+    encoder: &mut dyn FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<FeaturesSummary, VisionError> {
+    let io = |source| VisionError::Io { path: out.to_owned(), source };
+    let (pending, file) = crate::media::atomic::PendingFile::beside(out)?;
+    let mut writer = BufWriter::new(file);
+    let cols = 2 * encoder.feature_size();
+    writer.write_all(&npy_header(0, cols)).map_err(io)?;
+    let mut times = Vec::new();
+    let summary = encode_video_streaming(video, encoder, cancel, progress, &mut |t, rows| {
+        times.extend_from_slice(t);
+        let bytes: &[u8] = bytemuck::cast_slice(rows);
+        writer.write_all(bytes).map_err(io)
+    })?;
+    let mut file = writer.into_inner().map_err(|e| io(e.into_error()))?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&npy_header(summary.frames, cols)).map_err(io)?;
+    drop(file);
+    let sidecar = FeaturesSidecar {
+        format: "foley-features".to_owned(),
+        version: 1,
+        video: video.display().to_string(),
+        frames: summary.frames,
+        feature_size: summary.feature_size,
+        encoder: summary.encoder.clone(),
+        device: summary.device.clone(),
+        times,
+    };
+    let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| io(e.into()))?;
+    crate::media::write_atomically(&sidecar_path(out), |mut f| f.write_all(&json))?;
+    pending.commit()?;
+    Ok(summary)
+}
+
+/// Reads a features `.npy` and its sidecar.
+pub fn read_features(path: &Path) -> Result<(FeaturesSidecar, Vec<f32>), VisionError> {
+    let io = |source| VisionError::Io { path: path.to_owned(), source };
+    let sidecar_file = sidecar_path(path);
+    let text = std::fs::read_to_string(&sidecar_file)
+        .map_err(|source| VisionError::Io { path: sidecar_file.clone(), source })?;
+    let sidecar: FeaturesSidecar = serde_json::from_str(&text)
+        .map_err(|e| VisionError::Manifest { path: sidecar_file.clone(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(io)?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(io)?;
+    let shape = npy.shape().to_vec();
+    let data: Vec<f32> = npy.into_vec().map_err(io)?;
+    if shape != [sidecar.frames as u64, 2 * sidecar.feature_size as u64] {
+        return Err(VisionError::Manifest {
+            path: path.to_owned(),
+            reason: format!("shape {shape:?} does not match its sidecar ({} frames)", sidecar.frames),
+        });
+    }
+    Ok((sidecar, data))
+}

@@ -1,0 +1,22 @@
+//! Frames to features: the space-time and colour images the CNN reads, the encoder manifest, the
+//! [`FrameEncoder`] trait with its ONNX Runtime and wgpu implementations, and the pipelined job
+//! that turns a whole video into a features file.
+
+mod encoder;
+mod error;
+pub mod features;
+mod gpu;
+mod images;
+mod manifest;
+pub mod onnx;
+mod ort_encoder;
+
+pub use encoder::{Backend, FrameEncoder, open_encoder};
+pub use error::VisionError;
+pub use features::{FeaturesSidecar, VideoFeatures, encode_video, read_features, write_features};
+pub use gpu::{SUPPORTED_OPS, WgpuEncoder};
+pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
+pub use manifest::{
+    EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, OutputSpec, default_manifest_path,
+};
+pub use ort_encoder::OrtEncoder;

@@ -1,0 +1,121 @@
+//! [`FrameEncoder`] on ONNX Runtime (`ort` with `load-dynamic`): the library is the one the
+//! set-up placed (see [`crate::paths::onnxruntime_library`]), loaded once per process.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use super::{EncoderSpec, FrameEncoder, ImageBatch, Layout, VisionError};
+
+/// Runs an ONNX CNN with ONNX Runtime on the CPU.
+pub struct OrtEncoder {
+    spec: EncoderSpec,
+    session: Session,
+    threads: usize,
+}
+
+impl std::fmt::Debug for OrtEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrtEncoder").field("model", &self.spec.onnx_path).finish_non_exhaustive()
+    }
+}
+
+/// The process's ONNX Runtime environment; loading the library twice is not possible, so a
+/// failure is remembered too.
+fn environment() -> Result<&'static Environment, VisionError> {
+    static ENV: OnceLock<Result<Environment, (PathBuf, String)>> = OnceLock::new();
+    let library = crate::paths::onnxruntime_library()?;
+    let env = ENV.get_or_init(|| {
+        let fail = |e: &dyn std::fmt::Display| (library.clone(), e.to_string());
+        let builder = ort::init_from(&library).map_err(|e| fail(&e))?;
+        builder.with_name("foley").build().map_err(|e| fail(&e))
+    });
+    env.as_ref().map_err(|(path, reason)| VisionError::RuntimeLoad { path: path.clone(), reason: reason.clone() })
+}
+
+impl OrtEncoder {
+    /// Opens the model with as many intra-op threads as there are cores.
+    pub fn new(spec: EncoderSpec) -> Result<Self, VisionError> {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self::with_threads(spec, threads)
+    }
+
+    /// Opens the model with `threads` intra-op threads.
+    pub fn with_threads(spec: EncoderSpec, threads: usize) -> Result<Self, VisionError> {
+        let env = environment()?;
+        let fail =
+            |e: &dyn std::fmt::Display| VisionError::Inference { path: spec.onnx_path.clone(), reason: e.to_string() };
+        let session = Session::builder(env)
+            .map_err(|e| fail(&e))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| fail(&e))?
+            .with_intra_threads(threads)
+            .map_err(|e| fail(&e))?
+            .commit_from_file(&spec.onnx_path)
+            .map_err(|e| fail(&e))?;
+        Ok(Self { spec, session, threads })
+    }
+
+    /// Runs `batch` and returns the named output, flattened (e.g. the logits, to check weights).
+    pub fn run_output(&mut self, batch: &ImageBatch, output: &str) -> Result<Vec<f32>, VisionError> {
+        batch.check_size(&self.spec.manifest.input)?;
+        let fail = |e: &dyn std::fmt::Display| VisionError::Inference {
+            path: self.spec.onnx_path.clone(),
+            reason: e.to_string(),
+        };
+        let input = &self.spec.manifest.input;
+        let (n, h, w) = (batch.len() as i64, i64::from(input.height), i64::from(input.width));
+        let nhwc;
+        let (shape, data) = match input.layout {
+            Layout::Nchw => ([n, 3, h, w], batch.data.as_slice()),
+            Layout::Nhwc => {
+                nhwc = batch.to_nhwc();
+                ([n, h, w, 3], nhwc.as_slice())
+            }
+        };
+        let tensor = TensorRef::from_array_view((shape, data)).map_err(|e| fail(&e))?;
+        let outputs = self.session.run(ort::inputs![input.name.as_str() => tensor]).map_err(|e| fail(&e))?;
+        let value = outputs.get(output).ok_or_else(|| fail(&format!("the model has no output `{output}`")))?;
+        let (_, values) = value.try_extract_tensor::<f32>().map_err(|e| fail(&e))?;
+        Ok(values.to_vec())
+    }
+}
+
+impl FrameEncoder for OrtEncoder {
+    fn spec(&self) -> &EncoderSpec {
+        &self.spec
+    }
+
+    fn device(&self) -> String {
+        format!("ONNX Runtime {} on the CPU ({} threads)", crate::paths::ONNXRUNTIME_VERSION, self.threads)
+    }
+
+    fn preferred_batch(&self) -> usize {
+        16
+    }
+
+    fn encode(&mut self, batch: &ImageBatch) -> Result<Vec<f32>, VisionError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let name = self.spec.manifest.output.name.clone();
+        let features = self.run_output(batch, &name)?;
+        let expected = batch.len() * self.spec.manifest.output.size;
+        if features.len() != expected {
+            return Err(VisionError::Inference {
+                path: self.spec.onnx_path.clone(),
+                reason: format!(
+                    "output `{name}` has {} values for {} images; the manifest says {} per image",
+                    features.len(),
+                    batch.len(),
+                    self.spec.manifest.output.size
+                ),
+            });
+        }
+        Ok(features)
+    }
+}

@@ -1,0 +1,383 @@
+#![allow(clippy::unwrap_used)]
+//! The frame encoders: the default CNN's weights against the PyTorch reference the set-up wrote,
+//! both backends against each other (one shared test), every op the wgpu encoder runs on a small
+//! graph against ONNX Runtime, and the errors a user meets with a bad model.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use foley_engine::vision::onnx::{
+    AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+    TensorTypeProto, TypeProto, ValueInfoProto,
+};
+use foley_engine::vision::{
+    EncoderSpec, FrameEncoder, ImageBatch, InputSpec, Layout, OrtEncoder, VisionError, WgpuEncoder, colour_image,
+};
+
+fn reference_dir() -> PathBuf {
+    foley_engine::paths::cache_dir().join("assets/efficientnet-lite0/reference")
+}
+
+fn read_npy(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh)", path.display()));
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
+}
+
+fn read_png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// The largest element difference scaled by the reference vector's norm, per image.
+fn relative_error(got: &[f32], want: &[f32], size: usize) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.chunks(size)
+        .zip(want.chunks(size))
+        .map(|(g, w)| {
+            let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max) / norm
+        })
+        .fold(0.0, f32::max)
+}
+
+/// The photo (a cat), as the default encoder's input.
+fn photo_batch(spec: &EncoderSpec) -> ImageBatch {
+    let (w, h, rgb) = read_png_rgb(&reference_dir().join("photo_224.png"));
+    let mut batch = ImageBatch::new(w, h);
+    batch.push_planes(&colour_image(&rgb, &spec.manifest.input));
+    batch
+}
+
+/// Space-time images of a real scene: three frames of a generated drum-stick video.
+fn scene_batch(spec: &EncoderSpec) -> ImageBatch {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("scene.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=0.2", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (w, h) = spec.input_size();
+    let mut reader = foley_engine::media::VideoReader::open_with(
+        &video,
+        foley_engine::media::VideoReaderOptions { size: Some((w, h)), threads: 1 },
+    )
+    .unwrap();
+    let mut st = foley_engine::vision::SpaceTime::default();
+    let mut batch = ImageBatch::new(w, h);
+    for frame in reader.frames().take(4) {
+        let frame = frame.unwrap();
+        if let Some((_, image)) = st.push(frame.time_s, foley_engine::vision::gray(&frame.rgb), &spec.manifest.input) {
+            batch.push_planes(&image);
+        }
+    }
+    batch
+}
+
+#[test]
+fn the_default_cnn_on_onnx_runtime_matches_the_pytorch_reference_and_sees_a_cat() {
+    let spec = EncoderSpec::default_encoder().unwrap();
+    assert_eq!(spec.manifest.output.size, 1280);
+    let mut ort = OrtEncoder::new(spec.clone()).unwrap();
+    let batch = photo_batch(&spec);
+    let features = ort.encode(&batch).unwrap();
+    let reference = read_npy(&reference_dir().join("features.npy"));
+    let err = relative_error(&features, &reference, 1280);
+    assert!(err < 1e-4, "features differ from PyTorch's by {err} (relative)");
+
+    let logits = ort.run_output(&batch, "logits").unwrap();
+    let top = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    // ImageNet 281..=285: tabby, tiger cat, Persian, Siamese, Egyptian cat.
+    assert!((281..=285).contains(&top), "the cat photo is class {top}");
+    let top5: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reference_dir().join("top5.json")).unwrap()).unwrap();
+    assert_eq!(top5[0]["index"].as_u64(), Some(top as u64));
+}
+
+/// The shared test: both backends run the default CNN on the same images (a photo and real
+/// space-time images) and agree within 1e-3 of the feature's norm, element by element.
+#[test]
+fn onnx_runtime_and_wgpu_give_the_same_features() {
+    let spec = EncoderSpec::default_encoder().unwrap();
+    let mut batch = photo_batch(&spec);
+    let scene = scene_batch(&spec);
+    batch.data.extend_from_slice(&scene.data);
+    assert_eq!(batch.len(), 4);
+
+    let mut ort = OrtEncoder::new(spec.clone()).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    eprintln!("wgpu adapter: {}", gpu.adapter_name());
+    let want = ort.encode(&batch).unwrap();
+    let got = gpu.encode(&batch).unwrap();
+    let err = relative_error(&got, &want, 1280);
+    eprintln!("features: max relative difference {err:.2e}");
+    assert!(err < 1e-3, "wgpu features differ from ONNX Runtime's by {err} (relative)");
+
+    // The classifier head (Gemm) too, on the photo.
+    let photo = {
+        let mut b = ImageBatch::new(batch.width, batch.height);
+        b.push_planes(batch.image(0));
+        b
+    };
+    let want = ort.run_output(&photo, "logits").unwrap();
+    let got = gpu.run_output(&photo, "logits").unwrap();
+    let err = relative_error(&got, &want, 1000);
+    assert!(err < 1e-3, "wgpu logits differ from ONNX Runtime's by {err} (relative)");
+}
+
+// --- A small graph with every op and attribute the wgpu encoder supports -------------------------
+
+fn tensor(name: &str, dims: &[i64], seed: u32) -> TensorProto {
+    let count: i64 = dims.iter().product();
+    // A fixed pseudo-random sequence in -0.5..0.5.
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let values: Vec<f32> = (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state as f32 / u32::MAX as f32) - 0.5
+        })
+        .collect();
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: 1,
+        name: name.to_owned(),
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+fn scalar(name: &str, v: f32) -> TensorProto {
+    TensorProto { data_type: 1, name: name.to_owned(), raw_data: v.to_le_bytes().to_vec(), ..Default::default() }
+}
+
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { name: name.to_owned(), ints: v.to_vec(), r#type: 7, ..Default::default() }
+}
+
+fn int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto { name: name.to_owned(), i: v, r#type: 2, ..Default::default() }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| (*s).to_owned()).collect(),
+        output: vec![output.to_owned()],
+        name: format!("{op}_{output}"),
+        op_type: op.to_owned(),
+        attribute,
+        domain: String::new(),
+    }
+}
+
+fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.to_owned(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: 1,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|d| match d {
+                            Some(v) => Dimension { dim_value: Some(*v), dim_param: None },
+                            None => Dimension { dim_value: None, dim_param: Some("N".to_owned()) },
+                        })
+                        .collect(),
+                }),
+            }),
+        }),
+    }
+}
+
+/// Input [N, 3, 20, 18] through a strided, dilated, grouped conv with asymmetric pads, ReLU, a
+/// depthwise conv, Clip, a 1x1 conv whose result is added to a residual, GlobalAveragePool,
+/// Flatten and Gemm (transB) to 5 outputs; `extra` appends nodes after it.
+fn small_model(extra: Vec<NodeProto>) -> ModelProto {
+    let mut nodes = vec![
+        node(
+            "Conv",
+            &["image", "w1", "b1"],
+            "c1",
+            vec![
+                int("group", 1),
+                ints("kernel_shape", &[3, 3]),
+                ints("strides", &[2, 1]),
+                ints("pads", &[0, 1, 1, 2]),
+                ints("dilations", &[1, 2]),
+            ],
+        ),
+        node("Relu", &["c1"], "r1", vec![]),
+        node(
+            "Conv",
+            &["r1", "w2"],
+            "c2",
+            vec![int("group", 4), ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Clip", &["c2", "lo", "hi"], "r2", vec![]),
+        node("Conv", &["r2", "w3", "b3"], "c3", vec![]),
+        node("Add", &["c3", "r1"], "sum", vec![]),
+        node("Conv", &["sum", "w4", "b4"], "c4", vec![int("group", 2), ints("strides", &[2, 2])]),
+        node("GlobalAveragePool", &["c4"], "pool", vec![]),
+        node("Flatten", &["pool"], "features", vec![int("axis", 1)]),
+        node("Gemm", &["features", "fc_w", "fc_b"], "logits", vec![int("transB", 1)]),
+    ];
+    nodes.extend(extra);
+    ModelProto {
+        ir_version: 8,
+        producer_name: "foley tests".to_owned(),
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "small".to_owned(),
+            initializer: vec![
+                tensor("w1", &[4, 3, 3, 3], 1),
+                tensor("b1", &[4], 2),
+                tensor("w2", &[4, 1, 3, 3], 3),
+                tensor("w3", &[4, 4, 1, 1], 4),
+                tensor("b3", &[4], 5),
+                tensor("w4", &[6, 2, 1, 1], 6),
+                tensor("b4", &[6], 7),
+                tensor("fc_w", &[5, 6], 8),
+                tensor("fc_b", &[5], 9),
+                scalar("lo", -0.1),
+                scalar("hi", 0.3),
+            ],
+            input: vec![value_info("image", &[None, Some(3), Some(20), Some(18)])],
+            output: vec![value_info("features", &[None, Some(6)]), value_info("logits", &[None, Some(5)])],
+        }),
+    }
+}
+
+fn write_small_model(dir: &Path, model: &ModelProto) -> PathBuf {
+    std::fs::write(dir.join("small.onnx"), model.to_bytes()).unwrap();
+    let manifest = serde_json::json!({
+        "name": "small",
+        "onnx": "small.onnx",
+        "input": {"name": "image", "width": 18, "height": 20, "layout": "NCHW",
+                  "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]},
+        "output": {"name": "features", "size": 6},
+        "logits": "logits"
+    });
+    let path = dir.join("small.json");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    path
+}
+
+fn small_batch(n: usize) -> ImageBatch {
+    let spec = InputSpec {
+        name: "image".into(),
+        width: 18,
+        height: 20,
+        layout: Layout::Nchw,
+        mean: [0.5, 0.4, 0.3],
+        std: [0.2, 0.25, 0.3],
+    };
+    let mut batch = ImageBatch::new(18, 20);
+    for i in 0..n {
+        let rgb: Vec<u8> = (0..18 * 20 * 3).map(|p| ((p * 37 + i * 101) % 256) as u8).collect();
+        batch.push_planes(&colour_image(&rgb, &spec));
+    }
+    batch
+}
+
+#[test]
+fn every_wgpu_op_matches_onnx_runtime_on_a_small_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let batch = small_batch(3);
+    let mut ort = OrtEncoder::new(spec.clone()).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    for (output, size) in [("features", 6), ("logits", 5)] {
+        let want = ort.run_output(&batch, output).unwrap();
+        let got = gpu.run_output(&batch, output).unwrap();
+        let err = relative_error(&got, &want, size);
+        assert!(err < 1e-5, "{output}: wgpu differs from ONNX Runtime by {err}: {got:?} vs {want:?}");
+        assert!(want.iter().any(|v| v.abs() > 1e-3), "{output} is all zeros: the test would prove nothing");
+    }
+    // A batch of one after a batch of three reuses the buffers with new parameters.
+    let one = small_batch(1);
+    let err = relative_error(&gpu.encode(&one).unwrap(), &ort.encode(&one).unwrap(), 6);
+    assert!(err < 1e-5, "batch of one: {err}");
+}
+
+#[test]
+fn the_wgpu_encoder_refuses_an_op_it_does_not_run_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(vec![node("Sigmoid", &["logits"], "probabilities", vec![])]);
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &model)).unwrap();
+    let err = WgpuEncoder::new(spec).unwrap_err();
+    assert!(matches!(&err, VisionError::UnsupportedOp { op, .. } if op == "Sigmoid"), "{err}");
+    assert!(err.to_string().contains("Sigmoid") && err.to_string().contains("--backend ort"), "{err}");
+}
+
+#[test]
+fn a_manifest_that_names_a_file_that_is_not_onnx_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_small_model(dir.path(), &small_model(vec![]));
+    std::fs::write(dir.path().join("small.onnx"), "this is a text file, not a model\n").unwrap();
+    let err = EncoderSpec::load(&manifest).unwrap_err();
+    assert!(matches!(err, VisionError::NotOnnx { .. }), "{err}");
+    assert!(err.to_string().contains("small.onnx") && err.to_string().contains("not an ONNX model"), "{err}");
+}
+
+#[test]
+fn a_model_whose_input_shape_differs_from_the_manifest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_small_model(dir.path(), &small_model(vec![]));
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("\"width\":18", "\"width\":224");
+    std::fs::write(&manifest, text).unwrap();
+    let err = EncoderSpec::load(&manifest).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, VisionError::InputShape { .. }), "{message}");
+    assert!(message.contains("[?, 3, 20, 18]") && message.contains("[?, 3, 20, 224]"), "{message}");
+}
+
+#[test]
+fn a_manifest_naming_a_missing_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_small_model(dir.path(), &small_model(vec![]));
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("\"name\":\"features\"", "\"name\":\"pooled\"");
+    std::fs::write(&manifest, text).unwrap();
+    let err = EncoderSpec::load(&manifest).unwrap_err().to_string();
+    assert!(err.contains("no output named `pooled`") && err.contains("features"), "{err}");
+}
+
+#[test]
+fn features_of_a_video_are_one_row_per_frame_at_its_timestamps_and_cancel_stops_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let video = dir.path().join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut ort = OrtEncoder::new(spec).unwrap();
+    let mut last = None;
+    let features =
+        foley_engine::vision::encode_video(&video, &mut ort, &AtomicBool::new(false), &mut |p| last = Some(p)).unwrap();
+    assert_eq!(features.times.len(), 50);
+    assert_eq!(features.rows.len(), 50 * 12);
+    for (i, t) in features.times.iter().enumerate() {
+        assert!((t - i as f64 / 25.0).abs() < 1e-3, "frame {i} at {t}");
+    }
+    // The colour half is the same on every row; the space-time half changes with the motion.
+    assert_eq!(features.row(0)[6..], features.row(49)[6..]);
+    assert_ne!(features.row(0)[..6], features.row(25)[..6]);
+    assert_eq!(last.map(|p| p.frames_done), Some(50));
+
+    let cancel = AtomicBool::new(false);
+    let result = foley_engine::vision::encode_video(&video, &mut ort, &cancel, &mut |_| {
+        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert!(matches!(result, Err(VisionError::Cancelled)), "{result:?}");
+}

@@ -1,0 +1,22 @@
+// Elementwise clamp: ONNX Clip, and ReLU as Clip(0, +max).
+
+struct Params {
+    total: u32, _pad0: u32, act_min: f32, act_max: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let i = (wg.x + wg.y * nwg.x) * 64u + li;
+    if i >= p.total {
+        return;
+    }
+    y[i] = clamp(x[i], p.act_min, p.act_max);
+}
