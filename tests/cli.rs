@@ -371,3 +371,66 @@ fn features_refuses_bad_models_missing_runtimes_and_bad_videos_clearly() {
         "no partial output"
     );
 }
+
+#[test]
+fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        "4",
+        "--seconds",
+        "3",
+        "--seed",
+        "2",
+        "--split",
+        "0.75",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let model = dir.path().join("model");
+    let cache = dir.path().join("cache");
+    let train = foley(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--projection",
+        "8",
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(train.status.success(), "{}", stderr(&train));
+    for file in ["model.json", "model.safetensors", "metrics.csv", "loss_curve.png"] {
+        assert!(model.join(file).is_file(), "{file} missing; {}", stderr(&train));
+    }
+    let video = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_denoised.mp4"))
+        .unwrap();
+    let out = dir.path().join("pred.npy");
+    let run =
+        foley(&["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (c, sidecar) = foley_engine::sound::read_cochleagram(&out, 42).unwrap();
+    assert_eq!(c.bands, 42);
+    assert_eq!(c.steps(), 271, "3 s at 29.97 fps (90 frames, 3.003 s) is 271 steps");
+    assert_eq!(sidecar.unwrap().source.as_deref(), Some("predicted"));
+
+    // A folder without a model is a clear error.
+    let run =
+        foley(&["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", data.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("model.json"), "{}", stderr(&run));
+}

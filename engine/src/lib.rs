@@ -7,12 +7,14 @@
 //! - [`eval`]: metrics against ground truth, and the material they are measured on.
 //! - [`sound`]: the cochleagram, hit detection on it, and its parametric resynthesis.
 //! - [`vision`]: the CNN's input images, frame encoders (ONNX Runtime and wgpu), video features.
+//! - [`predict`]: the LSTM sound predictor: training, model bundles, prediction.
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod data;
 pub mod eval;
 pub mod media;
 pub mod paths;
+pub mod predict;
 pub mod sound;
 pub mod timeline;
 pub mod vision;

@@ -54,6 +54,27 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 96)]
         images: usize,
     },
+    /// The LSTM over 60 s of video (5,400 steps at 90 Hz from 1,798 frames of features), as
+    /// `foley predict` runs it after the CNN; prints the best of 5 runs.
+    Predict {
+        /// A model folder; default: the shipped model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Seconds of video.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
+    /// The predictor's quality on a dataset's test split: predicted against real cochleagrams
+    /// (per-step error, band correlation) and hits detected in the prediction against the labelled
+    /// contacts (accuracy, F1 and AP within +-0.1 s, median timing error).
+    Quality {
+        /// A dataset in the Greatest Hits layout.
+        #[arg(long)]
+        data: PathBuf,
+        /// A model folder; default: the shipped model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Hit detection accuracy on real recordings placed at known times, in six conditions.
     /// Writes each condition's audio (`NAME.wav`), true times (`NAME_truth.csv`) and detections
     /// (`NAME_foley.csv`) and the scores (`foley.csv`) to DIR, where
@@ -75,6 +96,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Decode { files, size, repeat } => decode(files, size, *repeat),
         BenchKind::Sound { seconds } => sound_speed(*seconds),
         BenchKind::Hits { out, seconds, seed } => hit_accuracy(out, *seconds, *seed),
+        BenchKind::Quality { data, model } => predictor_quality(data, model.as_ref()),
+        BenchKind::Predict { model, seconds } => predict_speed(model.as_ref(), *seconds),
         BenchKind::Encoder { backend, model, images } => encoder_speed((*backend).into(), model.as_ref(), *images),
     }
 }
@@ -179,6 +202,69 @@ fn encoder_speed(backend: Backend, model: Option<&PathBuf>, images: usize) -> an
         summary.frames,
         summary.frames as f64 / seconds,
         peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
+    );
+    Ok(())
+}
+
+fn predict_speed(model: Option<&PathBuf>, seconds: f64) -> anyhow::Result<()> {
+    let bundle = super::predict::load_model(model)?;
+    let config = &bundle.manifest.config;
+    let frames = (seconds * 30000.0 / 1001.0).floor() as usize;
+    let times: Vec<f64> = (0..frames).map(|i| i as f64 * 1001.0 / 30000.0).collect();
+    // Feature-like rows: non-negative, sparse, varying per frame.
+    let rows: Vec<f32> = (0..frames * config.input)
+        .map(|i| if i % 3 == 0 { ((i * 2_654_435_761) % 1000) as f32 / 500.0 } else { 0.0 })
+        .collect();
+    let features =
+        vision::VideoFeatures { times, rows, feature_size: config.input / 2, encoder: bundle.manifest.encoder.clone() };
+    let mut best = f64::INFINITY;
+    let mut steps = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let c = foley_engine::predict::predict_features(&bundle, &features)?;
+        best = best.min(start.elapsed().as_secs_f64());
+        steps = c.steps();
+    }
+    println!(
+        "LSTM {} layer(s) x {} hidden, projection {}: {seconds} s of video ({frames} frames, {steps} steps) in {:.1} ms (best of 5), {} threads available",
+        config.layers,
+        config.hidden,
+        config.projection,
+        best * 1000.0,
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    Ok(())
+}
+
+fn predictor_quality(data: &Path, model: Option<&PathBuf>) -> anyhow::Result<()> {
+    let bundle = super::predict::load_model(model)?;
+    let spec = vision::EncoderSpec::default_encoder()?;
+    let mut encoder = vision::open_encoder(Backend::Ort, spec)?;
+    let bar = super::progress::bar(0, "videos");
+    let result = foley_engine::predict::evaluate_split(
+        &bundle,
+        data,
+        foley_engine::data::Split::Test,
+        encoder.as_mut(),
+        &cache_dir(),
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
+    bar.finish_and_clear();
+    let (m, videos) = result?;
+    println!("model {} on the test split of {} ({videos} videos):", bundle.dir.display(), data.display());
+    println!("  per-step squared error (42 bands) {:.4}, robust loss {:.4}", m.mse_per_step, m.loss);
+    println!("  band correlation (mean over bands) {:.3}", m.band_correlation);
+    println!(
+        "  hits within +-{:.1} s: accuracy {:.3}, F1 {:.3}, AP {:.3}, median timing error {}",
+        foley_engine::predict::HIT_TOLERANCE_S,
+        m.hit_accuracy,
+        m.hit_f1,
+        m.hit_ap,
+        m.hit_median_error_ms.map_or_else(|| "-".to_owned(), |e| format!("{e:.1} ms"))
     );
     Ok(())
 }

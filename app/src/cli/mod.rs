@@ -6,9 +6,11 @@ mod dataset;
 mod features;
 mod hits;
 mod mux;
+mod predict;
 mod probe;
 mod progress;
 mod resynth;
+mod train;
 
 use std::path::PathBuf;
 
@@ -46,6 +48,10 @@ pub enum Command {
     Resynth(resynth::ResynthArgs),
     /// CNN features of every frame of a video (space-time image and first colour frame).
     Features(features::FeaturesArgs),
+    /// Train the sound predictor (LSTM) on a dataset in the Greatest Hits layout.
+    Train(train::TrainArgs),
+    /// Predict the cochleagram of a silent video with a trained model.
+    Predict(predict::PredictArgs),
     /// Training data: the clip bank and datasets in the Greatest Hits layout.
     Dataset(dataset::DatasetArgs),
     /// Measure foley's speed and accuracy on this machine.
@@ -63,6 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Hits(args)) => hits::run(&args),
         Some(Command::Resynth(args)) => resynth::run(&args),
         Some(Command::Features(args)) => features::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Predict(args)) => predict::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }

@@ -4,7 +4,7 @@
 mod clipbank;
 mod error;
 mod greatest_hits;
-mod preview;
+pub(crate) mod preview;
 pub mod synth;
 
 pub use clipbank::{BankClip, MANIFEST_HEADER, read_manifest, write_manifest};

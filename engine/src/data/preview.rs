@@ -93,18 +93,18 @@ fn heat(v: f32) -> [u8; 3] {
     [0, 1, 2].map(|c| ((stops[i][c] + (stops[i + 1][c] - stops[i][c]) * t) * 255.0) as u8)
 }
 
-struct Canvas {
+pub(crate) struct Canvas {
     width: usize,
     height: usize,
     rgb: Vec<u8>,
 }
 
 impl Canvas {
-    fn new(width: usize, height: usize) -> Self {
+    pub(crate) fn new(width: usize, height: usize) -> Self {
         Self { width, height, rgb: vec![24; width * height * 3] }
     }
 
-    fn set(&mut self, x: usize, y: usize, colour: [u8; 3]) {
+    pub(crate) fn set(&mut self, x: usize, y: usize, colour: [u8; 3]) {
         if x < self.width && y < self.height {
             let i = (y * self.width + x) * 3;
             self.rgb[i..i + 3].copy_from_slice(&colour);
@@ -120,7 +120,7 @@ impl Canvas {
     }
 
     /// Text in a 5x7 pixel font (lowercase, digits and a little punctuation; others as blanks).
-    fn text(&mut self, x0: usize, y0: usize, text: &str, colour: [u8; 3]) {
+    pub(crate) fn text(&mut self, x0: usize, y0: usize, text: &str, colour: [u8; 3]) {
         for (i, ch) in text.chars().enumerate() {
             let glyph = glyph(ch.to_ascii_lowercase());
             for (row, bits) in glyph.iter().enumerate() {
@@ -133,7 +133,7 @@ impl Canvas {
         }
     }
 
-    fn save(&self, path: &Path) -> Result<(), DataError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), DataError> {
         let (width, height) = (self.width as u32, self.height as u32);
         crate::media::write_atomically(path, |file| {
             let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);

@@ -4,4 +4,4 @@ mod hit_bench;
 mod onsets;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, add_room_noise, hit_bench_clips, hit_bench_scenes};
-pub use onsets::{OnsetScores, match_onsets};
+pub use onsets::{OnsetScores, average_precision, match_onsets, rank_detections};

@@ -14,6 +14,8 @@ pub struct OnsetScores {
     pub f1: f64,
     /// Median of |detected - true| over matched pairs, seconds (`None` if nothing matched).
     pub median_error_s: Option<f64>,
+    /// |detected - true| of every matched pair, seconds, ascending.
+    pub errors_s: Vec<f64>,
 }
 
 /// Matches detections to true onsets one to one, closest pairs first, within `tolerance_s`.
@@ -58,6 +60,7 @@ pub fn match_onsets(truth: &[f64], detected: &[f64], tolerance_s: f64) -> OnsetS
         recall,
         f1,
         median_error_s: (!errors.is_empty()).then(|| errors[errors.len() / 2]),
+        errors_s: errors,
     }
 }
 
@@ -80,5 +83,75 @@ mod tests {
         assert_eq!(s.n_matched, 1);
         let none = match_onsets(&[], &[], 0.1);
         assert_eq!((none.precision, none.recall, none.f1), (1.0, 1.0, 1.0));
+    }
+}
+
+/// Detections of one recording ranked for average precision: each detection's confidence and
+/// whether it is a true positive (matched, in descending confidence, to the nearest unmatched
+/// true onset within `tolerance_s`).
+#[must_use]
+pub fn rank_detections(truth: &[f64], detected: &[(f64, f32)], tolerance_s: f64) -> Vec<(f32, bool)> {
+    let mut order: Vec<usize> = (0..detected.len()).collect();
+    order.sort_by(|&a, &b| detected[b].1.total_cmp(&detected[a].1));
+    let mut used = vec![false; truth.len()];
+    order
+        .into_iter()
+        .map(|j| {
+            let (time, confidence) = detected[j];
+            let nearest = truth
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| !used[*i] && (*t - time).abs() <= tolerance_s)
+                .min_by(|a, b| (a.1 - time).abs().total_cmp(&(b.1 - time).abs()))
+                .map(|(i, _)| i);
+            if let Some(i) = nearest {
+                used[i] = true;
+            }
+            (confidence, nearest.is_some())
+        })
+        .collect()
+}
+
+/// Average precision of ranked detections pooled over recordings with `n_true` true onsets in
+/// all: the mean, over true onsets, of the precision at the rank where each is found (onsets never
+/// found count as zero).
+#[must_use]
+pub fn average_precision(ranked: &mut [(f32, bool)], n_true: usize) -> f64 {
+    if n_true == 0 {
+        return f64::from(u8::from(ranked.iter().all(|r| !r.1)));
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut found = 0usize;
+    let mut sum = 0.0;
+    for (rank, &(_, hit)) in ranked.iter().enumerate() {
+        if hit {
+            found += 1;
+            sum += found as f64 / (rank + 1) as f64;
+        }
+    }
+    sum / n_true as f64
+}
+
+#[cfg(test)]
+mod ap_tests {
+    use super::*;
+
+    #[test]
+    fn perfect_ranking_has_ap_one_and_false_alarms_ranked_first_lower_it() {
+        let truth = [1.0, 2.0];
+        let mut good = rank_detections(&truth, &[(1.01, 0.9), (2.02, 0.8), (3.0, 0.1)], 0.1);
+        assert!((average_precision(&mut good, 2) - 1.0).abs() < 1e-12);
+        let mut bad = rank_detections(&truth, &[(1.01, 0.5), (2.02, 0.4), (3.0, 0.9)], 0.1);
+        // Precision 1/2 at the first hit, 2/3 at the second.
+        assert!((average_precision(&mut bad, 2) - (0.5 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // A missed onset counts as zero.
+        let mut half = rank_detections(&truth, &[(1.0, 0.9)], 0.1);
+        assert!((average_precision(&mut half, 2) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_true_onset_matches_one_detection_only() {
+        let ranked = rank_detections(&[1.0], &[(1.0, 0.9), (1.02, 0.8)], 0.1);
+        assert_eq!(ranked, vec![(0.9, true), (0.8, false)]);
     }
 }

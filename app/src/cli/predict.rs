@@ -1,0 +1,59 @@
+//! `foley predict`: the predicted cochleagram of a silent video.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use foley_engine::predict::{self, ModelBundle};
+use foley_engine::sound::{self, CochleagramParams};
+use foley_engine::vision;
+
+use super::features::BackendArg;
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// The video.
+    pub video: PathBuf,
+    /// Output `.npy` (float32, [steps, 42] at 90 Hz from the first frame), with `OUT.json` beside
+    /// it as `foley cochleagram` writes, so real and predicted compare directly.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A model folder (from `foley train`); default: the model shipped in `assets/models/default`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Where the CNN runs.
+    #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
+    pub backend: BackendArg,
+}
+
+/// The model at `path`, or the default one.
+pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<ModelBundle> {
+    let dir = path.cloned().unwrap_or_else(predict::default_model_dir);
+    ModelBundle::load(&dir).with_context(|| format!("cannot load the model in {}", dir.display()))
+}
+
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    let bundle = load_model(args.model.as_ref())?;
+    let spec = vision::EncoderSpec::default_encoder()?;
+    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    let bar = super::progress::bar(0, "encoding");
+    let cancel = AtomicBool::new(false);
+    let c = predict::predict_video(&args.video, &bundle, encoder.as_mut(), &cancel, &mut |p| {
+        bar.set_length(p.frames_total);
+        bar.set_position(p.frames_done);
+    });
+    bar.finish_and_clear();
+    let c = c.with_context(|| format!("cannot predict the sound of {}", args.video.display()))?;
+    let params: CochleagramParams = bundle.manifest.cochleagram.clone();
+    sound::write_cochleagram(&args.output, &c, &params, Some("predicted"))
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "wrote {} ({} steps x {} bands at {} Hz) and {}",
+        args.output.display(),
+        c.steps(),
+        c.bands,
+        c.rate_hz,
+        sound::sidecar_path(&args.output).display()
+    );
+    Ok(())
+}

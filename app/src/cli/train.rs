@@ -1,0 +1,114 @@
+//! `foley train`: fit the sound predictor on a dataset in the Greatest Hits layout.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use foley_engine::paths::cache_dir;
+use foley_engine::predict::{self, TrainOptions, TrainProgress};
+use foley_engine::vision;
+
+use super::features::BackendArg;
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The dataset folder (`{id}_denoised.mp4`, `{id}_denoised.wav`, `{id}_times.txt`,
+    /// `train.txt`); the `train` list is used, a share of it held out for validation.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder: the model bundle (`model.safetensors`, `model.json`), `metrics.csv`,
+    /// `loss_curve.png` and a checkpoint. Run the same command again to continue an interrupted
+    /// run.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
+    pub seed: u64,
+    /// LSTM hidden size.
+    #[arg(long, default_value_t = TrainOptions::default().hidden)]
+    pub hidden: usize,
+    /// Stacked LSTM layers.
+    #[arg(long, default_value_t = TrainOptions::default().layers)]
+    pub layers: usize,
+    /// Width the 2560-d features are projected to first.
+    #[arg(long, default_value_t = TrainOptions::default().projection)]
+    pub projection: usize,
+    /// Epochs without a better validation loss before stopping.
+    #[arg(long, default_value_t = TrainOptions::default().patience)]
+    pub patience: usize,
+    /// Where the CNN runs while computing features.
+    #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
+    pub backend: BackendArg,
+    /// An encoder manifest; default: the set-up's EfficientNet-Lite0.
+    #[arg(long, value_name = "MANIFEST")]
+    pub encoder: Option<PathBuf>,
+    /// The cache folder whose `features/` keeps CNN features (per encoder and video content);
+    /// default: foley's cache.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let options = TrainOptions {
+        epochs: args.epochs,
+        seed: args.seed,
+        hidden: args.hidden,
+        layers: args.layers,
+        projection: args.projection,
+        patience: args.patience,
+        ..TrainOptions::default()
+    };
+    let spec = super::features::load_spec(args.encoder.as_ref())?;
+    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    eprintln!("encoder: {} on {}", encoder.spec().identity.name, encoder.device());
+    let preparing = super::progress::bar(0, "features");
+    let fitting = super::progress::bar(0, "epoch");
+    let cancel = AtomicBool::new(false);
+    let features_root = args.cache.clone().unwrap_or_else(cache_dir);
+    let report = predict::train(&args.data, &args.out, &options, encoder.as_mut(), &features_root, &cancel, &mut |p| {
+        match p {
+            TrainProgress::Preparing { done, total } => {
+                preparing.set_length(*total as u64);
+                preparing.set_position(*done as u64);
+                if done == total {
+                    preparing.finish_and_clear();
+                }
+            }
+            TrainProgress::Fitting { epoch, epochs, batch, batches, loss } => {
+                fitting.set_length(*batches as u64);
+                fitting.set_position(*batch as u64);
+                fitting.set_message(format!("epoch {epoch}/{epochs} loss {loss:.3}"));
+            }
+            TrainProgress::Epoch(row) => {
+                fitting.suspend(|| eprintln!(
+                "epoch {:>3}: train loss {:.4}, validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}, median error {} ({:.0} s)",
+                row.epoch,
+                row.train_loss,
+                row.val_loss,
+                row.val_band_correlation,
+                row.val_hit_f1,
+                row.val_hit_median_error_ms.map_or_else(|| "-".to_owned(), |e| format!("{e:.1} ms")),
+                row.seconds
+            ));
+            }
+        }
+    });
+    fitting.finish_and_clear();
+    let report = report.with_context(|| format!("training on {} failed", args.data.display()))?;
+    if let Some((epoch, batch)) = report.resumed_from_epoch {
+        eprintln!("continued the run in {} from epoch {epoch}, batch {batch}", args.out.display());
+    }
+    eprintln!(
+        "model in {} ({} weights; {} training and {} validation videos); best epoch {}: validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}",
+        args.out.display(),
+        report.parameters,
+        report.train_videos,
+        report.validation_videos,
+        report.best.epoch,
+        report.best.loss,
+        report.best.band_correlation,
+        report.best.hit_f1
+    );
+    Ok(())
+}

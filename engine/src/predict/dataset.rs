@@ -1,0 +1,143 @@
+//! Training examples from a dataset in the Greatest Hits layout: per video the CNN features of
+//! its frames (cached on disk, keyed by the encoder and the video's content), the cochleagram of
+//! its sound on the same 90 Hz timeline, and its labelled contacts.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use super::PredictError;
+use super::align::{step_count, step_frames};
+use crate::data::{Action, Contact, Split, VideoEntry};
+use crate::sound::{CochleagramParams, cochleagram_of_file};
+use crate::vision::{FrameEncoder, features};
+
+/// One video ready for training or evaluation.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub id: String,
+    pub split: Option<Split>,
+    /// `frames * width` feature values.
+    pub features: Vec<f32>,
+    /// Presentation time of each feature row.
+    pub times: Vec<f64>,
+    /// `steps * bands` target values, step `i` at `i / 90` s.
+    pub target: Vec<f32>,
+    /// For each step, the feature row it holds.
+    pub step_frame: Vec<u32>,
+    pub contacts: Vec<Contact>,
+}
+
+impl Example {
+    #[must_use]
+    pub fn steps(&self) -> usize {
+        self.step_frame.len()
+    }
+}
+
+/// How many labelled contacts of each material, per split.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub videos: BTreeMap<String, usize>,
+    /// `split -> material -> contacts`.
+    pub contacts: BTreeMap<String, BTreeMap<String, usize>>,
+    pub hits: usize,
+    pub scratches: usize,
+}
+
+impl DataSummary {
+    pub fn add(&mut self, split: &str, contacts: &[Contact]) {
+        *self.videos.entry(split.to_owned()).or_default() += 1;
+        let per = self.contacts.entry(split.to_owned()).or_default();
+        for c in contacts {
+            *per.entry(c.material.clone().unwrap_or_else(|| "None".to_owned())).or_default() += 1;
+            match c.action {
+                Some(Action::Hit) => self.hits += 1,
+                Some(Action::Scratch) => self.scratches += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// sha256 of a file's bytes, hex.
+pub fn file_sha256(path: &Path) -> Result<String, PredictError> {
+    let io = |source| PredictError::Io { path: path.to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where the features of `video` by the encoder with `encoder_sha256` are cached.
+pub fn feature_cache_path(cache: &Path, encoder_sha256: &str, video_sha256: &str) -> PathBuf {
+    cache.join("features").join(&encoder_sha256[..16.min(encoder_sha256.len())]).join(format!("{video_sha256}.npy"))
+}
+
+/// The features of `video`, from the cache or computed (and cached).
+pub fn cached_features(
+    video: &Path,
+    encoder: &mut dyn FrameEncoder,
+    cache: &Path,
+    cancel: &AtomicBool,
+) -> Result<(Vec<f64>, Vec<f32>), PredictError> {
+    let key = file_sha256(video)?;
+    let path = feature_cache_path(cache, &encoder.spec().identity.onnx_sha256, &key);
+    if let Ok((sidecar, rows)) = features::read_features(&path)
+        && sidecar.encoder == encoder.spec().identity
+    {
+        return Ok((sidecar.times, rows));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source })?;
+    }
+    features::write_features(video, &path, encoder, cancel, &mut |_| {})?;
+    let (sidecar, rows) = features::read_features(&path)?;
+    Ok((sidecar.times, rows))
+}
+
+/// Loads one video: features, target cochleagram on the step grid, contacts.
+pub fn load_example(
+    entry: &VideoEntry,
+    encoder: &mut dyn FrameEncoder,
+    cache: &Path,
+    params: &CochleagramParams,
+    cancel: &AtomicBool,
+) -> Result<Example, PredictError> {
+    let (times, features) = cached_features(&entry.video, encoder, cache, cancel)?;
+    let sound = entry.audio.as_deref().unwrap_or(&entry.video);
+    let c = cochleagram_of_file(sound, params, &mut |_| {})?;
+    // Step 0 of the cochleagram sits at the sound's start; shift it onto the video's step grid.
+    let offset = (c.start_s * params.step_rate_hz).round() as i64;
+    let bands = c.bands;
+    let frame_step = times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
+    let duration = times.last().copied().unwrap_or(0.0) + if frame_step.is_finite() { frame_step } else { 0.0 };
+    let steps = step_count(duration, params.step_rate_hz).min((c.steps() as i64 + offset).max(0) as usize);
+    let mut target = vec![0.0f32; steps * bands];
+    for i in 0..steps {
+        let src = i as i64 - offset;
+        if src >= 0 && (src as usize) < c.steps() {
+            target[i * bands..(i + 1) * bands].copy_from_slice(c.row(src as usize));
+        }
+    }
+    Ok(Example {
+        id: entry.id.clone(),
+        split: entry.split,
+        step_frame: step_frames(&times, params.step_rate_hz, 0, steps),
+        features,
+        times,
+        target,
+        contacts: entry.contacts()?,
+    })
+}

@@ -1,0 +1,21 @@
+//! The sound predictor: an LSTM from per-frame CNN features to the cochleagram at 90 Hz on the
+//! video's timeline. Training (`train`), the model bundle on disk (`bundle`), and prediction
+//! (`infer`).
+
+pub mod align;
+mod bundle;
+pub mod dataset;
+mod error;
+mod evaluate;
+mod infer;
+pub mod model;
+mod plot;
+mod train;
+
+pub use bundle::{
+    BUNDLE_VERSION, BundleManifest, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics, default_model_dir,
+};
+pub use error::PredictError;
+pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};
+pub use infer::{predict_features, predict_video};
+pub use train::{EpochRow, TrainOptions, TrainProgress, TrainReport, train};

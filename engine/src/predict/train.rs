@@ -1,0 +1,495 @@
+//! Training the sound predictor on a dataset in the Greatest Hits layout.
+//!
+//! Windows of consecutive steps are cut at random places from the training videos (deterministic
+//! for the seed and epoch), batched, and fitted with Adam on the robust loss. After every epoch
+//! the whole held-out validation videos are predicted and scored; the best weights so far are the
+//! bundle in the output folder, and training stops early when validation stops improving.
+//!
+//! A checkpoint (weights, Adam's moments, the position in the epoch, the history) is written
+//! atomically every half minute and at each epoch's end, so a run that is killed continues from
+//! it when started again with the same options.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use rand::seq::SliceRandom as _;
+use rand::{RngExt as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::PredictError;
+use super::bundle::{BundleManifest, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics};
+use super::dataset::{DataSummary, Example, load_example};
+use super::model::{Batch, InferenceWeights, ModelConfig, Params, forward, robust_loss};
+use crate::data::{GreatestHits, Split};
+use crate::sound::CochleagramParams;
+use crate::vision::FrameEncoder;
+
+/// Everything that decides a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub seed: u64,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Steps per window (90 per second).
+    pub window_steps: usize,
+    pub learning_rate: f64,
+    pub projection: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    /// Share of projected features zeroed while training.
+    pub dropout: f32,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+    /// Share of the training videos held out for validation.
+    pub validation_share: f64,
+    /// The `eps` of the robust loss `log(eps + ||s_pred - s_true||^2)`.
+    pub loss_eps: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            seed: 1,
+            batch: 16,
+            window_steps: 180,
+            learning_rate: 1e-3,
+            projection: 256,
+            hidden: 128,
+            layers: 2,
+            dropout: 0.2,
+            patience: 6,
+            validation_share: 0.1,
+            loss_eps: 0.01,
+        }
+    }
+}
+
+/// Where training is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainProgress {
+    /// Computing (or reading cached) features and cochleagrams.
+    Preparing { done: usize, total: usize },
+    /// Fitting: batch `batch` of `batches` in epoch `epoch` (from 1).
+    Fitting { epoch: usize, epochs: usize, batch: usize, batches: usize, loss: f64 },
+    /// An epoch finished.
+    Epoch(EpochRow),
+}
+
+/// One line of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub val_mse_per_step: f64,
+    pub val_band_correlation: f64,
+    pub val_hit_f1: f64,
+    pub val_hit_median_error_ms: Option<f64>,
+    pub seconds: f64,
+}
+
+/// The checkpoint's state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointState {
+    options: TrainOptions,
+    /// Epochs completed.
+    epoch: usize,
+    /// Batches done in the current epoch.
+    batch: usize,
+    /// The current epoch's summed loss so far.
+    epoch_loss_sum: f64,
+    adam_step: usize,
+    weights_file: String,
+    history: Vec<EpochRow>,
+    best_val_loss: f64,
+    epochs_since_best: usize,
+    stopped_early: bool,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub history: Vec<EpochRow>,
+    pub best: ValidationMetrics,
+    pub resumed_from_epoch: Option<(usize, usize)>,
+    pub parameters: usize,
+    pub train_videos: usize,
+    pub validation_videos: usize,
+}
+
+/// Adam (Kingma and Ba), with its moments kept by parameter name so they can be checkpointed.
+struct Adam {
+    lr: f64,
+    step: usize,
+    m: BTreeMap<String, Tensor>,
+    v: BTreeMap<String, Tensor>,
+}
+
+impl Adam {
+    const BETA1: f64 = 0.9;
+    const BETA2: f64 = 0.999;
+    const EPS: f64 = 1e-8;
+
+    fn new(params: &Params, lr: f64) -> Result<Self, PredictError> {
+        let zeros = |t: &Tensor| t.zeros_like();
+        let m = params
+            .vars
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), zeros(v.as_tensor())?)))
+            .collect::<Result<_, PredictError>>()?;
+        let v = params
+            .vars
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), zeros(v.as_tensor())?)))
+            .collect::<Result<_, PredictError>>()?;
+        Ok(Self { lr, step: 0, m, v })
+    }
+
+    fn apply(&mut self, params: &Params, grads: &candle_core::backprop::GradStore) -> Result<(), PredictError> {
+        self.step += 1;
+        let t = self.step as i32;
+        let (c1, c2) = (1.0 - Self::BETA1.powi(t), 1.0 - Self::BETA2.powi(t));
+        for (name, var) in &params.vars {
+            let Some(g) = grads.get(var.as_tensor()) else { continue };
+            let (Some(m), Some(v)) = (self.m.get_mut(name), self.v.get_mut(name)) else { continue };
+            // Detached: a moment computed from a gradient would otherwise keep the whole history
+            // of autograd graphs alive, step after step.
+            let g = g.detach();
+            *m = ((&*m * Self::BETA1)? + (&g * (1.0 - Self::BETA1))?)?.detach();
+            *v = ((&*v * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?.detach();
+            let update = ((&*m / c1)? / ((&*v / c2)?.sqrt()? + Self::EPS)?)?;
+            var.set(&(var.as_tensor().detach() - (update * self.lr)?)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConfig {
+    ModelConfig { input, projection: options.projection, hidden: options.hidden, layers: options.layers, bands }
+}
+
+/// The validation videos: a fixed share of the training list, chosen by the seed.
+fn split_validation(ids: &[String], share: f64, seed: u64) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_0a1d));
+    let n =
+        ((ids.len() as f64 * share).round() as usize).clamp(usize::from(ids.len() > 1), ids.len().saturating_sub(1));
+    let mut held: Vec<String> = ids.into_iter().take(n).collect();
+    held.sort();
+    held
+}
+
+/// Windows of one epoch: (example, first step), in training order.
+fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize) -> Vec<(usize, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
+    let mut windows = Vec::new();
+    for (i, e) in examples.iter().enumerate() {
+        if e.steps() < window {
+            continue;
+        }
+        for _ in 0..(e.steps() / window).max(1) {
+            windows.push((i, rng.random_range(0..=e.steps() - window)));
+        }
+    }
+    windows.shuffle(&mut rng);
+    windows
+}
+
+fn make_batch(
+    examples: &[Example],
+    windows: &[(usize, usize)],
+    steps: usize,
+    width: usize,
+    bands: usize,
+) -> Result<Batch, PredictError> {
+    let mut frames = Vec::new();
+    let mut step_frame = Vec::with_capacity(windows.len() * steps);
+    let mut targets = Vec::with_capacity(windows.len() * steps * bands);
+    let mut rows = 0u32;
+    for &(i, start) in windows {
+        let e = &examples[i];
+        let map = &e.step_frame[start..start + steps];
+        let (first, last) = (map[0] as usize, map[steps - 1] as usize);
+        frames.extend_from_slice(&e.features[first * width..(last + 1) * width]);
+        step_frame.extend(map.iter().map(|&f| rows + f - first as u32));
+        rows += (last - first + 1) as u32;
+        targets.extend_from_slice(&e.target[start * bands..(start + steps) * bands]);
+    }
+    Ok(Batch {
+        frames: Tensor::from_vec(frames, (rows as usize, width), &Device::Cpu)?,
+        step_frame: Tensor::from_vec(step_frame, windows.len() * steps, &Device::Cpu)?,
+        targets: Tensor::from_vec(targets, (windows.len(), steps, bands), &Device::Cpu)?,
+        batch: windows.len(),
+        steps,
+    })
+}
+
+fn checkpoint_dir(out: &Path) -> PathBuf {
+    out.join("checkpoint")
+}
+
+fn save_checkpoint(out: &Path, state: &mut CheckpointState, params: &Params, adam: &Adam) -> Result<(), PredictError> {
+    let dir = checkpoint_dir(out);
+    std::fs::create_dir_all(&dir).map_err(|source| PredictError::Io { path: dir.clone(), source })?;
+    let mut tensors: std::collections::HashMap<String, Tensor> = params.tensors().into_iter().collect();
+    for (k, t) in &adam.m {
+        tensors.insert(format!("adam.m.{k}"), t.clone());
+    }
+    for (k, t) in &adam.v {
+        tensors.insert(format!("adam.v.{k}"), t.clone());
+    }
+    // A new file per checkpoint: the state names the one that is complete.
+    let name = format!("weights-{}-{}.safetensors", state.epoch, state.batch);
+    let temp = dir.join(format!(".{name}.part"));
+    candle_core::safetensors::save(&tensors, &temp)?;
+    std::fs::rename(&temp, dir.join(&name)).map_err(|source| PredictError::Io { path: dir.join(&name), source })?;
+    let old = std::mem::replace(&mut state.weights_file, name);
+    state.adam_step = adam.step;
+    let json = serde_json::to_vec_pretty(state)
+        .map_err(|e| PredictError::BadBundle { path: dir.clone(), reason: e.to_string() })?;
+    crate::media::write_atomically(&dir.join("state.json"), |mut f| f.write_all(&json))?;
+    if old != state.weights_file && !old.is_empty() {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+    Ok(())
+}
+
+fn read_checkpoint_state(out: &Path) -> Result<Option<CheckpointState>, PredictError> {
+    let state_path = checkpoint_dir(out).join("state.json");
+    let Ok(text) = std::fs::read_to_string(&state_path) else { return Ok(None) };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| PredictError::BadBundle { path: state_path.clone(), reason: e.to_string() })
+}
+
+fn load_checkpoint(
+    out: &Path,
+    state: &CheckpointState,
+    config: &ModelConfig,
+    lr: f64,
+) -> Result<(Params, Adam), PredictError> {
+    let weights = checkpoint_dir(out).join(&state.weights_file);
+    let bad = |reason: String| PredictError::BadBundle { path: weights.clone(), reason };
+    let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)?;
+    let params = Params::from_tensors(config, &tensors).map_err(bad)?;
+    let mut adam = Adam::new(&params, lr)?;
+    for (k, m) in &mut adam.m {
+        *m = tensors.get(&format!("adam.m.{k}")).cloned().ok_or_else(|| bad(format!("no Adam moment for {k}")))?;
+    }
+    for (k, v) in &mut adam.v {
+        *v = tensors.get(&format!("adam.v.{k}")).cloned().ok_or_else(|| bad(format!("no Adam moment for {k}")))?;
+    }
+    adam.step = state.adam_step;
+    Ok((params, adam))
+}
+
+fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictError> {
+    let mut text = String::from(
+        "epoch,train_loss,val_loss,val_mse_per_step,val_band_correlation,val_hit_f1,val_hit_median_error_ms,seconds\n",
+    );
+    for r in history {
+        text.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.4},{:.4},{},{:.1}\n",
+            r.epoch,
+            r.train_loss,
+            r.val_loss,
+            r.val_mse_per_step,
+            r.val_band_correlation,
+            r.val_hit_f1,
+            r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
+            r.seconds
+        ));
+    }
+    crate::media::write_atomically(&out.join("metrics.csv"), |mut f| f.write_all(text.as_bytes()))?;
+    let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
+    let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
+    super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val)
+}
+
+/// Trains on the `train` split of the dataset at `data`, writing the bundle, `metrics.csv`,
+/// `loss_curve.png` and the checkpoint into `out`. Features are cached under `cache`.
+pub fn train(
+    data: &Path,
+    out: &Path,
+    options: &TrainOptions,
+    encoder: &mut dyn FrameEncoder,
+    cache: &Path,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport, PredictError> {
+    let dataset = GreatestHits::open(data)?;
+    let entries: Vec<_> = dataset.split(Split::Train).cloned().collect();
+    if entries.len() < 2 {
+        return Err(PredictError::Data {
+            path: data.to_owned(),
+            reason: format!(
+                "the train split lists {} videos; training needs at least 2 (one is held out)",
+                entries.len()
+            ),
+        });
+    }
+    let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+    let validation_ids = split_validation(&ids, options.validation_share, options.seed);
+    let coch = CochleagramParams::default();
+    let mut train_examples = Vec::new();
+    let mut val_examples = Vec::new();
+    let mut summary = DataSummary::default();
+    for (i, entry) in entries.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PredictError::Cancelled);
+        }
+        progress(&TrainProgress::Preparing { done: i, total: entries.len() });
+        let example = load_example(entry, encoder, cache, &coch, cancel)?;
+        if validation_ids.contains(&entry.id) {
+            summary.add("validation", &example.contacts);
+            val_examples.push(example);
+        } else {
+            summary.add("train", &example.contacts);
+            train_examples.push(example);
+        }
+    }
+    progress(&TrainProgress::Preparing { done: entries.len(), total: entries.len() });
+    let width = train_examples[0].features.len() / train_examples[0].times.len().max(1);
+    let bands = coch.bands();
+    let config = model_config(options, width, bands);
+    if train_examples.iter().all(|e| e.steps() < options.window_steps) {
+        return Err(PredictError::Data {
+            path: data.to_owned(),
+            reason: format!(
+                "no training video is {} steps ({:.1} s) long",
+                options.window_steps,
+                options.window_steps as f64 / 90.0
+            ),
+        });
+    }
+
+    std::fs::create_dir_all(out).map_err(|source| PredictError::Io { path: out.to_owned(), source })?;
+    let (mut state, params, mut adam, resumed) = match read_checkpoint_state(out)? {
+        Some(state) => {
+            let same = TrainOptions { epochs: options.epochs, ..state.options.clone() } == *options;
+            if !same {
+                return Err(PredictError::Data {
+                    path: checkpoint_dir(out),
+                    reason: "this folder holds a training run with other options; use another folder, or delete it to start over".to_owned(),
+                });
+            }
+            let (params, adam) = load_checkpoint(out, &state, &config, options.learning_rate)?;
+            let at = (state.epoch, state.batch);
+            (state, params, adam, Some(at))
+        }
+        None => {
+            let params = Params::init(&config, &mut ChaCha8Rng::seed_from_u64(options.seed))?;
+            let adam = Adam::new(&params, options.learning_rate)?;
+            let state = CheckpointState {
+                options: options.clone(),
+                epoch: 0,
+                batch: 0,
+                epoch_loss_sum: 0.0,
+                adam_step: 0,
+                weights_file: String::new(),
+                history: Vec::new(),
+                best_val_loss: f64::INFINITY,
+                epochs_since_best: 0,
+                stopped_early: false,
+            };
+            (state, params, adam, None)
+        }
+    };
+    state.options.epochs = options.epochs;
+
+    let manifest_for = |validation: ValidationMetrics, epochs: usize| BundleManifest {
+        format: "foley-model".to_owned(),
+        version: super::bundle::BUNDLE_VERSION,
+        config: config.clone(),
+        encoder: encoder.spec().identity.clone(),
+        encoder_input: encoder.spec().manifest.input.clone(),
+        feature_layout: FEATURE_LAYOUT.to_owned(),
+        cochleagram: coch.clone(),
+        training: TrainingSummary {
+            data: data.display().to_string(),
+            seed: options.seed,
+            epochs,
+            summary: summary.clone(),
+            validation_videos: validation_ids.clone(),
+        },
+        validation,
+    };
+
+    let mut last_save = Instant::now();
+    while state.epoch < options.epochs && !state.stopped_early {
+        let epoch = state.epoch + 1;
+        let epoch_start = Instant::now();
+        let windows = epoch_windows(&train_examples, options.window_steps, options.seed, epoch);
+        let batches: Vec<&[(usize, usize)]> = windows.chunks(options.batch).collect();
+        for (b, chunk) in batches.iter().enumerate().skip(state.batch) {
+            if cancel.load(Ordering::Relaxed) {
+                save_checkpoint(out, &mut state, &params, &adam)?;
+                return Err(PredictError::Cancelled);
+            }
+            let batch = make_batch(&train_examples, chunk, options.window_steps, width, bands)?;
+            let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
+            let pred = forward(&params, &config, &batch, options.dropout, Some(&mut mask_rng))?;
+            let loss = robust_loss(&pred, &batch.targets, options.loss_eps)?;
+            let grads = loss.backward()?;
+            adam.apply(&params, &grads)?;
+            let value = f64::from(loss.to_scalar::<f32>()?);
+            state.epoch_loss_sum += value;
+            state.batch = b + 1;
+            progress(&TrainProgress::Fitting {
+                epoch,
+                epochs: options.epochs,
+                batch: b + 1,
+                batches: batches.len(),
+                loss: value,
+            });
+            if last_save.elapsed().as_secs() >= 30 {
+                save_checkpoint(out, &mut state, &params, &adam)?;
+                last_save = Instant::now();
+            }
+        }
+        let weights = InferenceWeights::new(&config, &params)?;
+        let metrics = super::evaluate::score(&weights, &val_examples, options.loss_eps, epoch)?;
+        let row = EpochRow {
+            epoch,
+            train_loss: state.epoch_loss_sum / batches.len().max(1) as f64,
+            val_loss: metrics.loss,
+            val_mse_per_step: metrics.mse_per_step,
+            val_band_correlation: metrics.band_correlation,
+            val_hit_f1: metrics.hit_f1,
+            val_hit_median_error_ms: metrics.hit_median_error_ms,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        state.history.push(row.clone());
+        if metrics.loss < state.best_val_loss {
+            state.best_val_loss = metrics.loss;
+            state.epochs_since_best = 0;
+            ModelBundle::save(out, &manifest_for(metrics, epoch), &params)?;
+        } else {
+            state.epochs_since_best += 1;
+            state.stopped_early = state.epochs_since_best >= options.patience;
+        }
+        state.epoch = epoch;
+        state.batch = 0;
+        state.epoch_loss_sum = 0.0;
+        write_metrics_csv(out, &state.history)?;
+        save_checkpoint(out, &mut state, &params, &adam)?;
+        last_save = Instant::now();
+        progress(&TrainProgress::Epoch(row));
+    }
+    let best = ModelBundle::load(out)?.manifest.validation;
+    Ok(TrainReport {
+        history: state.history,
+        best,
+        resumed_from_epoch: resumed,
+        parameters: params.count(),
+        train_videos: train_examples.len(),
+        validation_videos: val_examples.len(),
+    })
+}

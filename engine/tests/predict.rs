@@ -1,0 +1,152 @@
+//! The sound predictor: inference matches the training graph, chunking carries the state, and
+//! training on generated data is deterministic, writes its bundle and metrics, and resumes after
+//! an interruption exactly where it stopped.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use candle_core::{Device, Tensor};
+use foley_engine::data::read_manifest;
+use foley_engine::data::synth::{self, SynthConfig};
+use foley_engine::paths::cache_dir;
+use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, forward};
+use foley_engine::predict::{ModelBundle, PredictError, TrainOptions, TrainProgress, predict_features, train};
+use foley_engine::vision::{EncoderSpec, OrtEncoder};
+use rand::SeedableRng as _;
+
+fn small_config() -> ModelConfig {
+    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42 }
+}
+
+#[test]
+fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
+    let config = small_config();
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
+    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let batch = Batch {
+        frames: Tensor::from_slice(&frames, (10, 12), &Device::Cpu).unwrap(),
+        step_frame: Tensor::from_slice(&step_frame, 30, &Device::Cpu).unwrap(),
+        targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        batch: 1,
+        steps: 30,
+    };
+    let want: Vec<f32> =
+        forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let weights = InferenceWeights::new(&config, &params).unwrap();
+    let whole = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
+    let worst = whole.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
+
+    // Two chunks with the state carried give the same as one.
+    let mut state = weights.initial_state();
+    let mut chunked = weights.run(&frames[..5 * 12], &step_frame[..15], &mut state).unwrap();
+    let rest: Vec<u32> = step_frame[15..].iter().map(|f| f - 5).collect();
+    chunked.extend(weights.run(&frames[5 * 12..], &rest, &mut state).unwrap());
+    let worst = whole.iter().zip(&chunked).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-6, "chunked inference differs by {worst}");
+}
+
+fn dataset(dir: &Path) {
+    let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
+    let config = SynthConfig { videos: 5, seconds: 3.0, seed: 4, train_share: 0.8 };
+    synth::generate(dir, &bank, &cache_dir(), &config, &|_| {}).unwrap();
+}
+
+fn options(epochs: usize) -> TrainOptions {
+    TrainOptions {
+        epochs,
+        seed: 9,
+        batch: 3,
+        window_steps: 90,
+        learning_rate: 3e-3,
+        projection: 16,
+        hidden: 12,
+        layers: 1,
+        dropout: 0.1,
+        patience: 10,
+        validation_share: 0.25,
+        loss_eps: 0.01,
+    }
+}
+
+fn weights_of(dir: &Path) -> Vec<(String, Vec<f32>)> {
+    let bundle = ModelBundle::load(dir).unwrap();
+    bundle.params.tensors().into_iter().map(|(k, t)| (k, t.flatten_all().unwrap().to_vec1().unwrap())).collect()
+}
+
+#[test]
+fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    dataset(&data);
+    let cache = root.path().join("cache");
+    let spec = EncoderSpec::default_encoder().unwrap();
+    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
+    let never = AtomicBool::new(false);
+
+    // An uninterrupted run of 3 epochs.
+    let straight = root.path().join("straight");
+    let report = train(&data, &straight, &options(3), &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    assert_eq!(report.history.len(), 3);
+    assert_eq!(report.train_videos + report.validation_videos, 4);
+    let first = report.history[0].train_loss;
+    let last = report.history[2].train_loss;
+    assert!(last < first, "training loss did not fall: {first} -> {last}");
+    let csv = std::fs::read_to_string(straight.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("epoch,train_loss,val_loss"));
+    let png = std::fs::read(straight.join("loss_curve.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // Features were cached: one file per video for this encoder.
+    let cached = std::fs::read_dir(cache.join("features")).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(
+        std::fs::read_dir(&cached)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "npy"))
+            .count(),
+        4
+    );
+
+    // The bundle loads, fits its encoder, and predicts a cochleagram on the 90 Hz grid.
+    let bundle = ModelBundle::load(&straight).unwrap();
+    bundle.check_compatible(&spec.identity, &spec.manifest.input).unwrap();
+    let video = data.join(format!("{}_denoised.mp4", bundle.manifest.training.validation_videos[0]));
+    let features = foley_engine::vision::encode_video(&video, &mut encoder, &never, &mut |_| {}).unwrap();
+    let predicted = predict_features(&bundle, &features).unwrap();
+    // 90 frames at 29.97 fps last 3.003 s: 271 steps at 90 Hz.
+    assert_eq!(features.times.len(), 90);
+    assert_eq!(predicted.steps(), 271);
+    assert_eq!(predicted.bands, 42);
+    assert!(predicted.data.iter().all(|v| v.is_finite()));
+
+    // A bundle trained on another encoder's features is refused, and says why.
+    let mut other = spec.identity.clone();
+    other.onnx_sha256 = "0".repeat(64);
+    other.name = "another-cnn".to_owned();
+    let err = bundle.check_compatible(&other, &spec.manifest.input).unwrap_err().to_string();
+    assert!(err.contains("another-cnn") && err.contains("efficientnet-lite0"), "{err}");
+
+    // Interrupted in the middle of epoch 2, then started again: it continues and ends where the
+    // uninterrupted run did.
+    let resumed = root.path().join("resumed");
+    let cancel = AtomicBool::new(false);
+    let err = train(&data, &resumed, &options(3), &mut encoder, &cache, &cancel, &mut |p| {
+        if let TrainProgress::Fitting { epoch: 2, batch: 1, .. } = p {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, PredictError::Cancelled), "{err}");
+    let report = train(&data, &resumed, &options(3), &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    assert_eq!(report.resumed_from_epoch, Some((1, 1)));
+    assert_eq!(report.history.len(), 3);
+    assert_eq!(weights_of(&straight), weights_of(&resumed), "the resumed run differs from the uninterrupted one");
+
+    // Other options in the same folder are refused rather than mixed in.
+    let mut changed = options(3);
+    changed.hidden = 20;
+    let err = train(&data, &resumed, &changed, &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("other options"), "{err}");
+}
