@@ -7,12 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn foley(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_foley"))
-        .args(args)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("run foley")
+    foley_env(args, &[])
 }
 
 fn stdout(o: &Output) -> String {

@@ -11,6 +11,7 @@
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod data;
+pub mod digest;
 pub mod eval;
 pub mod media;
 pub mod paths;

@@ -10,6 +10,14 @@ pub fn step_count(duration_s: f64, rate_hz: f64) -> usize {
     ((duration_s * rate_hz) - 1e-6).ceil().max(0.0) as usize
 }
 
+/// When the last of frames shown at `times` (ascending) ends: its timestamp plus the shortest frame
+/// interval (a single frame is taken to last 1/30 s).
+#[must_use]
+pub fn frames_end(times: &[f64]) -> f64 {
+    let interval = times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
+    times.last().copied().unwrap_or(0.0) + if interval.is_finite() { interval } else { 1.0 / 30.0 }
+}
+
 /// For steps `first..first + count`, the index of the frame each holds. `times` are the frames'
 /// presentation times, ascending; steps before the first frame hold the first frame.
 #[must_use]

@@ -3,15 +3,13 @@
 //! its sound on the same 90 Hz timeline, and its labelled contacts.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use super::PredictError;
-use super::align::{step_count, step_frames};
+use super::align::{frames_end, step_count, step_frames};
 use crate::data::{Action, Contact, Split, VideoEntry};
 use crate::sound::{CochleagramParams, cochleagram_of_file};
 use crate::vision::{FrameEncoder, features};
@@ -66,18 +64,7 @@ impl DataSummary {
 
 /// sha256 of a file's bytes, hex.
 pub fn file_sha256(path: &Path) -> Result<String, PredictError> {
-    let io = |source| PredictError::Io { path: path.to_owned(), source };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::digest::file_sha256_hex(path).map_err(|source| PredictError::Io { path: path.to_owned(), source })
 }
 
 /// Where the features of `video` by the encoder with `encoder_sha256` are cached.
@@ -121,9 +108,7 @@ pub fn load_example(
     // Step 0 of the cochleagram sits at the sound's start; shift it onto the video's step grid.
     let offset = (c.start_s * params.step_rate_hz).round() as i64;
     let bands = c.bands;
-    let frame_step = times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
-    let duration = times.last().copied().unwrap_or(0.0) + if frame_step.is_finite() { frame_step } else { 0.0 };
-    let steps = step_count(duration, params.step_rate_hz).min((c.steps() as i64 + offset).max(0) as usize);
+    let steps = step_count(frames_end(&times), params.step_rate_hz).min((c.steps() as i64 + offset).max(0) as usize);
     let mut target = vec![0.0f32; steps * bands];
     for i in 0..steps {
         let src = i as i64 - offset;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use super::PredictError;
-use super::align::{step_count, step_frames};
+use super::align::{frames_end, step_count, step_frames};
 use super::bundle::ModelBundle;
 use crate::sound::Cochleagram;
 use crate::vision::{FrameEncoder, VideoFeatures, features::FeaturesProgress};
@@ -24,10 +24,7 @@ pub fn predict_features(bundle: &ModelBundle, features: &VideoFeatures) -> Resul
             reason: format!("it reads rows of {} values, the features have {width}", weights.config.input),
         });
     }
-    let frame_step = features.times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
-    let duration =
-        features.times.last().copied().unwrap_or(0.0) + if frame_step.is_finite() { frame_step } else { 1.0 / 30.0 };
-    let steps = step_count(duration, rate);
+    let steps = step_count(frames_end(&features.times), rate);
     let mut state = weights.initial_state();
     let mut data = Vec::with_capacity(steps * weights.config.bands);
     let mut first = 0;

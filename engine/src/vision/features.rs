@@ -8,7 +8,7 @@
 //! timestamps and the encoder's identity.
 
 use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -283,11 +283,8 @@ pub struct FeaturesSidecar {
     pub times: Vec<f64>,
 }
 
-/// The sidecar path for `npy`: the same name with `.json`.
-#[must_use]
-pub fn sidecar_path(npy: &Path) -> PathBuf {
-    npy.with_extension("json")
-}
+/// The sidecar path for `npy`: the same name with `.json`, as for cochleagrams.
+pub use crate::sound::sidecar_path;
 
 /// Bytes reserved for the `.npy` header, so it can be rewritten with the final row count.
 const NPY_HEADER_LEN: usize = 128;

@@ -18,7 +18,6 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use super::VisionError;
 use super::onnx::{self, Dim};
@@ -124,7 +123,7 @@ impl EncoderSpec {
         check_interface(&onnx_path, &model, &manifest)?;
         let identity = EncoderIdentity {
             name: manifest.name.clone(),
-            onnx_sha256: hex(&sha2::Sha256::digest(&bytes)),
+            onnx_sha256: crate::digest::sha256_hex(&bytes),
             input_width: manifest.input.width,
             input_height: manifest.input.height,
             feature_size: manifest.output.size,
@@ -150,10 +149,6 @@ fn read_file(path: &Path) -> Result<Vec<u8>, VisionError> {
     let mut bytes = Vec::new();
     std::fs::File::open(path).map_err(io)?.read_to_end(&mut bytes).map_err(io)?;
     Ok(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The model's declared input must be a 4-d float tensor whose fixed sizes match the manifest,

@@ -63,6 +63,14 @@ pub struct ConvOp {
     pub clamp: Clamp,
 }
 
+impl ConvOp {
+    /// A 1x1 convolution with stride 1, no padding and one group: a plain matrix product.
+    #[must_use]
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pads == [0; 4] && self.groups == 1
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Conv(ConvOp),

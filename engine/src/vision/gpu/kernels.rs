@@ -25,6 +25,20 @@ pub struct Kernels {
 }
 
 impl Kernels {
+    /// The pipeline that runs `op`.
+    #[must_use]
+    pub fn for_op(&self, op: &super::graph::Op) -> &wgpu::ComputePipeline {
+        use super::graph::Op;
+        match op {
+            Op::Conv(c) if c.is_pointwise() => &self.conv1x1,
+            Op::Conv(_) => &self.conv,
+            Op::Add { .. } => &self.add,
+            Op::Clamp { .. } => &self.clip,
+            Op::GlobalAveragePool { .. } => &self.global_avg_pool,
+            Op::Gemm { .. } => &self.gemm,
+        }
+    }
+
     pub fn new(device: &wgpu::Device) -> Self {
         let pipeline = |file: &str| {
             let source = SHADERS.iter().find(|(name, _)| *name == file).map_or("", |(_, s)| *s);

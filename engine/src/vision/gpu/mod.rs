@@ -180,23 +180,19 @@ impl WgpuEncoder {
             });
             let slot = |v: usize| &slots[program.values[v].slot];
             let weight = |w: usize| &weights[w];
-            let (pipeline, buffers): (&wgpu::ComputePipeline, Vec<&wgpu::Buffer>) = match op {
-                Op::Conv(c) => (
-                    if is_pointwise(c) { &self.kernels.conv1x1 } else { &self.kernels.conv },
-                    vec![
-                        slot(c.x),
-                        weight(c.weight),
-                        c.bias.map_or(&unused, weight),
-                        c.residual.map_or(&unused, slot),
-                        slot(c.out),
-                    ],
-                ),
-                Op::Add { a, b, out, .. } => (&self.kernels.add, vec![slot(*a), slot(*b), slot(*out)]),
-                Op::Clamp { x, out, .. } => (&self.kernels.clip, vec![slot(*x), slot(*out)]),
-                Op::GlobalAveragePool { x, out } => (&self.kernels.global_avg_pool, vec![slot(*x), slot(*out)]),
-                Op::Gemm { a, b, c, out, .. } => {
-                    (&self.kernels.gemm, vec![slot(*a), weight(*b), c.map_or(&unused, weight), slot(*out)])
-                }
+            let pipeline = self.kernels.for_op(op);
+            let buffers: Vec<&wgpu::Buffer> = match op {
+                Op::Conv(c) => vec![
+                    slot(c.x),
+                    weight(c.weight),
+                    c.bias.map_or(&unused, weight),
+                    c.residual.map_or(&unused, slot),
+                    slot(c.out),
+                ],
+                Op::Add { a, b, out, .. } => vec![slot(*a), slot(*b), slot(*out)],
+                Op::Clamp { x, out, .. } => vec![slot(*x), slot(*out)],
+                Op::GlobalAveragePool { x, out } => vec![slot(*x), slot(*out)],
+                Op::Gemm { a, b, c, out, .. } => vec![slot(*a), weight(*b), c.map_or(&unused, weight), slot(*out)],
             };
             let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
             entries.extend(
@@ -253,30 +249,7 @@ impl WgpuEncoder {
             let mut pass =
                 encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
             for (op, step) in program.ops.iter().zip(&compiled.steps) {
-                let (pipeline, groups) = match op {
-                    Op::Conv(c) if is_pointwise(c) => {
-                        let Shape::Chw(c_out, h, w) = program.values[c.out].shape else { continue };
-                        (&self.kernels.conv1x1, ((h * w).div_ceil(64), c_out.div_ceil(64), n as u32))
-                    }
-                    Op::Conv(c) => {
-                        let total = program.values[c.out].shape.len() * n;
-                        let (x, y) = linear_dispatch(total as u32, max_dim);
-                        (&self.kernels.conv, (x, y, 1))
-                    }
-                    Op::Add { out, .. } | Op::Clamp { out, .. } | Op::Gemm { out, .. } => {
-                        let total = program.values[*out].shape.len() * n;
-                        let (x, y) = linear_dispatch(total as u32, max_dim);
-                        let pipeline = match op {
-                            Op::Add { .. } => &self.kernels.add,
-                            Op::Clamp { .. } => &self.kernels.clip,
-                            _ => &self.kernels.gemm,
-                        };
-                        (pipeline, (x, y, 1))
-                    }
-                    Op::GlobalAveragePool { out, .. } => {
-                        (&self.kernels.global_avg_pool, (program.values[*out].shape.len() as u32, n as u32, 1))
-                    }
-                };
+                let (pipeline, groups) = (self.kernels.for_op(op), workgroups(program, op, n, max_dim));
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &step.bind_group, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, groups.2);
@@ -332,8 +305,22 @@ fn request_adapter() -> Result<wgpu::Adapter, VisionError> {
     Err(VisionError::NoAdapter { reason: reasons.join("; ") })
 }
 
-fn is_pointwise(c: &graph::ConvOp) -> bool {
-    c.kernel == [1, 1] && c.stride == [1, 1] && c.pads == [0; 4] && c.groups == 1
+/// Workgroup counts of `op` for a batch of `n`, as its shader expects them.
+fn workgroups(program: &Program, op: &Op, n: usize, max_dim: u32) -> (u32, u32, u32) {
+    let n = n as u32;
+    let linear = |out: usize| {
+        let (x, y) = linear_dispatch(program.values[out].shape.len() as u32 * n, max_dim);
+        (x, y, 1)
+    };
+    match op {
+        Op::Conv(c) if c.is_pointwise() => {
+            let Shape::Chw(c_out, h, w) = program.values[c.out].shape else { return (0, 0, 0) };
+            ((h * w).div_ceil(64), c_out.div_ceil(64), n)
+        }
+        Op::Conv(c) => linear(c.out),
+        Op::Add { out, .. } | Op::Clamp { out, .. } | Op::Gemm { out, .. } => linear(*out),
+        Op::GlobalAveragePool { out, .. } => (program.values[*out].shape.len() as u32, n, 1),
+    }
 }
 
 /// The uniform block of `op` for a batch of `n`, laid out as its shader's `Params`.
@@ -345,7 +332,7 @@ fn parameters(program: &Program, op: &Op, n: usize) -> Vec<u32> {
     };
     let len = |v: usize| program.values[v].shape.len() as u32;
     let mut p = match op {
-        Op::Conv(c) if is_pointwise(c) => {
+        Op::Conv(c) if c.is_pointwise() => {
             let (c_in, _, _) = chw(c.x);
             let (c_out, h, w) = chw(c.out);
             vec![
