@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), builds foley, and runs it on the built-in demo video: describes the
-# video, writes a copy with real recorded wood knocks at the stick's strikes as its sound track,
-# and analyses that track (cochleagram and hits).
+# Sets up (scripts/setup.sh), builds foley, and runs the main job on the built-in demo: a silent
+# 10 s video of a drumstick striking a surface (drawn by foley's scene generator, its sound
+# removed) gets its sound back with `foley synth`: the default model predicts the sound from the
+# frames, and real recorded clips are placed at the predicted hits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -10,26 +11,27 @@ CACHE=${FOLEY_CACHE:-$ROOT/.cache}
 echo "==> building foley (release)"
 cargo build --release --locked -p foley-app
 FOLEY=${CARGO_TARGET_DIR:-$ROOT/target}/release/foley
-DEMO=$CACHE/demo/demo.mp4
-SOUND=$CACHE/assets/minetest-data/usr/share/games/minetest/games/minetest_game/mods/default/sounds/default_wood_footstep.1.ogg
-OUT=$CACHE/demo/demo_with_sound.mp4
-echo "==> foley probe $DEMO"
-"$FOLEY" probe "$DEMO"
-# Until the predictor exists, the track is placed by hand: the wood recording at each of the
-# stick's four strikes in the demo (1.0, 2.2, 3.0 and 4.4 s).
-KNOCKS=$CACHE/demo/knocks.wav
-ffmpeg -nostdin -v error -y -i "$SOUND" -filter_complex \
-    "[0]aresample=48000,asplit=4[a][b][c][d];[a]adelay=1000[a1];[b]adelay=2200[b1];[c]adelay=3000[c1];[d]adelay=4400[d1];[a1][b1][c1][d1]amix=inputs=4:normalize=0,apad=whole_dur=6" \
-    -ac 1 "$KNOCKS"
-echo "==> foley mux (video copied, real wood knocks at the strikes as the track)"
-"$FOLEY" mux "$DEMO" "$KNOCKS" -o "$OUT"
-"$FOLEY" probe "$OUT"
-echo "==> foley cochleagram and foley hits on its sound (the hits should be at the four strikes)"
-"$FOLEY" cochleagram "$OUT" -o "$CACHE/demo/demo_with_sound.npy"
-"$FOLEY" hits "$OUT" -o "$CACHE/demo/demo_hits.csv"
-cat "$CACHE/demo/demo_hits.csv"
+DEMO=$CACHE/demo
+SCENE=$DEMO/scene
+SILENT=$DEMO/silent.mp4
+if [ ! -f "$SILENT" ]; then
+    echo "==> drawing the demo scene (test recordings only, which the model never heard)"
+    rm -rf "$SCENE"
+    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0
+    # The user's situation: a video without its sound.
+    ffmpeg -nostdin -v error -y -i "$SCENE/synth-7-00000_denoised.mp4" -an -c:v copy "$SILENT.part.mp4"
+    mv "$SILENT.part.mp4" "$SILENT"
+fi
+echo "==> foley probe $SILENT"
+"$FOLEY" probe "$SILENT"
+echo "==> foley synth (CNN, LSTM, retrieval of real recordings)"
+"$FOLEY" synth "$SILENT" -o "$DEMO/foley.wav" --video-out "$DEMO/foley.mp4" --hits "$DEMO/foley_hits.csv"
 echo
-echo "The video with sound: $OUT"
-echo "Its cochleagram:      $CACHE/demo/demo_with_sound.npy (and .json)"
-echo "Its hits:             $CACHE/demo/demo_hits.csv"
-echo "Watch it in the app:  $FOLEY open $OUT"
+echo "The placed hits:"
+cat "$DEMO/foley_hits.csv"
+echo
+echo "The track (48 kHz WAV):      $DEMO/foley.wav"
+echo "The video with its sound:    $DEMO/foley.mp4"
+echo "The hits (CSV):              $DEMO/foley_hits.csv"
+echo "The true contacts:           $SCENE/synth-7-00000_times.txt (and the real sound: $SCENE/synth-7-00000_denoised.wav)"
+echo "Watch it in the app:         $FOLEY open $DEMO/foley.mp4"

@@ -406,7 +406,7 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         cache.to_str().unwrap(),
     ]);
     assert!(train.status.success(), "{}", stderr(&train));
-    for file in ["model.json", "model.safetensors", "metrics.csv", "loss_curve.png"] {
+    for file in ["model.json", "model.safetensors", "metrics.csv", "loss_curve.png", "clips.json", "clips.wav"] {
         assert!(model.join(file).is_file(), "{file} missing; {}", stderr(&train));
     }
     let video = std::fs::read_dir(&data)
@@ -428,4 +428,98 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         foley(&["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", data.to_str().unwrap()]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("model.json"), "{}", stderr(&run));
+}
+
+/// Frames of a generated video of `seconds` at 29.97 fps, and the track length that covers them.
+fn generated_track_len(seconds: f64) -> usize {
+    let frames = (seconds * 30_000.0 / 1001.0).round();
+    (frames * 1001.0 / 30_000.0 * 48_000.0).round() as usize
+}
+
+#[test]
+fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        "1",
+        "--seconds",
+        "4",
+        "--seed",
+        "7",
+        "--split",
+        "0",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let video = data.join("synth-7-00000_denoised.mp4");
+    let (wav, hits, with_sound) =
+        (dir.path().join("out.wav"), dir.path().join("hits.csv"), dir.path().join("with_sound.mkv"));
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--hits",
+        hits.to_str().unwrap(),
+        "--video-out",
+        with_sound.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    // The track: 48 kHz mono, exactly as long as the video's frames.
+    let reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!((reader.spec().sample_rate, reader.spec().channels), (48_000, 1));
+    assert_eq!(reader.len() as usize, generated_track_len(4.0));
+
+    // The hits: the documented header, clips of the shipped database, near the true contacts.
+    let text = std::fs::read_to_string(&hits).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,material,action,strength,clip,gain_db"));
+    let clips = std::fs::read_to_string(foley_engine::predict::default_model_dir().join("clips.json")).unwrap();
+    let truth: Vec<f64> = std::fs::read_to_string(data.join("synth-7-00000_times.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    assert!(!rows.is_empty(), "no hits placed: {text}");
+    for row in &rows {
+        assert_eq!(row.len(), 6, "{row:?}");
+        assert!(clips.contains(&format!("\"{}\"", row[4])), "clip {} is not in the database", row[4]);
+    }
+    let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    let matched = foley_engine::eval::match_onsets(&truth, &times, 0.1);
+    assert!(matched.recall >= 0.5, "hits {times:?} against contacts {truth:?}");
+
+    // The video with the track: the picture copied, the sound added.
+    let probe = probe_json(&with_sound);
+    let streams = probe["streams"].as_array().unwrap();
+    assert!(streams.iter().any(|s| s["kind"] == "audio"), "{probe}");
+
+    // Bad input: an error naming the file, a non-zero exit, and no output left behind.
+    let missing = dir.path().join("missing.mp4");
+    let out = dir.path().join("never.wav");
+    let run = foley(&["synth", missing.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("missing.mp4"), "{}", stderr(&run));
+    assert!(!out.exists());
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", dir.path().join("x.mp3").to_str().unwrap()]);
+    assert!(!run.status.success() && stderr(&run).contains(".wav"), "{}", stderr(&run));
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", dir.path().join("no/such/dir/x.wav").to_str().unwrap()]);
+    assert!(!run.status.success() && stderr(&run).contains("does not exist"), "{}", stderr(&run));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The parametric method needs no clips and writes a track of the same length.
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--method", "parametric"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(4.0));
 }

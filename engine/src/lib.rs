@@ -8,6 +8,8 @@
 //! - [`sound`]: the cochleagram, hit detection on it, and its parametric resynthesis.
 //! - [`vision`]: the CNN's input images, frame encoders (ONNX Runtime and wgpu), video features.
 //! - [`predict`]: the LSTM sound predictor: training, model bundles, prediction.
+//! - [`retrieval`]: the database of real recorded clips and its nearest-neighbour search.
+//! - [`synthesis`]: from a predicted cochleagram to a sound track (retrieval or parametric).
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod data;
@@ -16,6 +18,8 @@ pub mod eval;
 pub mod media;
 pub mod paths;
 pub mod predict;
+pub mod retrieval;
 pub mod sound;
+pub mod synthesis;
 pub mod timeline;
 pub mod vision;

@@ -150,3 +150,31 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     let err = train(&data, &resumed, &changed, &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("other options"), "{err}");
 }
+
+#[test]
+fn streaming_prediction_equals_whole_video_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bank = read_manifest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/clipbank/manifest.csv")).unwrap();
+    synth::generate(
+        &data,
+        &bank,
+        &cache_dir(),
+        &SynthConfig { videos: 1, seconds: 4.0, seed: 5, train_share: 0.0 },
+        &|_| {},
+    )
+    .unwrap();
+    let video = data.join(format!("{}_denoised.mp4", synth::video_id(5, 0)));
+    let bundle = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
+    let mut encoder = OrtEncoder::new(EncoderSpec::default_encoder().unwrap()).unwrap();
+    let cancel = AtomicBool::new(false);
+    let features = foley_engine::vision::encode_video(&video, &mut encoder, &cancel, &mut |_| {}).unwrap();
+    let whole = predict_features(&bundle, &features).unwrap();
+    let streamed =
+        foley_engine::predict::predict_video_streaming(&video, &bundle, &mut encoder, &cancel, &mut |_| {}).unwrap();
+    assert_eq!(streamed.frames, features.times.len());
+    assert_eq!(streamed.duration_s, foley_engine::predict::align::frames_end(&features.times));
+    assert_eq!(streamed.cochleagram.steps(), whole.steps());
+    let worst = whole.data.iter().zip(&streamed.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "streamed and whole predictions differ by {worst}");
+}

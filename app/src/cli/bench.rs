@@ -64,6 +64,29 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
     },
+    /// Nearest-neighbour search in a clip database the size of Greatest Hits: windows made from
+    /// the model's clips (shifted in time, scaled in loudness, with noise added) up to ENTRIES;
+    /// prints the index build time, the time per query (mean, median, 99th percentile) and
+    /// whether the results equal a brute-force search.
+    Retrieval {
+        /// A model folder whose clip database seeds the windows; default: the shipped model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 40_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+    },
+    /// `foley synth` end to end (decode, CNN, LSTM, retrieval, mixing, WAV) on a 640x360, 30 fps
+    /// H.264 video made with `ffmpeg`; prints the speed relative to real time and peak memory.
+    Synth {
+        /// Seconds of video (try 600 to check memory stays flat).
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// A model folder; default: the shipped model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// The predictor's quality on a dataset's test split: predicted against real cochleagrams
     /// (per-step error, band correlation) and hits detected in the prediction against the labelled
     /// contacts (accuracy, F1 and AP within +-0.1 s, median timing error).
@@ -98,6 +121,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Hits { out, seconds, seed } => hit_accuracy(out, *seconds, *seed),
         BenchKind::Quality { data, model } => predictor_quality(data, model.as_ref()),
         BenchKind::Predict { model, seconds } => predict_speed(model.as_ref(), *seconds),
+        BenchKind::Retrieval { model, entries, queries } => retrieval_speed(model.as_ref(), *entries, *queries),
+        BenchKind::Synth { seconds, model } => synth_speed(*seconds, model.as_ref()),
         BenchKind::Encoder { backend, model, images } => encoder_speed((*backend).into(), model.as_ref(), *images),
     }
 }
@@ -278,11 +303,15 @@ fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
 }
 
 fn make_test_video(dir: &Path, w: u32, h: u32, noisy: bool) -> anyhow::Result<PathBuf> {
+    make_test_video_of(dir, w, h, noisy, 10.0)
+}
+
+fn make_test_video_of(dir: &Path, w: u32, h: u32, noisy: bool, seconds: f64) -> anyhow::Result<PathBuf> {
     let out = dir.join(format!("bench_{w}x{h}_{}.mp4", if noisy { "noisy" } else { "clean" }));
     eprintln!("making {} ...", out.display());
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size={w}x{h}:rate=30:duration=10"))
+        .arg(format!("testsrc2=size={w}x{h}:rate=30:duration={seconds}"))
         .args([
             "-vf",
             if noisy { "noise=alls=12:allf=t+u" } else { "null" },
@@ -376,4 +405,100 @@ fn write_truth(path: &Path, times: &[f64], clips: &[String]) -> anyhow::Result<(
         text += &format!("{t:.6},{clip}\n");
     }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn retrieval_speed(model: Option<&PathBuf>, entries: usize, queries: usize) -> anyhow::Result<()> {
+    use foley_engine::retrieval::{SearchIndex, WINDOW_STEPS, squared_distance};
+    use rand::{RngExt as _, SeedableRng as _};
+    let bundle = super::predict::load_model(model)?;
+    let db = super::synth::load_database(&bundle.dir)?
+        .with_context(|| format!("the model in {} has no clip database", bundle.dir.display()))?;
+    let bands = db.manifest.cochleagram.bands();
+    let dim = db.dim();
+    let compression = db.manifest.cochleagram.compression as f32;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    // A variant of a real window: moved by up to 4 steps, 20 dB quieter to 6 dB louder, noisy.
+    let variant = |rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f32> {
+        let base = db.window(rng.random_range(0..db.len()));
+        let shift = rng.random_range(-4i64..=4);
+        let scale = 10f32.powf(rng.random_range(-20.0f32..6.0) / 20.0).powf(compression);
+        let mut out = Vec::with_capacity(dim);
+        for step in 0..WINDOW_STEPS as i64 {
+            let from = (step + shift).clamp(0, WINDOW_STEPS as i64 - 1) as usize;
+            for b in 0..bands {
+                let noise: f32 = (0..3).map(|_| rng.random_range(-0.01f32..0.01)).sum();
+                out.push((base[from * bands + b] * scale + noise).max(0.0));
+            }
+        }
+        out
+    };
+    let windows: Vec<f32> = (0..entries).flat_map(|_| variant(&mut rng)).collect();
+    let start = Instant::now();
+    let index = SearchIndex::fit(&windows, dim)?;
+    let fit = start.elapsed().as_secs_f64();
+    let queries: Vec<Vec<f32>> = (0..queries).map(|_| variant(&mut rng)).collect();
+    let mut times = Vec::with_capacity(queries.len());
+    let mut exact = 0;
+    for (k, q) in queries.iter().enumerate() {
+        let distance = |i: usize| squared_distance(&windows[i * dim..(i + 1) * dim], q);
+        let start = Instant::now();
+        let found = index.nearest(q, 5, &|_| true, &distance);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        if k < 100 {
+            let mut all: Vec<(f32, usize)> =
+                windows.chunks_exact(dim).enumerate().map(|(i, w)| (squared_distance(w, q), i)).collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let want: Vec<usize> = all.iter().take(5).map(|a| a.1).collect();
+            let got: Vec<usize> = found.iter().map(|f| f.0).collect();
+            exact += usize::from(want == got);
+        }
+    }
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{entries} windows of {WINDOW_STEPS} steps x {bands} bands from {} real clips; index fitted in {fit:.2} s",
+        db.len()
+    );
+    println!(
+        "5 nearest of {} queries: mean {mean:.3} ms, median {:.3} ms, 99th percentile {:.3} ms per query; {exact} of {} equal to brute force; {} threads available",
+        times.len(),
+        times[times.len() / 2],
+        times[(times.len() * 99 / 100).min(times.len() - 1)],
+        queries.len().min(100),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    Ok(())
+}
+
+fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
+    use foley_engine::synthesis::{SynthOptions, synthesize_video};
+    let bundle = super::predict::load_model(model)?;
+    let db = super::synth::load_database(&bundle.dir)?;
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let video = make_test_video_of(temp.path(), 640, 360, true, seconds)?;
+    let spec = vision::EncoderSpec::default_encoder()?;
+    let mut encoder = vision::open_encoder(Backend::Ort, spec)?;
+    let before = peak_memory();
+    let start = Instant::now();
+    let made = synthesize_video(
+        &video,
+        &bundle,
+        db.as_ref(),
+        encoder.as_mut(),
+        &SynthOptions::default(),
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |_| {},
+    )?;
+    let out = temp.path().join("track.wav");
+    media::write_wav(&out, &made.track, foley_engine::timeline::OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "foley synth on {seconds} s of 640x360 30 fps video: {wall:.2} s = {:.1}x real time; {} hits; peak memory {} (before the job {}); {} threads available",
+        made.duration_s / wall,
+        made.hits.len(),
+        peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
+        before.map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! The command line: one file per subcommand, each a thin layer over the engine.
 
 mod bench;
+mod clips;
 mod cochleagram;
 mod dataset;
+mod eval;
 mod features;
 mod hits;
 mod mux;
@@ -10,6 +12,7 @@ mod predict;
 mod probe;
 mod progress;
 mod resynth;
+mod synth;
 mod train;
 
 use std::path::PathBuf;
@@ -52,6 +55,12 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Predict the cochleagram of a silent video with a trained model.
     Predict(predict::PredictArgs),
+    /// Give a video its sound: predicted hits, real recorded clips, a 48 kHz track (and the video with it).
+    Synth(synth::SynthArgs),
+    /// Score the model's tracks on a dataset's test split against the real sound, beside baselines.
+    Eval(eval::EvalArgs),
+    /// The clip database a model's retrieval searches: build it, describe it.
+    Clips(clips::ClipsArgs),
     /// Training data: the clip bank and datasets in the Greatest Hits layout.
     Dataset(dataset::DatasetArgs),
     /// Measure foley's speed and accuracy on this machine.
@@ -71,6 +80,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Features(args)) => features::run(&args),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Predict(args)) => predict::run(&args),
+        Some(Command::Synth(args)) => synth::run(&args),
+        Some(Command::Clips(args)) => clips::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
+use foley_engine::data::Split;
 use foley_engine::paths::cache_dir;
 use foley_engine::predict::{self, TrainOptions, TrainProgress};
+use foley_engine::retrieval;
 use foley_engine::vision;
 
 use super::features::BackendArg;
@@ -96,6 +98,23 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     });
     fitting.finish_and_clear();
     let report = report.with_context(|| format!("training on {} failed", args.data.display()))?;
+    // The clips retrieval searches: every labelled contact of the training videos.
+    let bundle = predict::ModelBundle::load(&args.out)?;
+    let bar = super::progress::bar(0, "clips");
+    let clips = retrieval::build_from_dataset(
+        &args.data,
+        Split::Train,
+        &args.out,
+        &bundle.manifest.cochleagram,
+        &cancel,
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
+    bar.finish_and_clear();
+    let clips = clips.with_context(|| format!("cannot build the clip database of {}", args.data.display()))?;
+    eprintln!("{} clips from the training videos for retrieval", clips.len());
     if let Some((epoch, batch)) = report.resumed_from_epoch {
         eprintln!("continued the run in {} from epoch {epoch}, batch {batch}", args.out.display());
     }

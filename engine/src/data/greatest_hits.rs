@@ -55,6 +55,18 @@ pub enum Action {
     Other(String),
 }
 
+impl Action {
+    /// The label as the times file writes it.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Hit => "hit",
+            Self::Scratch => "scratch",
+            Self::Other(label) => label,
+        }
+    }
+}
+
 /// One labelled contact of the stick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {

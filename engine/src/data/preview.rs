@@ -84,7 +84,7 @@ pub fn contact_sheet(dataset: &GreatestHits, out: &Path, videos: usize) -> Resul
 }
 
 /// Black, through purple and orange, to pale yellow.
-fn heat(v: f32) -> [u8; 3] {
+pub(crate) fn heat(v: f32) -> [u8; 3] {
     let v = v.clamp(0.0, 1.0);
     let stops = [[0.0, 0.0, 0.0], [0.35, 0.05, 0.45], [0.9, 0.35, 0.1], [1.0, 0.95, 0.6]];
     let pos = v * (stops.len() - 1) as f32;

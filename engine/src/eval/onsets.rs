@@ -16,6 +16,8 @@ pub struct OnsetScores {
     pub median_error_s: Option<f64>,
     /// |detected - true| of every matched pair, seconds, ascending.
     pub errors_s: Vec<f64>,
+    /// The matched pairs: (index into the truth, index into the detections), closest first.
+    pub pairs: Vec<(usize, usize)>,
 }
 
 /// Matches detections to true onsets one to one, closest pairs first, within `tolerance_s`.
@@ -33,11 +35,13 @@ pub fn match_onsets(truth: &[f64], detected: &[f64], tolerance_s: f64) -> OnsetS
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (mut used_truth, mut used_detected) = (vec![false; truth.len()], vec![false; detected.len()]);
     let mut errors = Vec::new();
+    let mut matched = Vec::new();
     for (distance, i, j) in pairs {
         if !used_truth[i] && !used_detected[j] {
             used_truth[i] = true;
             used_detected[j] = true;
             errors.push(distance);
+            matched.push((i, j));
         }
     }
     let n_matched = errors.len();
@@ -61,6 +65,7 @@ pub fn match_onsets(truth: &[f64], detected: &[f64], tolerance_s: f64) -> OnsetS
         f1,
         median_error_s: (!errors.is_empty()).then(|| errors[errors.len() / 2]),
         errors_s: errors,
+        pairs: matched,
     }
 }
 

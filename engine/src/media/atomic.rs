@@ -47,7 +47,14 @@ impl PendingFile {
     /// Flushes the temporary file to disk and renames it onto the target.
     pub(crate) fn commit(self) -> Result<(), MediaError> {
         let write_err = |source| MediaError::Write { path: self.target.clone(), source };
-        File::open(&self.temp).and_then(|f| f.sync_all()).map_err(write_err)?;
+        let file = File::open(&self.temp).map_err(write_err)?;
+        // Temporary files are created private (0600); an output is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(write_err)?;
+        }
+        file.sync_all().map_err(write_err)?;
         self.temp.persist(&self.target).map_err(|e| MediaError::Write { path: self.target.clone(), source: e.error })
     }
 }

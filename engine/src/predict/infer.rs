@@ -47,7 +47,131 @@ pub fn predict_video(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
 ) -> Result<Cochleagram, PredictError> {
+    Ok(predict_video_streaming(video, bundle, encoder, cancel, progress)?.cochleagram)
+}
+
+/// A video's predicted cochleagram and its length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub cochleagram: Cochleagram,
+    /// The end of the last frame, seconds.
+    pub duration_s: f64,
+    pub frames: usize,
+}
+
+/// Encodes `video` and predicts its cochleagram while the features come: only the frames the
+/// next steps still need are kept, so memory does not grow with the video's length.
+pub fn predict_video_streaming(
+    video: &Path,
+    bundle: &ModelBundle,
+    encoder: &mut dyn FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<Prediction, PredictError> {
     bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
-    let features = crate::vision::encode_video(video, encoder, cancel, progress)?;
-    predict_features(bundle, &features)
+    let mut stream = StreamingPredictor::new(bundle)?;
+    let mut failure = None;
+    let summary = crate::vision::encode_video_streaming(video, encoder, cancel, progress, &mut |times, rows| {
+        stream.push(times, rows).map_err(|e| {
+            let message = e.to_string();
+            failure = Some(e);
+            crate::vision::VisionError::Gpu(message)
+        })
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    summary?;
+    stream.finish()
+}
+
+/// Runs the LSTM over features pushed a batch at a time. A step is run once a frame later than its
+/// time has arrived (so the frame it holds is known); the rest run at [`StreamingPredictor::finish`].
+#[derive(Debug)]
+pub struct StreamingPredictor {
+    weights: crate::predict::model::InferenceWeights,
+    state: crate::predict::model::State,
+    rate: f64,
+    width: usize,
+    /// Every frame's time (8 bytes a frame).
+    times: Vec<f64>,
+    /// Rows of frames `first_kept..`.
+    rows: Vec<f32>,
+    first_kept: usize,
+    next_step: usize,
+    data: Vec<f32>,
+}
+
+/// Steps gathered before the LSTM runs (1 s), so each run's matrix products are worth their setup.
+const MIN_RUN_STEPS: usize = 90;
+
+impl StreamingPredictor {
+    pub fn new(bundle: &ModelBundle) -> Result<Self, PredictError> {
+        let weights = bundle.inference()?;
+        let state = weights.initial_state();
+        let width = weights.config.input;
+        Ok(Self {
+            weights,
+            state,
+            rate: bundle.manifest.cochleagram.step_rate_hz,
+            width,
+            times: Vec::new(),
+            rows: Vec::new(),
+            first_kept: 0,
+            next_step: 0,
+            data: Vec::new(),
+        })
+    }
+
+    /// Adds frames: their times (ascending, after every earlier frame) and rows.
+    pub fn push(&mut self, times: &[f64], rows: &[f32]) -> Result<(), PredictError> {
+        if rows.len() != times.len() * self.width {
+            return Err(PredictError::Incompatible {
+                path: std::path::PathBuf::new(),
+                reason: format!(
+                    "it reads rows of {} values, the features have {}",
+                    self.width,
+                    rows.len() / times.len().max(1)
+                ),
+            });
+        }
+        self.times.extend_from_slice(times);
+        self.rows.extend_from_slice(rows);
+        let Some(&last) = self.times.last() else { return Ok(()) };
+        // Steps strictly before the newest frame hold a frame already here.
+        let ready = step_count(last - 1e-6, self.rate);
+        if ready >= self.next_step + MIN_RUN_STEPS {
+            self.run(ready - self.next_step)?;
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, count: usize) -> Result<(), PredictError> {
+        let map = step_frames(&self.times, self.rate, self.next_step, count);
+        let (lo, hi) = (map[0] as usize, map[count - 1] as usize);
+        let local: Vec<u32> = map.iter().map(|&f| f - lo as u32).collect();
+        let rows = &self.rows[(lo - self.first_kept) * self.width..(hi + 1 - self.first_kept) * self.width];
+        let out = self.weights.run(rows, &local, &mut self.state)?;
+        self.data.extend(out);
+        self.next_step += count;
+        // Later steps hold frame `hi` or later.
+        self.rows.drain(..(hi - self.first_kept) * self.width);
+        self.first_kept = hi;
+        Ok(())
+    }
+
+    /// Runs the remaining steps, up to the end of the last frame.
+    pub fn finish(mut self) -> Result<Prediction, PredictError> {
+        let duration_s = frames_end(&self.times);
+        let steps = step_count(duration_s, self.rate);
+        while self.next_step < steps {
+            self.run(CHUNK_STEPS.min(steps - self.next_step))?;
+        }
+        let bands = self.weights.config.bands;
+        Ok(Prediction {
+            cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data: self.data },
+            duration_s,
+            frames: self.times.len(),
+        })
+    }
 }

@@ -13,7 +13,10 @@ mod ort_encoder;
 
 pub use encoder::{Backend, FrameEncoder, open_encoder};
 pub use error::VisionError;
-pub use features::{FeaturesSidecar, VideoFeatures, encode_video, read_features, write_features};
+pub use features::{
+    FeaturesSidecar, VideoFeatures, encode_video, encode_video_streaming, first_frame_features, read_features,
+    write_features,
+};
 pub use gpu::{SUPPORTED_OPS, WgpuEncoder};
 pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
 pub use manifest::{

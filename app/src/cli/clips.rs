@@ -1,0 +1,113 @@
+//! `foley clips`: the clip database a model's retrieval searches.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, bail};
+use foley_engine::data::{Split, read_manifest};
+use foley_engine::retrieval::{self, ClipDatabase};
+use foley_engine::sound::CochleagramParams;
+
+#[derive(Debug, clap::Args)]
+pub struct ClipsArgs {
+    #[command(subcommand)]
+    pub command: ClipsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClipsCommand {
+    /// Build a database (`clips.json`, `clips.safetensors`, `clips.wav`) into a model folder.
+    Build(BuildArgs),
+    /// Describe a model's clip database.
+    Info {
+        /// A model folder; default: `assets/models/default`.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Every labelled contact of this dataset's split (Greatest Hits layout).
+    #[arg(long, conflicts_with = "bank")]
+    pub data: Option<PathBuf>,
+    /// Every hit of the clip bank's recordings of the split (`assets/clipbank/manifest.csv`).
+    #[arg(long)]
+    pub bank: bool,
+    /// Which split.
+    #[arg(long, value_enum, default_value_t = SplitArg::Train)]
+    pub split: SplitArg,
+    /// The model folder the database goes into (its cochleagram parameters are used).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    Train,
+    Test,
+}
+
+impl From<SplitArg> for Split {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Train => Self::Train,
+            SplitArg::Test => Self::Test,
+        }
+    }
+}
+
+pub fn run(args: &ClipsArgs) -> anyhow::Result<()> {
+    match &args.command {
+        ClipsCommand::Build(b) => build(b),
+        ClipsCommand::Info { model } => {
+            let dir = model.clone().unwrap_or_else(foley_engine::predict::default_model_dir);
+            let db = ClipDatabase::load(&dir)
+                .with_context(|| format!("cannot load the clip database in {}", dir.display()))?;
+            println!("{} clips from {}", db.len(), db.manifest.origin);
+            let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+            for e in &db.manifest.entries {
+                let key = format!(
+                    "{} {}",
+                    e.material.as_deref().unwrap_or("(unlabelled)"),
+                    e.action.as_deref().unwrap_or("(unlabelled)")
+                );
+                *counts.entry(key).or_default() += 1;
+            }
+            for (k, n) in counts {
+                println!("{n:>6}  {k}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn build(args: &BuildArgs) -> anyhow::Result<()> {
+    // The windows must be the cochleagram the model predicts.
+    let params = if args.out.join("model.json").is_file() {
+        foley_engine::predict::ModelBundle::load(&args.out)?.manifest.cochleagram
+    } else {
+        CochleagramParams::default()
+    };
+    let bar = super::progress::bar(0, "clips");
+    let mut progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let db = if let Some(data) = &args.data {
+        let cancel = AtomicBool::new(false);
+        retrieval::build_from_dataset(data, args.split.into(), &args.out, &params, &cancel, &mut progress)
+            .with_context(|| format!("cannot build a clip database from {}", data.display()))?
+    } else if args.bank {
+        let manifest = foley_engine::paths::clipbank_manifest();
+        let bank = read_manifest(&manifest)?;
+        let cache = foley_engine::paths::cache_dir();
+        retrieval::build_from_bank(&bank, &cache, args.split.into(), &args.out, &params, &mut progress)
+            .context("cannot build a clip database from the clip bank (run scripts/setup.sh first)")?
+    } else {
+        bail!("say where the clips come from: --data DIR or --bank");
+    };
+    bar.finish_and_clear();
+    eprintln!("{} clips from {} in {}", db.len(), db.manifest.origin, args.out.display());
+    Ok(())
+}

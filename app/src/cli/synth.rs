@@ -1,0 +1,156 @@
+//! `foley synth`: the main job: a silent video in, its sound track out (WAV, and optionally the
+//! video with the track and the placed hits as CSV).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, bail};
+use foley_engine::media::{self, AudioTrack, WavFormat};
+use foley_engine::retrieval::ClipDatabase;
+use foley_engine::synthesis::{self, Method, SynthOptions};
+use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
+use foley_engine::vision;
+
+use super::features::BackendArg;
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// The video.
+    pub video: PathBuf,
+    /// The track: a 48 kHz mono WAV exactly as long as the video, sample 0 on the first frame.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write a copy of the video with the track as its sound (.mp4, .mov or .mkv; the
+    /// picture is copied, not re-encoded).
+    #[arg(long, value_name = "OUT.mp4")]
+    pub video_out: Option<PathBuf>,
+    /// Also write the placed hits: `time_s,material,action,strength,clip,gain_db`.
+    #[arg(long, value_name = "HITS.csv")]
+    pub hits: Option<PathBuf>,
+    /// A model folder (with its clip database); default: `assets/models/default`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Where the CNN runs.
+    #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
+    pub backend: BackendArg,
+    /// `retrieval`: real recorded clips at the predicted hits; `parametric`: noise shaped to the
+    /// predicted cochleagram.
+    #[arg(long, value_enum, default_value_t = MethodArg::Retrieval)]
+    pub method: MethodArg,
+    /// Sample format of the WAV: pcm16, pcm24 or float.
+    #[arg(long, default_value = "pcm16")]
+    pub format: WavFormat,
+}
+
+/// `--method` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    Retrieval,
+    Parametric,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Retrieval => Self::Retrieval,
+            MethodArg::Parametric => Self::Parametric,
+        }
+    }
+}
+
+/// Fails early, before minutes of work, if an output cannot be written where asked.
+fn check_output(path: &Path, extensions: &[&str]) -> anyhow::Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    if !extensions.contains(&ext.as_str()) {
+        bail!("{}: the output must end in .{}", path.display(), extensions.join(" or ."));
+    }
+    if path.is_dir() {
+        bail!("{}: is a folder", path.display());
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        bail!("{}: the folder {} does not exist", path.display(), parent.display());
+    }
+    Ok(())
+}
+
+/// The clip database beside a model, if it has one.
+pub fn load_database(model_dir: &Path) -> anyhow::Result<Option<ClipDatabase>> {
+    if !model_dir.join(foley_engine::retrieval::MANIFEST_FILE).is_file() {
+        return Ok(None);
+    }
+    Ok(Some(
+        ClipDatabase::load(model_dir)
+            .with_context(|| format!("cannot load the clip database in {}", model_dir.display()))?,
+    ))
+}
+
+pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
+    check_output(&args.output, &["wav"])?;
+    if let Some(v) = &args.video_out {
+        check_output(v, &["mp4", "m4v", "mov", "mkv"])?;
+    }
+    if let Some(h) = &args.hits {
+        check_output(h, &["csv"])?;
+    }
+    let bundle = super::predict::load_model(args.model.as_ref())?;
+    let method: Method = args.method.into();
+    let db = load_database(&bundle.dir)?;
+    if method == Method::Retrieval && db.is_none() {
+        bail!(
+            "the model in {} has no clip database (clips.json); build one with `foley clips build --bank --out {}` \
+             or use --method parametric",
+            bundle.dir.display(),
+            bundle.dir.display()
+        );
+    }
+    let spec = vision::EncoderSpec::default_encoder()?;
+    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    let bar = super::progress::bar(0, "listening");
+    let cancel = AtomicBool::new(false);
+    let options = SynthOptions { method, ..SynthOptions::default() };
+    let made =
+        synthesis::synthesize_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, &cancel, &mut |p| {
+            bar.set_length(p.frames_total);
+            bar.set_position(p.frames_done);
+        });
+    bar.finish_and_clear();
+    let made = made.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
+
+    media::write_wav(&args.output, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    if let Some(path) = &args.hits {
+        synthesis::write_placed_hits(path, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.video_out {
+        let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: made.track.clone() };
+        let bar = super::progress::bar(1000, "muxing");
+        let muxed = media::mux_audio_with_progress(&args.video, &track, path, None, &mut |f| {
+            bar.set_position((f * 1000.0) as u64);
+        });
+        bar.finish_and_clear();
+        muxed.with_context(|| format!("cannot write {}", path.display()))?;
+    }
+
+    let mut materials: Vec<(String, usize)> = Vec::new();
+    for h in &made.hits {
+        let m = h.material.clone().unwrap_or_else(|| "-".into());
+        match materials.iter_mut().find(|(name, _)| *name == m) {
+            Some((_, n)) => *n += 1,
+            None => materials.push((m, 1)),
+        }
+    }
+    let listing: Vec<String> = materials.iter().map(|(m, n)| format!("{n} {m}")).collect();
+    eprintln!(
+        "{} hits ({}) by {} in {:.2} s of video",
+        made.hits.len(),
+        if listing.is_empty() { "none".to_owned() } else { listing.join(", ") },
+        method.as_str(),
+        made.duration_s
+    );
+    eprintln!("wrote {} ({} samples at 48 kHz)", args.output.display(), made.track.len());
+    for path in [&args.hits, &args.video_out].into_iter().flatten() {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

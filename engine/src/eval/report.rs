@@ -1,0 +1,457 @@
+//! `foley eval`: the model's sound tracks for a dataset's test split, scored against the real
+//! sound and labels, beside baselines run on the same videos, written as `report.md`,
+//! `metrics.csv`, `scores.json` and PNG figures.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rand::RngExt as _;
+use rand::SeedableRng as _;
+use serde::Serialize;
+
+use super::track_scores::{MethodScores, TrackScorer};
+use crate::data::preview::{Canvas, heat};
+use crate::data::{Contact, DataError, GreatestHits, Split};
+use crate::media::AudioTrack;
+use crate::predict::align::frames_end;
+use crate::predict::dataset::load_example;
+use crate::predict::{ModelBundle, PredictError};
+use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset};
+use crate::sound::{Cochleagram, cochleagram_of};
+use crate::synthesis::{
+    Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
+};
+use crate::timeline::OUTPUT_SAMPLE_RATE;
+use crate::vision::{FrameEncoder, first_frame_features};
+
+/// What can go wrong evaluating.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Predict(#[from] PredictError),
+    #[error(transparent)]
+    Retrieval(#[from] RetrievalError),
+    #[error(transparent)]
+    Synthesis(#[from] SynthesisError),
+    #[error(transparent)]
+    Sound(#[from] crate::sound::SoundError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Vision(#[from] crate::vision::VisionError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {reason}", path.display())]
+    Unusable { path: PathBuf, reason: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// What to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// The dataset (Greatest Hits layout): clips come from its train split, videos from its test split.
+    pub data: PathBuf,
+    /// The report folder.
+    pub out: PathBuf,
+    /// Where CNN features are cached.
+    pub cache: PathBuf,
+    /// Seed of the random-clip baseline.
+    pub seed: u64,
+    /// Test videos drawn in the cochleagram figure.
+    pub figures: usize,
+    /// The command line, written into the report.
+    pub command: String,
+    /// The machine, written into the report.
+    pub machine: String,
+}
+
+/// How far the evaluation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalProgress {
+    Clips { done: usize, total: usize },
+    Looks { done: usize, total: usize },
+    Videos { done: usize, total: usize },
+}
+
+/// The figures of every method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub methods: Vec<MethodScores>,
+    /// Mean squared distance per step between the model's predicted cochleagram and the real one.
+    pub predicted_distance: f64,
+    pub test_videos: usize,
+    pub train_clips: usize,
+}
+
+pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
+const SHIPPED_CLIPS: &str = "foley, the model's own clips";
+const PARAMETRIC: &str = "foley, parametric";
+const RANDOM_CLIP: &str = "(a) random clip at true times";
+const ALIKE_VIDEO: &str = "(b) most alike video, regular times";
+
+struct Figure {
+    id: String,
+    real: Cochleagram,
+    predicted: Cochleagram,
+    made: Cochleagram,
+    contacts: Vec<Contact>,
+    hits: Vec<PlacedHit>,
+}
+
+/// Runs every method on the test split of `options.data` and writes the report.
+pub fn evaluate_synthesis(
+    bundle: &ModelBundle,
+    model_clips: Option<&ClipDatabase>,
+    encoder: &mut dyn FrameEncoder,
+    options: &EvalOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(EvalProgress),
+) -> Result<EvalReport, EvalError> {
+    bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
+    let params = bundle.manifest.cochleagram.clone();
+    let dataset = GreatestHits::open(&options.data)?;
+    let train: Vec<_> = dataset.split(Split::Train).filter(|e| e.times.is_some()).cloned().collect();
+    let test: Vec<_> = dataset.split(Split::Test).filter(|e| e.times.is_some()).cloned().collect();
+    if train.is_empty() || test.is_empty() {
+        return Err(EvalError::Unusable {
+            path: options.data.clone(),
+            reason: format!("needs labelled train and test videos; it has {} and {}", train.len(), test.len()),
+        });
+    }
+    std::fs::create_dir_all(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
+
+    // The clips retrieval may use: every labelled contact of the train split.
+    let scratch =
+        tempfile::tempdir_in(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
+    let clips =
+        build_from_dataset(&options.data, Split::Train, scratch.path(), &params, cancel, &mut |done, total| {
+            progress(EvalProgress::Clips { done, total });
+        })?;
+
+    // Baseline (b): how each train video looks (its first frame's features), and the typical gap
+    // between contacts.
+    let mut looks = Vec::with_capacity(train.len());
+    for (i, entry) in train.iter().enumerate() {
+        progress(EvalProgress::Looks { done: i, total: train.len() });
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EvalError::Cancelled);
+        }
+        looks.push((entry.id.clone(), first_frame_features(&entry.video, encoder)?));
+    }
+    let mut gaps = Vec::new();
+    for entry in &train {
+        let contacts = entry.contacts()?;
+        gaps.extend(contacts.windows(2).map(|w| w[1].time_s - w[0].time_s));
+    }
+    gaps.sort_by(f64::total_cmp);
+    let period = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(0.05);
+
+    let weights = bundle.inference()?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
+    let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
+    let mut figures = Vec::new();
+    let (mut predicted_sum, mut predicted_steps) = (0.0, 0usize);
+    for (v, entry) in test.iter().enumerate() {
+        progress(EvalProgress::Videos { done: v, total: test.len() });
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EvalError::Cancelled);
+        }
+        let example = load_example(entry, encoder, &options.cache, &params, cancel)?;
+        let bands = params.bands();
+        let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
+        let data = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
+        let predicted = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
+        for i in 0..real.steps().min(predicted.steps()) {
+            predicted_sum +=
+                real.row(i).iter().zip(predicted.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+        }
+        predicted_steps += real.steps().min(predicted.steps());
+        let duration = frames_end(&example.times);
+        let len = track_len(duration);
+        let contacts = example.contacts.clone();
+
+        let mut runs: Vec<(&str, Vec<PlacedHit>, Vec<f32>)> = Vec::new();
+        let retrieval = SynthOptions {
+            method: Method::Retrieval,
+            exclude_source: Some(entry.id.clone()),
+            ..SynthOptions::default()
+        };
+        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval)?;
+        runs.push((FULL_MODEL, made.hits, made.track));
+        if let Some(own) = model_clips {
+            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval)?;
+            runs.push((SHIPPED_CLIPS, made.hits, made.track));
+        }
+        let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
+        let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric)?;
+        runs.push((PARAMETRIC, made.hits, made.track));
+
+        // (a) Perfect timing, no vision: a random train clip at every true contact.
+        let random: Vec<PlacedHit> = contacts
+            .iter()
+            .map(|c| {
+                let e = &clips.manifest.entries[rng.random_range(0..clips.len())];
+                placed(c.time_s, e)
+            })
+            .collect();
+        let track = render_retrieval(&clips, &random, len)?;
+        runs.push((RANDOM_CLIP, random, track));
+
+        // (b) Vision, no timing: the clips of the train video that looks most alike, in turn, at
+        // the typical gap between contacts.
+        let width = example.features.len() / example.times.len().max(1);
+        let look = &example.features[width / 2..width];
+        let alike = looks
+            .iter()
+            .max_by(|a, b| cosine(&a.1, look).total_cmp(&cosine(&b.1, look)))
+            .map(|l| l.0.clone())
+            .unwrap_or_default();
+        let own: Vec<&crate::retrieval::ClipEntry> =
+            clips.manifest.entries.iter().filter(|e| e.source == alike).collect();
+        let mut regular = Vec::new();
+        let mut t = period / 2.0;
+        while t < duration && !own.is_empty() {
+            regular.push(placed(t, own[regular.len() % own.len()]));
+            t += period;
+        }
+        let track = render_retrieval(&clips, &regular, len)?;
+        runs.push((ALIKE_VIDEO, regular, track));
+
+        for (k, (name, hits, track)) in runs.into_iter().enumerate() {
+            let audio = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: track };
+            let made = cochleagram_of(&audio, &params)?;
+            if scorers.len() <= k {
+                scorers.push((name, TrackScorer::default()));
+            }
+            scorers[k].1.add(&contacts, &hits, &real, &made, params.compression);
+            if k == 0 && figures.len() < options.figures {
+                figures.push(Figure {
+                    id: entry.id.clone(),
+                    real: real.clone(),
+                    predicted: predicted.clone(),
+                    made,
+                    contacts: contacts.clone(),
+                    hits,
+                });
+            }
+        }
+    }
+    progress(EvalProgress::Videos { done: test.len(), total: test.len() });
+
+    let report = EvalReport {
+        methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
+        predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
+        test_videos: test.len(),
+        train_clips: clips.len(),
+    };
+    write_report(&report, bundle, options)?;
+    cochleagram_figure(&options.out.join("cochleagrams.png"), &figures)?;
+    metrics_figure(&options.out.join("metrics.png"), &report.methods)?;
+    Ok(report)
+}
+
+fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
+    PlacedHit {
+        time_s,
+        material: e.material.clone(),
+        action: e.action.clone(),
+        strength: 1.0,
+        clip: Some(e.id.clone()),
+        gain_db: 0.0,
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        ab += f64::from(x * y);
+        aa += f64::from(x * x);
+        bb += f64::from(y * y);
+    }
+    ab / (aa.sqrt() * bb.sqrt()).max(1e-12)
+}
+
+fn figure(v: Option<f64>, scale: f64, digits: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{:.*}", digits, v * scale))
+}
+
+fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions) -> Result<(), EvalError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e: crate::media::MediaError| EvalError::Io { path: path.clone(), source: std::io::Error::other(e) }
+    };
+    let mut md = String::new();
+    md.push_str("# foley evaluation\n\n");
+    md.push_str(&format!("- Command: `{}`\n", options.command));
+    md.push_str(&format!("- Machine: {}\n", options.machine));
+    md.push_str(&format!(
+        "- Data: `{}`: {} test videos, {} labelled contacts; {} clips from its train split for retrieval and the baselines (never a clip from the video being scored)\n",
+        options.data.display(),
+        report.test_videos,
+        report.methods.first().map_or(0, |m| m.contacts),
+        report.train_clips
+    ));
+    md.push_str(&format!(
+        "- Model: `{}` (trained on `{}`, best epoch {})\n\n",
+        bundle.dir.display(),
+        bundle.manifest.training.data,
+        bundle.manifest.validation.epoch
+    ));
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Material and action accuracy are over matched hits. Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | loudness r | cochleagram distance |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for m in &report.methods {
+        md.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {:.3} |\n",
+            m.method,
+            m.hit_ap,
+            m.hit_accuracy,
+            m.hit_f1,
+            figure(m.median_error_ms, 1.0, 1),
+            figure(m.material_accuracy, 1.0, 3),
+            figure(m.action_accuracy, 1.0, 3),
+            figure(m.loudness_correlation, 1.0, 3),
+            m.cochleagram_distance
+        ));
+    }
+    md.push_str(&format!(
+        "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",
+        report.predicted_distance
+    ));
+    md.push_str(
+        "Not run: (c) the model with its LSTM replaced by a per-frame layer, which needs a model trained that way.\n\n",
+    );
+    md.push_str(
+        "![Real, predicted and made cochleagrams](cochleagrams.png)\n\n![Metrics against the baselines](metrics.png)\n",
+    );
+    let path = options.out.join("report.md");
+    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, md.as_bytes()))
+        .map_err(io(&path))?;
+
+    let path = options.out.join("metrics.csv");
+    let mut csv = String::from(
+        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,loudness_correlation,cochleagram_distance\n",
+    );
+    for m in &report.methods {
+        let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+        csv.push_str(&format!(
+            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{},{:.6}\n",
+            m.method,
+            m.videos,
+            m.contacts,
+            m.hits_placed,
+            m.hit_ap,
+            m.hit_accuracy,
+            m.hit_f1,
+            opt(m.median_error_ms),
+            opt(m.material_accuracy),
+            opt(m.action_accuracy),
+            opt(m.loudness_correlation),
+            m.cochleagram_distance
+        ));
+    }
+    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, csv.as_bytes()))
+        .map_err(io(&path))?;
+    let path = options.out.join("scores.json");
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
+    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, &json)).map_err(io(&path))?;
+    Ok(())
+}
+
+const STRIP_BAND_H: usize = 2;
+const FIG_W: usize = 900;
+
+/// Per test video: the real cochleagram, the prediction, and the made track's, low bands at the
+/// bottom; white ticks at the labelled contacts, cyan ticks at the placed hits.
+fn cochleagram_figure(path: &Path, figures: &[Figure]) -> Result<(), EvalError> {
+    let label_h = 12;
+    let strip_h = |c: &Cochleagram| c.bands * STRIP_BAND_H + label_h + 6;
+    let height: usize = figures.iter().map(|f| 3 * strip_h(&f.real)).sum::<usize>().max(20);
+    let mut canvas = Canvas::new(FIG_W, height);
+    let mut y = 0;
+    for f in figures {
+        let peak = f.real.data.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+        let duration = f.real.steps() as f64 / f.real.rate_hz;
+        for (name, c) in [("real", &f.real), ("predicted", &f.predicted), ("made by retrieval", &f.made)] {
+            canvas.text(2, y + 2, &format!("{} {name}", f.id), [255, 255, 255]);
+            let top = y + label_h;
+            for x in 0..FIG_W {
+                let step = x * f.real.steps() / FIG_W;
+                for band in 0..c.bands {
+                    let v = if step < c.steps() { c.row(step)[band] / peak } else { 0.0 };
+                    for dy in 0..STRIP_BAND_H {
+                        canvas.set(x, top + (c.bands - 1 - band) * STRIP_BAND_H + dy, heat(v));
+                    }
+                }
+            }
+            let tick = |canvas: &mut Canvas, t: f64, colour: [u8; 3], from: usize| {
+                let x = ((t / duration.max(1e-6)) * FIG_W as f64) as usize;
+                for dy in 0..4 {
+                    canvas.set(x.min(FIG_W - 1), from + dy, colour);
+                }
+            };
+            for contact in &f.contacts {
+                tick(&mut canvas, contact.time_s, [255, 255, 255], top);
+            }
+            for h in &f.hits {
+                tick(&mut canvas, h.time_s, [0, 230, 255], top + c.bands * STRIP_BAND_H - 4);
+            }
+            y += strip_h(c);
+        }
+    }
+    canvas.save(path)?;
+    Ok(())
+}
+
+/// Reads one figure of a method's scores.
+type Metric = fn(&MethodScores) -> Option<f64>;
+
+/// One group of bars per metric (higher is better for each), one bar per method.
+fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
+    let palette = [[240, 160, 40], [120, 200, 90], [90, 160, 240], [220, 90, 90], [180, 120, 220], [200, 200, 200]];
+    let metrics: [(&str, Metric); 5] = [
+        ("hit ap", |m| Some(m.hit_ap)),
+        ("hit accuracy", |m| Some(m.hit_accuracy)),
+        ("material accuracy", |m| m.material_accuracy),
+        ("action accuracy", |m| m.action_accuracy),
+        ("loudness r", |m| m.loudness_correlation),
+    ];
+    let bar_h = 9;
+    let legend_h = 12 * methods.len() + 8;
+    let group_h = 14 + methods.len() * (bar_h + 2) + 8;
+    let (left, width) = (130, 700);
+    let mut canvas = Canvas::new(width, legend_h + metrics.len() * group_h);
+    for (k, m) in methods.iter().enumerate() {
+        let colour = palette[k % palette.len()];
+        for dy in 0..8 {
+            for dx in 0..8 {
+                canvas.set(4 + dx, 4 + 12 * k + dy, colour);
+            }
+        }
+        canvas.text(16, 4 + 12 * k, &m.method, [230, 230, 230]);
+    }
+    let span = width - left - 60;
+    for (g, (name, get)) in metrics.iter().enumerate() {
+        let y0 = legend_h + g * group_h;
+        canvas.text(4, y0 + 2, name, [255, 255, 255]);
+        for (k, m) in methods.iter().enumerate() {
+            let y = y0 + 14 + k * (bar_h + 2);
+            let value = get(m);
+            let len = value.map_or(0, |v| (v.clamp(0.0, 1.0) * span as f64) as usize);
+            for dy in 0..bar_h {
+                for dx in 0..len {
+                    canvas.set(left + dx, y + dy, palette[k % palette.len()]);
+                }
+            }
+            let text = value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
+            canvas.text(left + len + 4, y + 1, &text, [230, 230, 230]);
+        }
+        for dy in 0..(methods.len() * (bar_h + 2) + 14) {
+            canvas.set(left - 1, y0 + dy, [120, 120, 120]);
+        }
+    }
+    canvas.save(path)?;
+    Ok(())
+}

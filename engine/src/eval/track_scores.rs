@@ -1,0 +1,184 @@
+//! Scoring a made sound track against a video's real sound and labelled contacts, with the
+//! metrics of Owens et al. and CondFoleyGen: hit average precision and accuracy within +-0.1 s,
+//! median timing error, material and action accuracy of the clips placed on matched hits,
+//! the correlation of loudness at the contacts, and the distance between the cochleagram of the
+//! made track and the real one.
+
+use serde::Serialize;
+
+use super::{average_precision, match_onsets, rank_detections};
+use crate::data::Contact;
+use crate::retrieval::{hit_window, loudness};
+use crate::sound::Cochleagram;
+use crate::synthesis::PlacedHit;
+
+/// Tolerance for a placed hit to count, seconds.
+pub const TOLERANCE_S: f64 = 0.1;
+
+/// One method's figures over a split.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodScores {
+    pub method: String,
+    pub videos: usize,
+    pub contacts: usize,
+    pub hits_placed: usize,
+    /// Average precision of the placed hits ranked by strength.
+    pub hit_ap: f64,
+    /// Matched contacts over labelled contacts.
+    pub hit_accuracy: f64,
+    pub hit_f1: f64,
+    pub median_error_ms: Option<f64>,
+    /// Over matched hits whose contact is labelled; `None` where the method places no labelled clips.
+    pub material_accuracy: Option<f64>,
+    pub action_accuracy: Option<f64>,
+    /// Pearson correlation of the made and real loudness (dB) at matched contacts.
+    pub loudness_correlation: Option<f64>,
+    /// Mean over steps of the squared distance (summed over bands) between the cochleagram of
+    /// the made track and the real one.
+    pub cochleagram_distance: f64,
+}
+
+/// Accumulates one method's results video by video.
+#[derive(Debug, Default, Clone)]
+pub struct TrackScorer {
+    videos: usize,
+    contacts: usize,
+    placed: usize,
+    errors: Vec<f64>,
+    ranked: Vec<(f32, bool)>,
+    material: (usize, usize),
+    action: (usize, usize),
+    loud_real: Vec<f64>,
+    loud_made: Vec<f64>,
+    distance_sum: f64,
+    steps: usize,
+}
+
+fn db(v: f32) -> f64 {
+    20.0 * f64::from(v.max(1e-6)).log10()
+}
+
+impl TrackScorer {
+    /// Adds one video: its contacts, the placed hits, its real cochleagram and that of the made
+    /// track (both on the video's step grid).
+    pub fn add(
+        &mut self,
+        truth: &[Contact],
+        hits: &[PlacedHit],
+        real: &Cochleagram,
+        made: &Cochleagram,
+        compression: f64,
+    ) {
+        let truth_times: Vec<f64> = truth.iter().map(|c| c.time_s).collect();
+        let times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
+        let scores = match_onsets(&truth_times, &times, TOLERANCE_S);
+        let detections: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
+        self.ranked.extend(rank_detections(&truth_times, &detections, TOLERANCE_S));
+        self.errors.extend(&scores.errors_s);
+        for &(i, j) in &scores.pairs {
+            let (contact, hit) = (&truth[i], &hits[j]);
+            if let (Some(want), Some(got)) = (&contact.material, &hit.material) {
+                self.material.1 += 1;
+                self.material.0 += usize::from(want == got);
+            }
+            if let (Some(want), Some(got)) = (&contact.action, &hit.action) {
+                self.action.1 += 1;
+                self.action.0 += usize::from(want.as_str() == got);
+            }
+            self.loud_real.push(db(loudness(&hit_window(real, contact.time_s), real.bands, compression)));
+            self.loud_made.push(db(loudness(&hit_window(made, contact.time_s), made.bands, compression)));
+        }
+        let steps = real.steps().min(made.steps());
+        for i in 0..steps {
+            self.distance_sum +=
+                real.row(i).iter().zip(made.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+        }
+        self.steps += steps;
+        self.videos += 1;
+        self.contacts += truth.len();
+        self.placed += hits.len();
+    }
+
+    /// The figures so far.
+    #[must_use]
+    pub fn scores(&self, method: &str) -> MethodScores {
+        let matched = self.errors.len();
+        let precision = matched as f64 / self.placed.max(1) as f64;
+        let recall = matched as f64 / self.contacts.max(1) as f64;
+        let mut errors = self.errors.clone();
+        errors.sort_by(f64::total_cmp);
+        let mut ranked = self.ranked.clone();
+        let share = |(right, total): (usize, usize)| (total > 0).then(|| right as f64 / total as f64);
+        MethodScores {
+            method: method.to_owned(),
+            videos: self.videos,
+            contacts: self.contacts,
+            hits_placed: self.placed,
+            hit_ap: average_precision(&mut ranked, self.contacts),
+            hit_accuracy: recall,
+            hit_f1: if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 },
+            median_error_ms: errors.get(errors.len() / 2).map(|e| e * 1000.0),
+            material_accuracy: share(self.material),
+            action_accuracy: share(self.action),
+            loudness_correlation: pearson(&self.loud_real, &self.loud_made),
+            cochleagram_distance: self.distance_sum / self.steps.max(1) as f64,
+        }
+    }
+}
+
+/// Pearson correlation; `None` with fewer than 3 pairs or no variance.
+#[must_use]
+pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    let n = a.len().min(b.len());
+    if n < 3 {
+        return None;
+    }
+    let (ma, mb) = (a.iter().sum::<f64>() / n as f64, b.iter().sum::<f64>() / n as f64);
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma).powi(2);
+        vb += (y - mb).powi(2);
+    }
+    (va > 1e-12 && vb > 1e-12).then(|| cov / (va * vb).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Action;
+
+    fn contact(t: f64, m: &str) -> Contact {
+        Contact { time_s: t, material: Some(m.into()), action: Some(Action::Hit), reaction: None }
+    }
+
+    fn hit(t: f64, m: &str, strength: f32) -> PlacedHit {
+        PlacedHit {
+            time_s: t,
+            material: Some(m.into()),
+            action: Some("hit".into()),
+            strength,
+            clip: None,
+            gain_db: 0.0,
+        }
+    }
+
+    #[test]
+    fn matched_hits_are_scored_for_timing_and_material() {
+        let c = Cochleagram { start_s: 0.0, rate_hz: 90.0, bands: 2, data: vec![0.5; 2 * 300] };
+        let truth = [contact(1.0, "wood"), contact(2.0, "metal"), contact(3.0, "wood")];
+        // One exact wood hit, one metal contact given glass 20 ms late, one false hit, one missed.
+        let hits = [hit(1.0, "wood", 3.0), hit(2.02, "glass", 2.0), hit(2.6, "wood", 1.0)];
+        let mut scorer = TrackScorer::default();
+        scorer.add(&truth, &hits, &c, &c, 0.3);
+        let s = scorer.scores("test");
+        assert_eq!((s.contacts, s.hits_placed), (3, 3));
+        assert!((s.hit_accuracy - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.material_accuracy, Some(0.5));
+        assert_eq!(s.action_accuracy, Some(1.0));
+        assert!((s.median_error_ms.unwrap() - 20.0).abs() < 1e-6);
+        // Both true hits rank above the false one: AP = (1 + 1) / 3.
+        assert!((s.hit_ap - 2.0 / 3.0).abs() < 1e-9, "{}", s.hit_ap);
+        assert_eq!(s.cochleagram_distance, 0.0);
+    }
+}

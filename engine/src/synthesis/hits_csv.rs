@@ -1,0 +1,119 @@
+//! The placed hits as CSV: `time_s,material,action,strength,clip,gain_db`, one row per hit in
+//! time order; what a sound designer or a spreadsheet reads, and what foley reads back.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::SynthesisError;
+
+/// One hit of a track and the clip placed on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacedHit {
+    /// On the video's timeline, seconds.
+    pub time_s: f64,
+    /// Material and action of the clip (empty for the parametric method).
+    pub material: Option<String>,
+    pub action: Option<String>,
+    /// The hit detector's onset strength.
+    pub strength: f32,
+    /// The clip's id in the clip database (empty for the parametric method).
+    pub clip: Option<String>,
+    /// Gain applied to the clip, dB.
+    pub gain_db: f32,
+}
+
+/// The CSV's columns.
+pub const HITS_HEADER: &str = "time_s,material,action,strength,clip,gain_db";
+
+/// Writes `hits` to `path` atomically.
+pub fn write_placed_hits(path: &Path, hits: &[PlacedHit]) -> Result<(), SynthesisError> {
+    crate::media::write_atomically(path, |file| {
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record(HITS_HEADER.split(','))?;
+        for h in hits {
+            w.write_record([
+                format!("{:.6}", h.time_s),
+                h.material.clone().unwrap_or_default(),
+                h.action.clone().unwrap_or_default(),
+                format!("{:.4}", h.strength),
+                h.clip.clone().unwrap_or_default(),
+                format!("{:.2}", h.gain_db),
+            ])?;
+        }
+        w.flush()
+    })?;
+    Ok(())
+}
+
+/// Reads a hits CSV, checking its header; an error names the line.
+pub fn read_placed_hits(path: &Path) -> Result<Vec<PlacedHit>, SynthesisError> {
+    let bad = |line: usize, reason: String| SynthesisError::BadHits {
+        path: path.to_owned(),
+        reason: format!("line {line}: {reason}"),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| SynthesisError::BadHits { path: path.to_owned(), reason: e.to_string() })?;
+    let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.iter().collect::<Vec<_>>().join(",");
+    if header != HITS_HEADER {
+        return Err(bad(1, format!("the header is `{header}`, expected `{HITS_HEADER}`")));
+    }
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let mut hits = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let r = record.map_err(|e| bad(line, e.to_string()))?;
+        let number = |k: usize, name: &str| -> Result<f64, SynthesisError> {
+            r.get(k)
+                .unwrap_or("")
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| bad(line, format!("{name} `{}` is not a number", r.get(k).unwrap_or(""))))
+        };
+        hits.push(PlacedHit {
+            time_s: number(0, "time_s")?,
+            material: text(r.get(1).unwrap_or("")),
+            action: text(r.get(2).unwrap_or("")),
+            strength: number(3, "strength")? as f32,
+            clip: text(r.get(4).unwrap_or("")),
+            gain_db: number(5, "gain_db")? as f32,
+        });
+    }
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_round_trip_and_bad_rows_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hits.csv");
+        let hits = vec![
+            PlacedHit {
+                time_s: 1.25,
+                material: Some("wood".into()),
+                action: Some("hit".into()),
+                strength: 2.5,
+                clip: Some("synth-1-00003@2.000".into()),
+                gain_db: -3.5,
+            },
+            PlacedHit { time_s: 2.0, material: None, action: None, strength: 1.0, clip: None, gain_db: 0.0 },
+        ];
+        write_placed_hits(&path, &hits).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("time_s,material,action,strength,clip,gain_db\n1.250000,wood,hit,2.5000,"));
+        assert_eq!(read_placed_hits(&path).unwrap(), hits);
+
+        std::fs::write(&path, "time_s,material,action,strength,clip,gain_db\n1.0,wood,hit,x,c,0\n").unwrap();
+        let err = read_placed_hits(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("strength"), "{err}");
+        std::fs::write(&path, "time,what\n1,2\n").unwrap();
+        assert!(read_placed_hits(&path).unwrap_err().to_string().contains("header"));
+    }
+}

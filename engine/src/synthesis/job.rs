@@ -1,0 +1,163 @@
+//! The main job: a video in, a 48 kHz track exactly as long as the video out, with the hits it
+//! placed. The predicted cochleagram becomes sound either by retrieval (real recorded clips at
+//! the detected hits) or parametrically (noise shaped to the predicted envelopes).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use serde::{Deserialize, Serialize};
+
+use super::mix::{limit, place_clip};
+use super::retrieve::choose_clips;
+use super::{PlacedHit, SynthesisError};
+use crate::predict::{ModelBundle, predict_video_streaming};
+use crate::retrieval::ClipDatabase;
+use crate::sound::{Cochleagram, CochleagramParams, HitParams, ResynthParams, detect_hits, resynthesize};
+use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
+use crate::vision::FrameEncoder;
+use crate::vision::features::FeaturesProgress;
+
+/// How the predicted sound becomes a waveform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Real recorded clips at the detected hits (the paper's example-based synthesis).
+    #[default]
+    Retrieval,
+    /// Noise shaped to the predicted band envelopes (McDermott and Simoncelli).
+    Parametric,
+}
+
+impl Method {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retrieval => "retrieval",
+            Self::Parametric => "parametric",
+        }
+    }
+}
+
+/// What to make.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SynthOptions {
+    pub method: Method,
+    /// Never use a clip cut from this source (the video's own id, when evaluating on videos the
+    /// database was built from).
+    pub exclude_source: Option<String>,
+    pub hit_params: HitParams,
+}
+
+/// A made track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Synthesis {
+    /// Mono, 48 kHz, sample 0 on the first frame, `round(duration_s * 48000)` samples.
+    pub track: Vec<f32>,
+    pub hits: Vec<PlacedHit>,
+    /// The predicted cochleagram the track was made from.
+    pub cochleagram: Cochleagram,
+    /// The video's length: the end of its last frame, seconds.
+    pub duration_s: f64,
+}
+
+/// Samples in a track for a video of `duration_s`.
+#[must_use]
+pub fn track_len(duration_s: f64) -> usize {
+    sample_at(duration_s, 0.0, OUTPUT_SAMPLE_RATE).max(0) as usize
+}
+
+/// Mixes the clips named by `hits` into a track of `len` samples (limited to -1 dBFS).
+pub fn render_retrieval(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<f32>, SynthesisError> {
+    let mut track = vec![0.0f32; len];
+    let mut clips: HashMap<usize, Vec<f32>> = HashMap::new();
+    for hit in hits {
+        let Some(id) = hit.clip.as_deref() else { continue };
+        let index = db.find(id).ok_or_else(|| {
+            SynthesisError::NoDatabase(format!("the clip `{id}` is not in the database in {}", db.dir.display()))
+        })?;
+        let clip = match clips.entry(index) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(db.clip_samples(index)?),
+        };
+        let at = sample_at(hit.time_s, 0.0, OUTPUT_SAMPLE_RATE);
+        let onset = db.manifest.entries[index].onset as usize;
+        place_clip(&mut track, clip, onset, at, 10f32.powf(hit.gain_db / 20.0));
+    }
+    limit(&mut track, OUTPUT_SAMPLE_RATE);
+    Ok(track)
+}
+
+/// The parametric resynthesis of `predicted`, fitted to `len` samples (limited to -1 dBFS).
+pub fn render_parametric(
+    predicted: &Cochleagram,
+    params: &CochleagramParams,
+    len: usize,
+) -> Result<Vec<f32>, SynthesisError> {
+    let (audio, _) = resynthesize(predicted, params, &ResynthParams::default())?;
+    let mut track = vec![0.0f32; len];
+    let offset = sample_at(audio.start_s, 0.0, OUTPUT_SAMPLE_RATE);
+    for (k, &s) in audio.samples.iter().enumerate() {
+        if let Some(out) = usize::try_from(offset + k as i64).ok().and_then(|i| track.get_mut(i)) {
+            *out = s;
+        }
+    }
+    limit(&mut track, OUTPUT_SAMPLE_RATE);
+    Ok(track)
+}
+
+/// Makes the track of a predicted cochleagram for a video of `duration_s`.
+pub fn synthesize_prediction(
+    predicted: Cochleagram,
+    duration_s: f64,
+    db: Option<&ClipDatabase>,
+    params: &CochleagramParams,
+    options: &SynthOptions,
+) -> Result<Synthesis, SynthesisError> {
+    let len = track_len(duration_s);
+    let detected = detect_hits(&predicted, &options.hit_params);
+    let (track, hits) = match options.method {
+        Method::Retrieval => {
+            let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
+            db.check_compatible(params)?;
+            let chosen = choose_clips(&predicted, &detected, db, params.compression, options.exclude_source.as_deref());
+            let hits: Vec<PlacedHit> = chosen.into_iter().map(|(h, _)| h).collect();
+            (render_retrieval(db, &hits, len)?, hits)
+        }
+        Method::Parametric => {
+            let hits = detected
+                .iter()
+                .map(|h| PlacedHit {
+                    time_s: h.time_s,
+                    material: None,
+                    action: None,
+                    strength: h.strength,
+                    clip: None,
+                    gain_db: 0.0,
+                })
+                .collect();
+            (render_parametric(&predicted, params, len)?, hits)
+        }
+    };
+    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s })
+}
+
+/// Encodes `video`, predicts its cochleagram and makes its track. Memory stays flat with the
+/// video's length: features are consumed as they are computed.
+pub fn synthesize_video(
+    video: &Path,
+    bundle: &ModelBundle,
+    db: Option<&ClipDatabase>,
+    encoder: &mut dyn FrameEncoder,
+    options: &SynthOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<Synthesis, SynthesisError> {
+    if options.method == Method::Retrieval {
+        let db =
+            db.ok_or_else(|| SynthesisError::NoDatabase(format!("none beside the model in {}", bundle.dir.display())))?;
+        db.check_compatible(&bundle.manifest.cochleagram)?;
+    }
+    let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
+    synthesize_prediction(prediction.cochleagram, prediction.duration_s, db, &bundle.manifest.cochleagram, options)
+}

@@ -1,0 +1,18 @@
+//! From a predicted cochleagram to a sound track: hits detected in the prediction, the nearest
+//! real clip for each placed on its hit's sample with a matched gain (or the parametric
+//! resynthesis), mixed and limited, as long as the video.
+
+mod error;
+mod hits_csv;
+mod job;
+mod mix;
+mod retrieve;
+
+pub use error::SynthesisError;
+pub use hits_csv::{HITS_HEADER, PlacedHit, read_placed_hits, write_placed_hits};
+pub use job::{
+    Method, SynthOptions, Synthesis, render_parametric, render_retrieval, synthesize_prediction, synthesize_video,
+    track_len,
+};
+pub use mix::{CEILING, limit, place_clip};
+pub use retrieve::{GAIN_RANGE_DB, choose_clips, gain_db};

@@ -1,0 +1,152 @@
+//! Retrieval synthesis: a clip database round-trips through its files, its search finds a clip's
+//! own window, clips land on their hit's exact sample, and a track made from a cochleagram with
+//! known hits places clips on them and is exactly as long as the video. The streaming predictor
+//! gives what whole-video prediction gives.
+#![allow(clippy::unwrap_used)]
+
+use foley_engine::media::AudioTrack;
+use foley_engine::retrieval::{ClipDatabase, DatabaseBuilder, LabelledContact, PRE_ROLL_S, hit_window};
+use foley_engine::sound::{CochleagramParams, cochleagram_of};
+use foley_engine::synthesis::{
+    CEILING, Method, PlacedHit, SynthOptions, render_retrieval, synthesize_prediction, track_len,
+};
+
+const RATE: usize = 48_000;
+
+/// A decaying noise burst (an impact) of `len` samples with a deterministic pseudo-random carrier.
+fn burst(len: usize, decay_s: f32, seed: u32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|k| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = (state as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            0.5 * noise * (-(k as f32) / (decay_s * RATE as f32)).exp()
+        })
+        .collect()
+}
+
+/// A recording of `seconds` with bursts at `times`.
+fn recording(seconds: f64, times: &[f64], decay_s: f32, seed: u32) -> Vec<f32> {
+    let mut out = vec![0.0f32; (seconds * RATE as f64) as usize];
+    for (i, t) in times.iter().enumerate() {
+        let at = (t * RATE as f64).round() as usize;
+        for (k, s) in burst(RATE / 2, decay_s, seed + i as u32).into_iter().enumerate() {
+            if let Some(o) = out.get_mut(at + k) {
+                *o += s;
+            }
+        }
+    }
+    out
+}
+
+fn build(dir: &std::path::Path) -> ClipDatabase {
+    let params = CochleagramParams::default();
+    let mut builder = DatabaseBuilder::new(dir, params.clone(), "test recordings".into()).unwrap();
+    for (source, decay, material, seed) in [("short", 0.01, "wood", 1), ("long", 0.15, "metal", 50)] {
+        let times = [0.5, 1.5];
+        let audio = recording(2.5, &times, decay, seed);
+        let c = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples: audio.clone() }, &params).unwrap();
+        let contacts: Vec<LabelledContact> = times
+            .iter()
+            .map(|&t| LabelledContact { time_s: t, material: Some(material.into()), action: Some("hit".into()) })
+            .collect();
+        builder.add(source, &audio, 0.0, &c, &contacts).unwrap();
+    }
+    builder.finish().unwrap()
+}
+
+#[test]
+fn a_database_round_trips_and_finds_each_clips_own_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path());
+    assert_eq!(built.len(), 4);
+    let loaded = ClipDatabase::load(dir.path()).unwrap();
+    assert_eq!(loaded.manifest, built.manifest);
+    for i in 0..loaded.len() {
+        assert_eq!(loaded.window(i), built.window(i));
+        let found = loaded.nearest(&loaded.window(i), 1, &|_| true);
+        assert_eq!(found[0].0, i);
+        // Excluding the clip's own source finds a clip of the other recording.
+        let source = loaded.manifest.entries[i].source.clone();
+        let other = loaded.nearest(&loaded.window(i), 1, &|e| e.source != source);
+        assert_ne!(loaded.manifest.entries[other[0].0].source, source);
+    }
+    // The waveform starts PRE_ROLL_S before the contact and the contact is its `onset` sample.
+    let e = &loaded.manifest.entries[0];
+    assert_eq!(e.onset as usize, (PRE_ROLL_S * RATE as f64).round() as usize);
+    let samples = loaded.clip_samples(0).unwrap();
+    assert_eq!(samples.len(), e.audio_len as usize);
+    let original = recording(2.5, &[0.5, 1.5], 0.01, 1);
+    let start = RATE / 2 - e.onset as usize;
+    for (k, s) in samples.iter().enumerate().take(2000) {
+        assert!((s - original[start + k]).abs() <= 1.0 / 32768.0 + 1e-6, "sample {k}");
+    }
+
+    // A damaged database is refused with the file named.
+    std::fs::write(dir.path().join("clips.safetensors"), b"nonsense").unwrap();
+    let err = ClipDatabase::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("clips.safetensors"), "{err}");
+}
+
+#[test]
+fn a_clip_lands_on_its_hits_exact_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build(dir.path());
+    let time_s = 1.234_567;
+    let hit = PlacedHit {
+        time_s,
+        material: None,
+        action: None,
+        strength: 1.0,
+        clip: Some(db.manifest.entries[0].id.clone()),
+        gain_db: 0.0,
+    };
+    let track = render_retrieval(&db, &[hit], RATE * 3).unwrap();
+    let at = (time_s * RATE as f64).round() as usize;
+    let clip = db.clip_samples(0).unwrap();
+    let onset = db.manifest.entries[0].onset as usize;
+    // The sample under the hit is the clip's onset sample, unfaded.
+    assert_eq!(track[at], clip[onset]);
+    assert_eq!(track[at + 7], clip[onset + 7]);
+    // Nothing before the pre-roll; the pre-roll fades in.
+    assert!(track[..at - onset].iter().all(|&s| s == 0.0));
+    assert!(track[at - onset + 1].abs() <= clip[1].abs());
+}
+
+#[test]
+fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build(dir.path());
+    let params = CochleagramParams::default();
+    let times = [0.8, 1.9, 2.3, 3.6];
+    // Loud enough that overlapping clips would clip without the limiter.
+    let audio: Vec<f32> = recording(4.2, &times, 0.15, 50).iter().map(|s| s * 1.8).collect();
+    let predicted = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples: audio }, &params).unwrap();
+    let duration = 4.2 - 0.01;
+    let options = SynthOptions::default();
+    let made = synthesize_prediction(predicted.clone(), duration, Some(&db), &params, &options).unwrap();
+    assert_eq!(made.track.len(), track_len(duration));
+    assert_eq!(made.hits.len(), times.len(), "{:?}", made.hits);
+    for (h, t) in made.hits.iter().zip(times) {
+        assert!((h.time_s - t).abs() < 0.012, "hit at {} for {t}", h.time_s);
+        // The long, loud bursts are nearest to the long (metal) recording.
+        assert_eq!(h.material.as_deref(), Some("metal"), "{h:?}");
+        assert!(h.clip.as_deref().unwrap().starts_with("long@"));
+    }
+    assert!(made.track.iter().all(|s| s.abs() <= CEILING));
+    assert!(made.track.iter().any(|s| s.abs() > 0.1));
+
+    // The parametric method makes a track of the same length without a database.
+    let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
+    let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric).unwrap();
+    assert_eq!(made.track.len(), track_len(duration));
+    assert!(made.hits.iter().all(|h| h.clip.is_none()));
+    // Retrieval without a database is an error that says so.
+    let err = synthesize_prediction(predicted.clone(), duration, None, &params, &options).unwrap_err().to_string();
+    assert!(err.contains("clip database"), "{err}");
+    // The window of a hit in the prediction is centred on it.
+    let w = hit_window(&predicted, times[0]);
+    assert_eq!(w.len(), 45 * 42);
+}
