@@ -7,8 +7,8 @@
 #   1. installs the Debian packages foley builds and runs with;
 #   2. places the ONNX Runtime library from the pinned PyPI wheel where foley finds it;
 #   3. fetches the pinned real assets (recorded impact sounds, ImageNet CNN weights, a reference
-#      photo) into the cache, and exports the ImageNet CNN to ONNX (checked on the photo);
-#   4. makes the demo video.
+#      photo) into the cache, exports the ImageNet CNN to ONNX (checked on the photo), and decodes
+#      the clip bank.
 #
 # The cache is .cache/ in the checkout (git-ignored), or $FOLEY_CACHE if set.
 set -euo pipefail
@@ -52,7 +52,7 @@ PACKAGES=(
     ffmpeg                                                          # test fixtures, benchmarks
     libasound2-dev                                                  # audio output (cpal)
     libxkbcommon-x11-0 libgl1-mesa-dri libegl1 libwayland-client0   # the window (winit, glow)
-    xvfb xauth                                                      # a display for GUI tests
+    xvfb xauth xdotool                                              # a display, clicks and keys for GUI tests
     mesa-vulkan-drivers                                             # a software GPU for wgpu
     python3 python3-pip unzip ca-certificates                      # fetching wheels
     python3-torch python3-onnx python3-pil                          # the ImageNet CNN's ONNX export
@@ -245,24 +245,5 @@ with open(manifest, newline="", encoding="utf-8") as f:
         made += 1
 print(f"{made} recordings decoded, {present} present, in {bank}")
 PY
-
-# --- 4. Demo video -------------------------------------------------------------------------------
-step "demo video"
-DEMO=$CACHE/demo/demo.mp4
-if [ -f "$DEMO" ]; then
-    echo "present: $DEMO"
-else
-    mkdir -p "$CACHE/demo"
-    # A stick (the bright bar) swings down onto a wooden board and strikes it at 1.0, 2.2, 3.0 and
-    # 4.4 s; 6 s at 29.97 fps, H.264, silent, as a user's recording would arrive.
-    y_expr="130-150+150*max(max(1-abs(t-1.0)/0.35,1-abs(t-2.2)/0.35),max(1-abs(t-3.0)/0.3,1-abs(t-4.4)/0.35))"
-    ffmpeg -v error -y -f lavfi -i "color=c=0x6b4a2b:s=640x360:r=30000/1001:d=6" \
-        -f lavfi -i "color=c=0xe8d8b0:s=18x150:r=30000/1001:d=6" \
-        -filter_complex "[0]noise=alls=8:allf=t,drawbox=x=0:y=280:w=640:h=80:color=0x3b2a1b@1:t=fill[bg];[bg][1]overlay=x=300:y='${y_expr}':eval=frame:shortest=1" \
-        -c:v libx264 -pix_fmt yuv420p -preset medium -crf 20 -movflags +faststart "$DEMO.part.mp4" \
-        || fail "ffmpeg could not make the demo video"
-    mv "$DEMO.part.mp4" "$DEMO"
-    echo "made: $DEMO"
-fi
 
 echo "set-up complete (cache: $CACHE)"

@@ -428,6 +428,32 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         foley(&["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", data.to_str().unwrap()]);
     assert!(!run.status.success());
     assert!(stderr(&run).contains("model.json"), "{}", stderr(&run));
+
+    // The evaluation writes its report, with the model and the baselines on the test video.
+    let report = dir.path().join("report");
+    let run = foley(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for row in
+        ["| foley (LSTM + retrieval) |", "| (a) random clip at true times |", "| (b) most alike video, regular times |"]
+    {
+        assert!(md.contains(row), "{row} missing from {md}");
+    }
+    let csv = std::fs::read_to_string(report.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("method,videos,contacts,hits_placed,hit_ap,"), "{csv}");
+    for png in ["cochleagrams.png", "metrics.png"] {
+        assert!(std::fs::metadata(report.join(png)).unwrap().len() > 1000, "{png}");
+    }
 }
 
 /// Frames of a generated video of `seconds` at 29.97 fps, and the track length that covers them.

@@ -102,3 +102,99 @@ fn the_window_shows_the_video() {
     }
     panic!("the window never showed the video's frame ({magenta} magenta pixels on screen)");
 }
+
+/// Runs `xdotool` against the display; `false` if it failed.
+fn xdotool(display: &str, args: &[&str]) -> bool {
+    Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("cannot run xdotool (scripts/setup.sh installs it)")
+        .success()
+}
+
+/// Centres of the filled hit markers (5x5 blocks of exactly `colour`), left to right.
+fn markers(w: usize, h: usize, pixels: &[[u8; 3]], colour: [u8; 3]) -> Vec<(usize, usize)> {
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for y in 2..h - 2 {
+        for x in 2..w - 2 {
+            let all = (0..5).all(|dy| (0..5).all(|dx| pixels[(y + dy - 2) * w + x + dx - 2] == colour));
+            if all && !found.iter().any(|&(fx, fy)| fx.abs_diff(x) < 6 && fy.abs_diff(y) < 6) {
+                found.push((x, y));
+            }
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+#[test]
+fn the_window_generates_the_sound_and_a_hit_can_be_deleted_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let made = Command::new(env!("CARGO_BIN_EXE_foley"))
+        .args(["dataset", "synth", "--out", data.to_str().unwrap(), "--videos", "1", "--seconds", "4", "--seed", "7"])
+        .args(["--split", "0"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let video = data.join("synth-7-00000_denoised.mp4");
+    let fbdir = dir.path().join("fb");
+    std::fs::create_dir(&fbdir).unwrap();
+    let (_xvfb, display) = start_xvfb(&fbdir);
+    let _app = Killed(
+        Command::new(env!("CARGO_BIN_EXE_foley"))
+            .args(["open", video.to_str().unwrap()])
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_DATA_HOME", dir.path().join("data_home"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let framebuffer = fbdir.join("Xvfb_screen0");
+    let screen = || std::fs::read(&framebuffer).ok().and_then(|b| screen_pixels(&b));
+    let cyan = [0, 230, 255];
+    let yellow = [255, 255, 0];
+    let wait_for = |what: &str, test: &dyn Fn(usize, usize, &[[u8; 3]]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(400));
+            if let Some((w, h, pixels)) = screen()
+                && test(w, h, &pixels)
+            {
+                return;
+            }
+        }
+        panic!("the window never showed {what}");
+    };
+    // The window is there once xdotool finds it; without a window manager, give it the keyboard.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !xdotool(&display, &["search", "--name", "foley", "windowfocus"]) {
+        assert!(Instant::now() < deadline, "no foley window");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // G generates; the timeline then shows a marker per hit.
+    assert!(xdotool(&display, &["search", "--name", "foley", "windowfocus", "key", "g"]));
+    wait_for("the generated hits", &|w, h, p| !markers(w, h, p, cyan).is_empty());
+    let (w, h, pixels) = screen().unwrap();
+    let before = markers(w, h, &pixels, cyan);
+    // Click the first hit: it turns yellow (selected).
+    let (x, y) = before[0];
+    assert!(xdotool(&display, &["mousemove", &x.to_string(), &y.to_string(), "click", "1"]));
+    wait_for("the selected hit", &|w, h, p| markers(w, h, p, yellow).len() == 1);
+    // Delete removes it; Ctrl+Z brings it back.
+    assert!(xdotool(&display, &["search", "--name", "foley", "windowfocus", "key", "Delete"]));
+    wait_for("one hit fewer", &|w, h, p| {
+        markers(w, h, p, cyan).len() + markers(w, h, p, yellow).len() == before.len() - 1
+    });
+    assert!(xdotool(&display, &["search", "--name", "foley", "windowfocus", "key", "ctrl+z"]));
+    wait_for("the hit restored", &|w, h, p| {
+        markers(w, h, p, cyan).len() + markers(w, h, p, yellow).len() == before.len()
+    });
+}

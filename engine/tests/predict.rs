@@ -48,6 +48,30 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     assert!(worst < 1e-6, "chunked inference differs by {worst}");
 }
 
+#[test]
+fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
+    let config = ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42 };
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
+    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let batch = Batch {
+        frames: Tensor::from_slice(&frames, (10, 12), &Device::Cpu).unwrap(),
+        step_frame: Tensor::from_slice(&step_frame, 30, &Device::Cpu).unwrap(),
+        targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        batch: 1,
+        steps: 30,
+    };
+    let want: Vec<f32> =
+        forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let weights = InferenceWeights::new(&config, &params).unwrap();
+    let got = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
+    assert_eq!(got.len(), 30 * 42);
+    let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "{worst}");
+    // Steps of one frame predict the same; no memory carries between frames.
+    assert_eq!(&got[..42], &got[42..84]);
+}
+
 fn dataset(dir: &Path) {
     let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
     let config = SynthConfig { videos: 5, seconds: 3.0, seed: 4, train_share: 0.8 };

@@ -54,7 +54,7 @@ fn build(dir: &std::path::Path) -> ClipDatabase {
             .collect();
         builder.add(source, &audio, 0.0, &c, &contacts).unwrap();
     }
-    builder.finish().unwrap()
+    builder.finish(None).unwrap()
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     let predicted = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples: audio }, &params).unwrap();
     let duration = 4.2 - 0.01;
     let options = SynthOptions::default();
-    let made = synthesize_prediction(predicted.clone(), duration, Some(&db), &params, &options).unwrap();
+    let made = synthesize_prediction(predicted.clone(), duration, Some(&db), &params, &options, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
     assert_eq!(made.hits.len(), times.len(), "{:?}", made.hits);
     for (h, t) in made.hits.iter().zip(times) {
@@ -140,11 +140,12 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
 
     // The parametric method makes a track of the same length without a database.
     let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
-    let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric).unwrap();
+    let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
     assert!(made.hits.iter().all(|h| h.clip.is_none()));
     // Retrieval without a database is an error that says so.
-    let err = synthesize_prediction(predicted.clone(), duration, None, &params, &options).unwrap_err().to_string();
+    let err =
+        synthesize_prediction(predicted.clone(), duration, None, &params, &options, None).unwrap_err().to_string();
     assert!(err.contains("clip database"), "{err}");
     // The window of a hit in the prediction is centred on it.
     let w = hit_window(&predicted, times[0]);

@@ -7,6 +7,7 @@ use anyhow::{Context as _, bail};
 use foley_engine::data::{Split, read_manifest};
 use foley_engine::retrieval::{self, ClipDatabase};
 use foley_engine::sound::CochleagramParams;
+use foley_engine::vision;
 
 #[derive(Debug, clap::Args)]
 pub struct ClipsArgs {
@@ -40,6 +41,14 @@ pub struct BuildArgs {
     /// The model folder the database goes into (its cochleagram parameters are used).
     #[arg(long)]
     pub out: PathBuf,
+    /// A dataset whose train videos teach the database how each material looks, so retrieval
+    /// searches only clips of the material a video shows (with --data, that dataset's own videos
+    /// are used unless --sound-only).
+    #[arg(long, value_name = "DIR")]
+    pub looks: Option<PathBuf>,
+    /// Retrieval by sound alone: no looks.
+    #[arg(long, conflicts_with = "looks")]
+    pub sound_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +74,13 @@ pub fn run(args: &ClipsArgs) -> anyhow::Result<()> {
             let db = ClipDatabase::load(&dir)
                 .with_context(|| format!("cannot load the clip database in {}", dir.display()))?;
             println!("{} clips from {}", db.len(), db.manifest.origin);
+            match db.looks() {
+                Some(l) => println!(
+                    "the material is read from a video's look (looks of {} training videos)",
+                    l.materials.len()
+                ),
+                None => println!("retrieval by sound alone (no looks)"),
+            }
             let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
             for e in &db.manifest.entries {
                 let key = format!(
@@ -94,20 +110,39 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
+    let cancel = AtomicBool::new(false);
+    let looks_from = if args.sound_only { None } else { args.looks.as_ref().or(args.data.as_ref()) };
+    let looks = match looks_from {
+        None => None,
+        Some(dir) => {
+            let spec = vision::EncoderSpec::default_encoder()?;
+            let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
+            bar.set_message("looks");
+            let looks = retrieval::dataset_looks(dir, Split::Train, encoder.as_mut(), &cancel, &mut progress)
+                .with_context(|| format!("cannot read how the videos of {} look", dir.display()))?;
+            bar.set_message("clips");
+            Some(looks)
+        }
+    };
     let db = if let Some(data) = &args.data {
-        let cancel = AtomicBool::new(false);
-        retrieval::build_from_dataset(data, args.split.into(), &args.out, &params, &cancel, &mut progress)
+        retrieval::build_from_dataset(data, args.split.into(), &args.out, &params, looks, &cancel, &mut progress)
             .with_context(|| format!("cannot build a clip database from {}", data.display()))?
     } else if args.bank {
         let manifest = foley_engine::paths::clipbank_manifest();
         let bank = read_manifest(&manifest)?;
         let cache = foley_engine::paths::cache_dir();
-        retrieval::build_from_bank(&bank, &cache, args.split.into(), &args.out, &params, &mut progress)
+        retrieval::build_from_bank(&bank, &cache, args.split.into(), &args.out, &params, looks, &mut progress)
             .context("cannot build a clip database from the clip bank (run scripts/setup.sh first)")?
     } else {
         bail!("say where the clips come from: --data DIR or --bank");
     };
     bar.finish_and_clear();
-    eprintln!("{} clips from {} in {}", db.len(), db.manifest.origin, args.out.display());
+    eprintln!(
+        "{} clips from {} in {}{}",
+        db.len(),
+        db.manifest.origin,
+        args.out.display(),
+        db.looks().map_or_else(String::new, |l| format!("; looks of {} videos", l.materials.len()))
+    );
     Ok(())
 }

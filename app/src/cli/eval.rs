@@ -23,6 +23,10 @@ pub struct EvalArgs {
     /// The report folder: `report.md`, `metrics.csv`, `scores.json`, `cochleagrams.png`, `metrics.png`.
     #[arg(long)]
     pub out: PathBuf,
+    /// Baseline (c): a model trained with `--layers 0` (a per-frame layer instead of the LSTM),
+    /// run with the same retrieval.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub baseline_model: Option<PathBuf>,
     /// Where the CNN runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -52,6 +56,14 @@ pub fn machine() -> String {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let own_clips = super::synth::load_database(&bundle.dir)?;
+    let per_frame = args
+        .baseline_model
+        .as_ref()
+        .map(|dir| {
+            foley_engine::predict::ModelBundle::load(dir)
+                .with_context(|| format!("cannot load the baseline model in {}", dir.display()))
+        })
+        .transpose()?;
     let spec = vision::EncoderSpec::default_encoder()?;
     let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
     let options = EvalOptions {
@@ -65,32 +77,41 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let bar = super::progress::bar(0, "clips");
     let cancel = AtomicBool::new(false);
-    let report = evaluate_synthesis(&bundle, own_clips.as_ref(), encoder.as_mut(), &options, &cancel, &mut |p| {
-        let (what, done, total) = match p {
-            EvalProgress::Clips { done, total } => ("clips", done, total),
-            EvalProgress::Looks { done, total } => ("looks", done, total),
-            EvalProgress::Videos { done, total } => ("videos", done, total),
-        };
-        bar.set_message(what);
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    });
+    let report = evaluate_synthesis(
+        &bundle,
+        own_clips.as_ref(),
+        per_frame.as_ref(),
+        encoder.as_mut(),
+        &options,
+        &cancel,
+        &mut |p| {
+            let (what, done, total) = match p {
+                EvalProgress::Clips { done, total } => ("clips", done, total),
+                EvalProgress::Looks { done, total } => ("looks", done, total),
+                EvalProgress::Videos { done, total } => ("videos", done, total),
+            };
+            bar.set_message(what);
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
     bar.finish_and_clear();
     let report = report.with_context(|| format!("cannot evaluate on {}", args.data.display()))?;
     println!(
-        "{:<40} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}",
-        "method", "hit AP", "acc.", "err. ms", "material", "action", "loud. r"
+        "{:<40} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "method", "hit AP", "acc.", "err. ms", "material", "action", "correct", "loud. r"
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
     for m in &report.methods {
         println!(
-            "{:<40} {:>7.3} {:>7.3} {:>9} {:>9} {:>9} {:>9}",
+            "{:<40} {:>7.3} {:>7.3} {:>9} {:>9} {:>9} {:>9.3} {:>9}",
             m.method,
             m.hit_ap,
             m.hit_accuracy,
             opt(m.median_error_ms, 1),
             opt(m.material_accuracy, 3),
             opt(m.action_accuracy, 3),
+            m.correct_hits,
             opt(m.loudness_correlation, 3)
         );
     }

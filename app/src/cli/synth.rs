@@ -141,6 +141,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         }
     }
     let listing: Vec<String> = materials.iter().map(|(m, n)| format!("{n} {m}")).collect();
+    if let Some(m) = &made.material {
+        eprintln!("the video looks like {m}: clips of {m} only");
+    }
     eprintln!(
         "{} hits ({}) by {} in {:.2} s of video",
         made.hits.len(),

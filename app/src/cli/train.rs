@@ -30,7 +30,8 @@ pub struct TrainArgs {
     /// LSTM hidden size.
     #[arg(long, default_value_t = TrainOptions::default().hidden)]
     pub hidden: usize,
-    /// Stacked LSTM layers.
+    /// Stacked LSTM layers; 0 replaces the LSTM by a per-frame layer (the projection feeds the
+    /// output), the baseline `foley eval --baseline-model` compares against.
     #[arg(long, default_value_t = TrainOptions::default().layers)]
     pub layers: usize,
     /// Width the 2560-d features are projected to first.
@@ -100,12 +101,19 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let report = report.with_context(|| format!("training on {} failed", args.data.display()))?;
     // The clips retrieval searches: every labelled contact of the training videos.
     let bundle = predict::ModelBundle::load(&args.out)?;
-    let bar = super::progress::bar(0, "clips");
+    let bar = super::progress::bar(0, "looks");
+    let looks = retrieval::dataset_looks(&args.data, Split::Train, encoder.as_mut(), &cancel, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .with_context(|| format!("cannot read how the videos of {} look", args.data.display()))?;
+    bar.set_message("clips");
     let clips = retrieval::build_from_dataset(
         &args.data,
         Split::Train,
         &args.out,
         &bundle.manifest.cochleagram,
+        Some(looks),
         &cancel,
         &mut |done, total| {
             bar.set_length(total as u64);

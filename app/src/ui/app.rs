@@ -3,10 +3,42 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 
+use foley_engine::media::{self, AudioTrack, WavFormat};
+use foley_engine::synthesis::{Method, write_placed_hits};
+use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
+use foley_engine::vision::Backend;
+
+use super::audio::AudioOut;
+use super::edits::Edit;
+use super::generate::GenerateJob;
 use super::panels;
 use super::player::Player;
+use super::project::Project;
+use super::session::{Session, cochleagram_image};
+use super::timeline::View;
 
 const MAX_RECENT: usize = 10;
+
+/// Which sound plays with the picture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub enum Listen {
+    /// The video's own sound track.
+    Original,
+    #[default]
+    Generated,
+}
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialog {
+    OpenVideo,
+    OpenProject,
+    SaveProject,
+    PickModel,
+    ExportWav(WavFormat),
+    ExportVideo,
+    ExportHits,
+}
 
 /// What the user asked for, collected from the panels and applied once per frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +48,31 @@ pub enum Command {
     Open(PathBuf),
     Close,
     TogglePlay,
+    Play,
+    Pause,
     Seek(f64),
+    /// Moves the playhead by this many seconds.
+    Nudge(f64),
     StepForward,
     StepBack,
     DismissError,
+    Generate,
+    CancelGenerate,
+    SetBackend(Backend),
+    SetMethod(Method),
+    PickModel,
+    SetModel(Option<PathBuf>),
+    SetListen(Listen),
+    SelectHit(Option<usize>),
+    EditHit(Edit),
+    Undo,
+    Redo,
+    AddHitAtPlayhead,
+    DeleteSelected,
+    Audition(usize),
+    SetView(View),
+    ShowDialog(Dialog),
+    SaveProject,
 }
 
 /// The app. Persisted fields survive a restart; runtime handles are rebuilt.
@@ -28,6 +81,10 @@ pub enum Command {
 pub struct FoleyApp {
     /// Most recent first.
     pub recent: Vec<PathBuf>,
+    pub backend: Backend,
+    pub method: Method,
+    /// `None`: the shipped model.
+    pub model_dir: Option<PathBuf>,
     #[serde(skip)]
     pub player: Option<Player>,
     #[serde(skip)]
@@ -35,6 +92,9 @@ pub struct FoleyApp {
     /// A message for the user, shown until dismissed.
     #[serde(skip)]
     pub error: Option<String>,
+    /// What the last finished background task did.
+    #[serde(skip)]
+    pub status: Option<String>,
     /// The path typed into the open box.
     #[serde(skip)]
     pub path_input: String,
@@ -42,7 +102,33 @@ pub struct FoleyApp {
     #[serde(skip)]
     pub opening: Option<(PathBuf, Receiver<Result<Player, String>>)>,
     #[serde(skip)]
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    pub generate: Option<GenerateJob>,
+    #[serde(skip)]
+    pub session: Option<Session>,
+    /// Hits of a reopened project, applied when its generation finishes.
+    #[serde(skip)]
+    pending_hits: Option<Vec<foley_engine::synthesis::PlacedHit>>,
+    #[serde(skip)]
+    pub project_path: Option<PathBuf>,
+    #[serde(skip)]
+    pub original: Option<Vec<f32>>,
+    #[serde(skip)]
+    original_rx: Option<Receiver<Option<Vec<f32>>>>,
+    #[serde(skip)]
+    pub listen: Listen,
+    #[serde(skip)]
+    pub view: View,
+    #[serde(skip)]
+    audio: Option<AudioOut>,
+    #[serde(skip)]
+    audio_failed: bool,
+    /// A clip alone is on the output; the next play or seek restores the track.
+    #[serde(skip)]
+    audition_pending: bool,
+    #[serde(skip)]
+    dialog: Option<(Dialog, Receiver<Option<PathBuf>>)>,
+    #[serde(skip)]
+    exports: Vec<Receiver<Result<String, String>>>,
 }
 
 impl std::fmt::Debug for FoleyApp {
@@ -63,58 +149,215 @@ impl FoleyApp {
     /// Applies one command.
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
         match command {
-            Command::PickFile => self.pick_file(ctx),
+            Command::PickFile => self.show_dialog(ctx, Dialog::OpenVideo),
+            Command::ShowDialog(d) => self.show_dialog(ctx, d),
             Command::Open(path) => self.open(ctx, path),
-            Command::Close => {
-                self.player = None;
-                self.texture = None;
-            }
+            Command::Close => self.close(),
             Command::TogglePlay => {
+                let playing = self.player.as_ref().is_some_and(Player::is_playing);
+                self.apply(ctx, if playing { Command::Pause } else { Command::Play });
+            }
+            Command::Play => {
                 if let Some(p) = &mut self.player {
-                    if p.is_playing() { p.pause() } else { p.play() }
+                    p.play();
                 }
+                self.sync_audio();
+            }
+            Command::Pause => {
+                if let Some(p) = &mut self.player {
+                    p.pause();
+                }
+                self.sync_audio();
             }
             Command::Seek(t) => {
                 if let Some(p) = &mut self.player {
                     p.seek(t);
+                }
+                self.sync_audio();
+            }
+            Command::Nudge(dt) => {
+                if let Some(p) = &self.player {
+                    let t = (p.position_s() + dt).clamp(0.0, p.info().duration_s);
+                    self.apply(ctx, Command::Seek(t));
                 }
             }
             Command::StepForward => {
                 if let Some(p) = &mut self.player {
                     p.step_forward();
                 }
+                self.sync_audio();
             }
             Command::StepBack => {
                 if let Some(p) = &mut self.player {
                     p.step_back();
                 }
+                self.sync_audio();
             }
             Command::DismissError => self.error = None,
+            Command::Generate => self.start_generation(ctx),
+            Command::CancelGenerate => {
+                if let Some(job) = &self.generate {
+                    job.cancel();
+                }
+            }
+            Command::SetBackend(b) => self.backend = b,
+            Command::SetMethod(m) => self.method = m,
+            Command::PickModel => self.show_dialog(ctx, Dialog::PickModel),
+            Command::SetModel(dir) => self.model_dir = dir,
+            Command::SetListen(l) => {
+                self.listen = l;
+                self.load_track();
+            }
+            Command::SelectHit(i) => {
+                if let Some(s) = &mut self.session {
+                    s.selected = i;
+                }
+            }
+            Command::EditHit(edit) => self.edit(|s| s.edit(edit)),
+            Command::Undo => self.edit(Session::undo),
+            Command::Redo => self.edit(Session::redo),
+            Command::DeleteSelected => {
+                if let Some(index) = self.session.as_ref().and_then(|s| s.selected) {
+                    self.apply(ctx, Command::EditHit(Edit::Delete { index }));
+                }
+            }
+            Command::AddHitAtPlayhead => {
+                let t = self.player.as_ref().map_or(0.0, Player::position_s);
+                match self.session.as_ref().and_then(|s| s.new_hit(t)) {
+                    Some(hit) => self.apply(ctx, Command::EditHit(Edit::Add(hit))),
+                    None => self.error = Some("no clip to place here".to_owned()),
+                }
+            }
+            Command::Audition(index) => self.audition(index),
+            Command::SetView(v) => self.view = v,
+            Command::SaveProject => match self.project_path.clone() {
+                Some(path) => self.save_project(&path),
+                None => self.show_dialog(ctx, Dialog::SaveProject),
+            },
         }
     }
 
-    fn pick_file(&mut self, ctx: &egui::Context) {
+    fn close(&mut self) {
+        if let Some(job) = &self.generate {
+            job.cancel();
+        }
+        self.player = None;
+        self.texture = None;
+        self.session = None;
+        self.generate = None;
+        self.original = None;
+        self.original_rx = None;
+        self.project_path = None;
+        self.view = View::default();
+        if let Some(audio) = &mut self.audio {
+            audio.clear();
+        }
+    }
+
+    fn show_dialog(&mut self, ctx: &egui::Context, kind: Dialog) {
         if self.dialog.is_some() {
             return;
         }
+        let stem = self
+            .player
+            .as_ref()
+            .and_then(|p| p.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "foley".to_owned());
         let (tx, rx) = mpsc::sync_channel(1);
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new().name("file-dialog".to_owned()).spawn(move || {
-            let picked = rfd::FileDialog::new()
-                .set_title("Open a video")
-                .add_filter("Video", &["mp4", "m4v", "mov", "mkv", "avi", "webm", "mpg", "mpeg", "ts", "mts"])
-                .add_filter("All files", &["*"])
-                .pick_file();
+            let d = rfd::FileDialog::new();
+            let picked = match kind {
+                Dialog::OpenVideo => d
+                    .set_title("Open a video")
+                    .add_filter("Video", &["mp4", "m4v", "mov", "mkv", "avi", "webm", "mpg", "mpeg", "ts", "mts"])
+                    .add_filter("All files", &["*"])
+                    .pick_file(),
+                Dialog::OpenProject => d.set_title("Open a project").add_filter("foley project", &["json"]).pick_file(),
+                Dialog::SaveProject => d
+                    .set_title("Save the project")
+                    .set_file_name(format!("{stem}.foley.json"))
+                    .add_filter("foley project", &["json"])
+                    .save_file(),
+                Dialog::PickModel => d.set_title("Choose a model folder").pick_folder(),
+                Dialog::ExportWav(_) => d
+                    .set_title("Export the track")
+                    .set_file_name(format!("{stem}_foley.wav"))
+                    .add_filter("WAV", &["wav"])
+                    .save_file(),
+                Dialog::ExportVideo => d
+                    .set_title("Export the video with its new sound")
+                    .set_file_name(format!("{stem}_foley.mp4"))
+                    .add_filter("Video", &["mp4", "mov", "mkv"])
+                    .save_file(),
+                Dialog::ExportHits => d
+                    .set_title("Export the hits")
+                    .set_file_name(format!("{stem}_hits.csv"))
+                    .add_filter("CSV", &["csv"])
+                    .save_file(),
+            };
             let _ = tx.send(picked);
             ctx.request_repaint();
         });
         match spawned {
-            Ok(_) => self.dialog = Some(rx),
+            Ok(_) => self.dialog = Some((kind, rx)),
             Err(e) => self.error = Some(format!("cannot show the file dialog: {e}")),
         }
     }
 
+    fn dialog_done(&mut self, ctx: &egui::Context, kind: Dialog, path: PathBuf) {
+        match kind {
+            Dialog::OpenVideo => self.open(ctx, path),
+            Dialog::PickModel => self.model_dir = Some(path),
+            Dialog::OpenProject => self.open_project(ctx, &path),
+            Dialog::SaveProject => self.save_project(&path),
+            Dialog::ExportWav(format) => {
+                let Some(s) = &self.session else { return };
+                let track = s.track.clone();
+                self.export(ctx, move || {
+                    media::write_wav(&path, &track, OUTPUT_SAMPLE_RATE, 1, format).map_err(|e| e.to_string())?;
+                    Ok(format!("wrote {}", path.display()))
+                });
+            }
+            Dialog::ExportVideo => {
+                let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
+                let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: s.track.clone() };
+                let video = p.path().to_path_buf();
+                self.export(ctx, move || {
+                    media::mux_audio(&video, &track, &path, None).map_err(|e| e.to_string())?;
+                    Ok(format!("wrote {}", path.display()))
+                });
+            }
+            Dialog::ExportHits => {
+                let Some(s) = &self.session else { return };
+                let hits = s.hits.hits().to_vec();
+                self.export(ctx, move || {
+                    write_placed_hits(&path, &hits).map_err(|e| e.to_string())?;
+                    Ok(format!("wrote {}", path.display()))
+                });
+            }
+        }
+    }
+
+    /// Runs an export on a named thread; its result shows when it is done.
+    fn export(&mut self, ctx: &egui::Context, job: impl FnOnce() -> Result<String, String> + Send + 'static) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name("foley-export".to_owned()).spawn(move || {
+            let _ = tx.send(job());
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => {
+                self.exports.push(rx);
+                self.status = Some("exporting…".to_owned());
+            }
+            Err(e) => self.error = Some(format!("cannot export: {e}")),
+        }
+    }
+
     fn open(&mut self, ctx: &egui::Context, path: PathBuf) {
+        self.close();
         let (tx, rx) = mpsc::sync_channel(1);
         let wake_ctx = ctx.clone();
         let done_ctx = ctx.clone();
@@ -125,8 +368,147 @@ impl FoleyApp {
             done_ctx.request_repaint();
         });
         match spawned {
-            Ok(_) => self.opening = Some((path, rx)),
+            Ok(_) => self.opening = Some((path.clone(), rx)),
             Err(e) => self.error = Some(format!("cannot open {}: {e}", path.display())),
+        }
+        // The video's own sound, for A/B against the generated one.
+        let (tx, rx) = mpsc::sync_channel(1);
+        let ctx = ctx.clone();
+        if std::thread::Builder::new()
+            .name("audio-decode".to_owned())
+            .spawn(move || {
+                let _ = tx.send(media::read_audio(&path, OUTPUT_SAMPLE_RATE).ok().map(|t| t.samples));
+                ctx.request_repaint();
+            })
+            .is_ok()
+        {
+            self.original_rx = Some(rx);
+        }
+    }
+
+    fn open_project(&mut self, ctx: &egui::Context, path: &Path) {
+        match Project::load(path) {
+            Ok(project) => {
+                self.model_dir = project.model.clone();
+                self.method = project.method;
+                self.open(ctx, project.video.clone());
+                self.pending_hits = Some(project.hits);
+                self.project_path = Some(path.to_path_buf());
+                self.start_generation(ctx);
+            }
+            Err(e) => self.error = Some(format!("{e:#}")),
+        }
+    }
+
+    fn save_project(&mut self, path: &Path) {
+        let (Some(player), Some(session)) = (&self.player, &self.session) else {
+            self.error = Some("nothing to save: generate the sound first".to_owned());
+            return;
+        };
+        let project = Project::new(
+            player.path().to_path_buf(),
+            self.model_dir.clone(),
+            session.generated.method,
+            session.hits.hits().to_vec(),
+        );
+        match project.save(path) {
+            Ok(()) => {
+                self.project_path = Some(path.to_path_buf());
+                self.status = Some(format!("saved {}", path.display()));
+            }
+            Err(e) => self.error = Some(format!("{e:#}")),
+        }
+    }
+
+    fn start_generation(&mut self, ctx: &egui::Context) {
+        if self.generate.is_some() {
+            return;
+        }
+        let video = match (&self.player, &self.opening) {
+            (Some(p), _) => p.path().to_path_buf(),
+            (None, Some((path, _))) => path.clone(),
+            (None, None) => return,
+        };
+        let wake = ctx.clone();
+        match GenerateJob::start(video, self.model_dir.clone(), self.backend, self.method, move || {
+            wake.request_repaint();
+        }) {
+            Ok(job) => self.generate = Some(job),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn edit(&mut self, change: impl FnOnce(&mut Session) -> Result<(), String>) {
+        let Some(session) = &mut self.session else { return };
+        if !session.editable() {
+            self.error = Some("hits of a parametric track cannot be edited; generate with retrieval".to_owned());
+            return;
+        }
+        if let Err(e) = change(session) {
+            self.error = Some(e);
+        }
+        self.load_track();
+    }
+
+    fn audition(&mut self, index: usize) {
+        let Some(session) = &self.session else { return };
+        let Some(hit) = session.hits.hits().get(index) else { return };
+        let samples = session
+            .db()
+            .and_then(|db| hit.clip.as_deref().and_then(|id| db.find(id)).and_then(|i| db.clip_samples(i).ok()));
+        if let Some(p) = &mut self.player {
+            p.pause();
+        }
+        if let (Some(samples), Some(audio)) = (samples, self.audio_out()) {
+            audio.set_track(&samples, OUTPUT_SAMPLE_RATE);
+            audio.play_from(0.0);
+        }
+        // The next play or seek puts the whole track back.
+        self.audition_pending = true;
+    }
+
+    /// The output device, opened on first use; without one, says so once.
+    fn audio_out(&mut self) -> Option<&mut AudioOut> {
+        if self.audio.is_none() && !self.audio_failed {
+            match AudioOut::open() {
+                Ok(a) => self.audio = Some(a),
+                Err(e) => {
+                    self.audio_failed = true;
+                    self.error = Some(format!("no sound output ({e}): everything else works, silently"));
+                }
+            }
+        }
+        self.audio.as_mut()
+    }
+
+    /// Puts the track to listen to on the output, at the playhead.
+    fn load_track(&mut self) {
+        let samples = match self.listen {
+            Listen::Original => self.original.clone(),
+            Listen::Generated => self.session.as_ref().map(|s| s.track.clone()),
+        };
+        let Some(samples) = samples else { return };
+        if let Some(audio) = self.audio_out() {
+            audio.set_track(&samples, OUTPUT_SAMPLE_RATE);
+        }
+        self.audition_pending = false;
+        self.sync_audio();
+    }
+
+    /// Starts, stops or moves the sound with the picture.
+    fn sync_audio(&mut self) {
+        if self.audition_pending {
+            self.load_track();
+            return;
+        }
+        let (playing, t) = self.player.as_ref().map_or((false, 0.0), |p| (p.is_playing(), p.position_s()));
+        if let Some(audio) = &self.audio {
+            if playing {
+                audio.play_from(t);
+            } else {
+                audio.pause();
+                audio.seek(t);
+            }
         }
     }
 
@@ -139,12 +521,13 @@ impl FoleyApp {
 
     /// Collects the results of background work.
     fn poll_background(&mut self, ctx: &egui::Context) {
-        if let Some(rx) = &self.dialog
+        if let Some((kind, rx)) = &self.dialog
             && let Ok(picked) = rx.try_recv()
         {
+            let kind = *kind;
             self.dialog = None;
             if let Some(path) = picked {
-                self.open(ctx, path);
+                self.dialog_done(ctx, kind, path);
             }
         }
         if let Some((path, rx)) = &self.opening
@@ -159,9 +542,49 @@ impl FoleyApp {
                     self.texture = None;
                     self.error = None;
                 }
-                Err(message) => self.error = Some(message),
+                Err(message) => {
+                    self.error = Some(message);
+                    if let Some(job) = &self.generate {
+                        job.cancel();
+                    }
+                }
             }
         }
+        if let Some(rx) = &self.original_rx
+            && let Ok(original) = rx.try_recv()
+        {
+            self.original_rx = None;
+            self.original = original;
+        }
+        if let Some(job) = &mut self.generate
+            && let Some(result) = job.poll()
+        {
+            self.generate = None;
+            match result.and_then(|generated| Session::new(generated, self.pending_hits.take())) {
+                Ok(mut session) => {
+                    let image = cochleagram_image(&session.generated.synthesis.cochleagram);
+                    session.cochleagram = Some(ctx.load_texture("cochleagram", image, egui::TextureOptions::LINEAR));
+                    self.status =
+                        Some(format!("{} hits by {}", session.hits.hits().len(), session.generated.method.as_str()));
+                    self.session = Some(session);
+                    self.listen = Listen::Generated;
+                    self.load_track();
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self.exports.retain(|rx| match rx.try_recv() {
+            Ok(Ok(message)) => {
+                self.status = Some(message);
+                false
+            }
+            Ok(Err(message)) => {
+                self.error = Some(message);
+                false
+            }
+            Err(mpsc::TryRecvError::Empty) => true,
+            Err(mpsc::TryRecvError::Disconnected) => false,
+        });
         if let Some(player) = &mut self.player {
             if let Err(err) = player.update() {
                 self.error = Some(err.to_string());
@@ -190,11 +613,13 @@ impl eframe::App for FoleyApp {
         self.poll_background(&ctx);
         let mut commands = Vec::new();
         commands.extend(panels::dropped_files(&ctx));
-        commands.extend(panels::shortcuts(&ctx));
+        commands.extend(panels::shortcuts(&ctx, self));
         commands.extend(panels::menu_bar_ui(ui, self));
         commands.extend(panels::error_ui(ui, self));
         if self.player.is_some() {
             commands.extend(panels::transport_ui(ui, self));
+            commands.extend(panels::timeline_panel_ui(ui, self));
+            commands.extend(panels::inspector_panel_ui(ui, self));
             panels::video_ui(ui, self);
         } else {
             commands.extend(panels::welcome_ui(ui, self));

@@ -1,11 +1,18 @@
-//! The desktop app: a window that opens a video and plays it.
+//! The desktop app: open a video, play it, generate its sound, edit the hits, export.
 //!
 //! State lives in [`app::FoleyApp`]; panels are `*_ui` functions that read it and return
-//! [`app::Command`]s; decoding runs on a background thread ([`player`]).
+//! [`app::Command`]s; decoding ([`player`]), generation ([`generate`]), file dialogs and exports
+//! run on named background threads.
 
 mod app;
+mod audio;
+mod edits;
+mod generate;
 mod panels;
 mod player;
+mod project;
+mod session;
+mod timeline;
 
 use std::path::PathBuf;
 

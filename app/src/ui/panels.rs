@@ -1,6 +1,8 @@
 //! The panels: functions that draw from the app's state and return the user's commands.
 
-use super::app::{Command, FoleyApp};
+use foley_engine::media::WavFormat;
+
+use super::app::{Command, Dialog, FoleyApp};
 
 /// Files dropped onto the window open like File > Open.
 pub fn dropped_files(ctx: &egui::Context) -> Vec<Command> {
@@ -16,25 +18,59 @@ pub fn dropped_files(ctx: &egui::Context) -> Vec<Command> {
     })
 }
 
-/// Space plays/pauses, Left/Right step one frame, Ctrl+O opens.
-pub fn shortcuts(ctx: &egui::Context) -> Vec<Command> {
-    // A focused text field owns the keyboard.
-    if ctx.memory(|m| m.focused().is_some()) {
+/// Space plays/pauses; J back a second, K pause, L play; Left/Right step one frame; G generates
+/// the sound; Ctrl+O opens;
+/// Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+S saves the project; Ctrl+E exports the WAV; Delete
+/// deletes the selected hit.
+pub fn shortcuts(ctx: &egui::Context, app: &FoleyApp) -> Vec<Command> {
+    // A text field being typed into owns the keyboard.
+    if ctx.egui_wants_keyboard_input() {
         return Vec::new();
     }
+    let has_session = app.session.is_some();
     ctx.input_mut(|i| {
         let mut out = Vec::new();
+        let shift_command = egui::Modifiers::COMMAND | egui::Modifiers::SHIFT;
+        if i.consume_key(shift_command, egui::Key::Z) {
+            out.push(Command::Redo);
+        }
+        if i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z) {
+            out.push(Command::Undo);
+        }
         if i.consume_key(egui::Modifiers::COMMAND, egui::Key::O) {
             out.push(Command::PickFile);
         }
+        if has_session && i.consume_key(egui::Modifiers::COMMAND, egui::Key::S) {
+            out.push(Command::SaveProject);
+        }
+        if has_session && i.consume_key(egui::Modifiers::COMMAND, egui::Key::E) {
+            out.push(Command::ShowDialog(Dialog::ExportWav(WavFormat::Pcm16)));
+        }
+        if app.player.is_some() && app.generate.is_none() && i.consume_key(egui::Modifiers::NONE, egui::Key::G) {
+            out.push(Command::Generate);
+        }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::Space) {
             out.push(Command::TogglePlay);
+        }
+        if i.consume_key(egui::Modifiers::NONE, egui::Key::J) {
+            out.push(Command::Nudge(-1.0));
+        }
+        if i.consume_key(egui::Modifiers::NONE, egui::Key::K) {
+            out.push(Command::Pause);
+        }
+        if i.consume_key(egui::Modifiers::NONE, egui::Key::L) {
+            out.push(Command::Play);
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowRight) {
             out.push(Command::StepForward);
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowLeft) {
             out.push(Command::StepBack);
+        }
+        if i.consume_key(egui::Modifiers::NONE, egui::Key::Delete)
+            || i.consume_key(egui::Modifiers::NONE, egui::Key::Backspace)
+        {
+            out.push(Command::DeleteSelected);
         }
         out
     })
@@ -45,9 +81,33 @@ pub fn menu_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Open…  (Ctrl+O)").clicked() {
+                if ui.button("Open video…  (Ctrl+O)").clicked() {
                     out.push(Command::PickFile);
                 }
+                if ui.button("Open project…").clicked() {
+                    out.push(Command::ShowDialog(Dialog::OpenProject));
+                }
+                let has_session = app.session.is_some();
+                if ui.add_enabled(has_session, egui::Button::new("Save project  (Ctrl+S)")).clicked() {
+                    out.push(Command::SaveProject);
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Save project as…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::SaveProject));
+                }
+                ui.separator();
+                if ui.add_enabled(has_session, egui::Button::new("Export WAV, 16-bit…  (Ctrl+E)")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportWav(WavFormat::Pcm16)));
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Export WAV, 24-bit…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportWav(WavFormat::Pcm24)));
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Export video with sound…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportVideo));
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Export hits (CSV)…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportHits));
+                }
+                ui.separator();
                 ui.menu_button("Open recent", |ui| {
                     if app.recent.is_empty() {
                         ui.label("(none)");
@@ -65,6 +125,10 @@ pub fn menu_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             if let Some(player) = &app.player {
                 ui.separator();
                 ui.label(player.path().display().to_string());
+            }
+            if let Some(status) = &app.status {
+                ui.separator();
+                ui.weak(status);
             }
         });
     });
@@ -186,4 +250,30 @@ pub fn video_ui(ui: &mut egui::Ui, app: &FoleyApp) {
 fn timecode(seconds: f64) -> String {
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
     format!("{}:{:02}.{:03}", ms / 60_000, (ms / 1000) % 60, ms % 1000)
+}
+
+/// The generate bar and the timeline, above the transport.
+pub fn timeline_panel_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    egui::Panel::bottom("timeline").show(ui, |ui| {
+        ui.add_space(4.0);
+        out.extend(super::timeline::generate_bar_ui(ui, app));
+        ui.add_space(4.0);
+        out.extend(super::timeline::timeline_ui(ui, app));
+        ui.add_space(4.0);
+    });
+    out
+}
+
+/// The selected hit's panel, on the right.
+pub fn inspector_panel_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    if app.session.as_ref().and_then(|s| s.selected).is_some() {
+        egui::Panel::right("inspector").min_size(220.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                out.extend(super::timeline::inspector_ui(ui, app));
+            });
+        });
+    }
+    out
 }

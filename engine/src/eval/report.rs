@@ -16,13 +16,13 @@ use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
 use crate::predict::dataset::load_example;
 use crate::predict::{ModelBundle, PredictError};
-use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset};
+use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
 use crate::sound::{Cochleagram, cochleagram_of};
 use crate::synthesis::{
-    Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
+    Look, Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
 };
 use crate::timeline::OUTPUT_SAMPLE_RATE;
-use crate::vision::{FrameEncoder, first_frame_features};
+use crate::vision::FrameEncoder;
 
 /// What can go wrong evaluating.
 #[derive(Debug, thiserror::Error)]
@@ -85,8 +85,10 @@ pub struct EvalReport {
 }
 
 pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
+const SOUND_ONLY: &str = "foley, sound-only retrieval";
 const SHIPPED_CLIPS: &str = "foley, the model's own clips";
 const PARAMETRIC: &str = "foley, parametric";
+const PER_FRAME: &str = "(c) per-frame layer instead of the LSTM";
 const RANDOM_CLIP: &str = "(a) random clip at true times";
 const ALIKE_VIDEO: &str = "(b) most alike video, regular times";
 
@@ -103,12 +105,16 @@ struct Figure {
 pub fn evaluate_synthesis(
     bundle: &ModelBundle,
     model_clips: Option<&ClipDatabase>,
+    per_frame: Option<&ModelBundle>,
     encoder: &mut dyn FrameEncoder,
     options: &EvalOptions,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(EvalProgress),
 ) -> Result<EvalReport, EvalError> {
     bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
+    if let Some(b) = per_frame {
+        b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
+    }
     let params = bundle.manifest.cochleagram.clone();
     let dataset = GreatestHits::open(&options.data)?;
     let train: Vec<_> = dataset.split(Split::Train).filter(|e| e.times.is_some()).cloned().collect();
@@ -121,24 +127,26 @@ pub fn evaluate_synthesis(
     }
     std::fs::create_dir_all(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
 
+    // How each train video looks (its first frame's features) and its material: retrieval reads
+    // a test video's material from its look; baseline (b) takes the clips of the most alike video.
+    let looks = dataset_looks(&options.data, Split::Train, encoder, cancel, &mut |done, total| {
+        progress(EvalProgress::Looks { done, total });
+    })?;
     // The clips retrieval may use: every labelled contact of the train split.
     let scratch =
         tempfile::tempdir_in(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
-    let clips =
-        build_from_dataset(&options.data, Split::Train, scratch.path(), &params, cancel, &mut |done, total| {
+    let clips = build_from_dataset(
+        &options.data,
+        Split::Train,
+        scratch.path(),
+        &params,
+        Some(looks.clone()),
+        cancel,
+        &mut |done, total| {
             progress(EvalProgress::Clips { done, total });
-        })?;
-
-    // Baseline (b): how each train video looks (its first frame's features), and the typical gap
-    // between contacts.
-    let mut looks = Vec::with_capacity(train.len());
-    for (i, entry) in train.iter().enumerate() {
-        progress(EvalProgress::Looks { done: i, total: train.len() });
-        if cancel.load(Ordering::Relaxed) {
-            return Err(EvalError::Cancelled);
-        }
-        looks.push((entry.id.clone(), first_frame_features(&entry.video, encoder)?));
-    }
+        },
+    )?;
+    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let mut gaps = Vec::new();
     for entry in &train {
         let contacts = entry.contacts()?;
@@ -148,6 +156,7 @@ pub fn evaluate_synthesis(
     let period = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(0.05);
 
     let weights = bundle.inference()?;
+    let per_frame_weights = per_frame.map(ModelBundle::inference).transpose()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut figures = Vec::new();
@@ -171,20 +180,32 @@ pub fn evaluate_synthesis(
         let len = track_len(duration);
         let contacts = example.contacts.clone();
 
+        let width = example.features.len() / example.times.len().max(1);
+        let look_features = &example.features[width / 2..width];
+        let look = Look { features: look_features, encoder_sha256: &encoder_sha256 };
+
         let mut runs: Vec<(&str, Vec<PlacedHit>, Vec<f32>)> = Vec::new();
         let retrieval = SynthOptions {
             method: Method::Retrieval,
             exclude_source: Some(entry.id.clone()),
             ..SynthOptions::default()
         };
-        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval)?;
+        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
         runs.push((FULL_MODEL, made.hits, made.track));
+        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
+        runs.push((SOUND_ONLY, made.hits, made.track));
+        if let Some(w) = &per_frame_weights {
+            let data = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
+            let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
+            let made = synthesize_prediction(c, duration, Some(&clips), &params, &retrieval, Some(look))?;
+            runs.push((PER_FRAME, made.hits, made.track));
+        }
         if let Some(own) = model_clips {
-            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval)?;
+            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
             runs.push((SHIPPED_CLIPS, made.hits, made.track));
         }
         let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
-        let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric)?;
+        let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None)?;
         runs.push((PARAMETRIC, made.hits, made.track));
 
         // (a) Perfect timing, no vision: a random train clip at every true contact.
@@ -200,13 +221,7 @@ pub fn evaluate_synthesis(
 
         // (b) Vision, no timing: the clips of the train video that looks most alike, in turn, at
         // the typical gap between contacts.
-        let width = example.features.len() / example.times.len().max(1);
-        let look = &example.features[width / 2..width];
-        let alike = looks
-            .iter()
-            .max_by(|a, b| cosine(&a.1, look).total_cmp(&cosine(&b.1, look)))
-            .map(|l| l.0.clone())
-            .unwrap_or_default();
+        let alike = looks.most_alike(look_features).map(|i| looks.sources[i].clone()).unwrap_or_default();
         let own: Vec<&crate::retrieval::ClipEntry> =
             clips.manifest.entries.iter().filter(|e| e.source == alike).collect();
         let mut regular = Vec::new();
@@ -262,16 +277,6 @@ fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (x, y) in a.iter().zip(b) {
-        ab += f64::from(x * y);
-        aa += f64::from(x * x);
-        bb += f64::from(y * y);
-    }
-    ab / (aa.sqrt() * bb.sqrt()).max(1e-12)
-}
-
 fn figure(v: Option<f64>, scale: f64, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{:.*}", digits, v * scale))
 }
@@ -298,12 +303,12 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
         bundle.manifest.training.data,
         bundle.manifest.validation.epoch
     ));
-    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Material and action accuracy are over matched hits. Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
-    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | loudness r | cochleagram distance |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | loudness r | cochleagram distance |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.methods {
         md.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {:.3} |\n",
+            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {} | {:.3} |\n",
             m.method,
             m.hit_ap,
             m.hit_accuracy,
@@ -311,17 +316,36 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
             figure(m.median_error_ms, 1.0, 1),
             figure(m.material_accuracy, 1.0, 3),
             figure(m.action_accuracy, 1.0, 3),
+            m.correct_hits,
             figure(m.loudness_correlation, 1.0, 3),
             m.cochleagram_distance
         ));
+    }
+    if let Some(full) = report.methods.first() {
+        md.push_str(&format!("\nPer material, {}:\n\n| material | contacts | hit accuracy | material accuracy of matched hits |\n|---|---|---|---|\n", full.method));
+        for m in &full.per_material {
+            md.push_str(&format!(
+                "| {} | {} | {:.3} | {} |\n",
+                m.material,
+                m.contacts,
+                m.matched as f64 / m.contacts.max(1) as f64,
+                if m.matched == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.3}", m.right_material as f64 / m.matched as f64)
+                }
+            ));
+        }
     }
     md.push_str(&format!(
         "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",
         report.predicted_distance
     ));
-    md.push_str(
-        "Not run: (c) the model with its LSTM replaced by a per-frame layer, which needs a model trained that way.\n\n",
-    );
+    if !report.methods.iter().any(|m| m.method == PER_FRAME) {
+        md.push_str(
+            "Not run: (c) the model with its LSTM replaced by a per-frame layer (train one with `foley train --layers 0` and pass it as `--baseline-model`).\n\n",
+        );
+    }
     md.push_str(
         "![Real, predicted and made cochleagrams](cochleagrams.png)\n\n![Metrics against the baselines](metrics.png)\n",
     );
@@ -331,12 +355,12 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
 
     let path = options.out.join("metrics.csv");
     let mut csv = String::from(
-        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,loudness_correlation,cochleagram_distance\n",
+        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,correct_hits,loudness_correlation,cochleagram_distance\n",
     );
     for m in &report.methods {
         let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
         csv.push_str(&format!(
-            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{},{:.6}\n",
+            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{:.6},{},{:.6}\n",
             m.method,
             m.videos,
             m.contacts,
@@ -347,6 +371,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
             opt(m.median_error_ms),
             opt(m.material_accuracy),
             opt(m.action_accuracy),
+            m.correct_hits,
             opt(m.loudness_correlation),
             m.cochleagram_distance
         ));
@@ -411,11 +436,12 @@ type Metric = fn(&MethodScores) -> Option<f64>;
 /// One group of bars per metric (higher is better for each), one bar per method.
 fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
     let palette = [[240, 160, 40], [120, 200, 90], [90, 160, 240], [220, 90, 90], [180, 120, 220], [200, 200, 200]];
-    let metrics: [(&str, Metric); 5] = [
+    let metrics: [(&str, Metric); 6] = [
         ("hit ap", |m| Some(m.hit_ap)),
         ("hit accuracy", |m| Some(m.hit_accuracy)),
         ("material accuracy", |m| m.material_accuracy),
         ("action accuracy", |m| m.action_accuracy),
+        ("correct hits", |m| Some(m.correct_hits)),
         ("loudness r", |m| m.loudness_correlation),
     ];
     let bar_h = 9;

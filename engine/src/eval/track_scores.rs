@@ -36,6 +36,20 @@ pub struct MethodScores {
     /// Mean over steps of the squared distance (summed over bands) between the cochleagram of
     /// the made track and the real one.
     pub cochleagram_distance: f64,
+    /// Contacts that got a hit in time with a clip of the right material, over all labelled
+    /// contacts: timing and material together.
+    pub correct_hits: f64,
+    /// Per labelled material: contacts, matched hits, matched hits with the right material.
+    pub per_material: Vec<MaterialScores>,
+}
+
+/// One material's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaterialScores {
+    pub material: String,
+    pub contacts: usize,
+    pub matched: usize,
+    pub right_material: usize,
 }
 
 /// Accumulates one method's results video by video.
@@ -52,6 +66,8 @@ pub struct TrackScorer {
     loud_made: Vec<f64>,
     distance_sum: f64,
     steps: usize,
+    correct: usize,
+    per_material: std::collections::BTreeMap<String, (usize, usize, usize)>,
 }
 
 fn db(v: f32) -> f64 {
@@ -75,8 +91,18 @@ impl TrackScorer {
         let detections: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
         self.ranked.extend(rank_detections(&truth_times, &detections, TOLERANCE_S));
         self.errors.extend(&scores.errors_s);
+        for contact in truth {
+            let key = contact.material.clone().unwrap_or_else(|| "(unlabelled)".into());
+            self.per_material.entry(key).or_default().0 += 1;
+        }
         for &(i, j) in &scores.pairs {
             let (contact, hit) = (&truth[i], &hits[j]);
+            let key = contact.material.clone().unwrap_or_else(|| "(unlabelled)".into());
+            let right = contact.material.is_some() && contact.material == hit.material;
+            let entry = self.per_material.entry(key).or_default();
+            entry.1 += 1;
+            entry.2 += usize::from(right);
+            self.correct += usize::from(right);
             if let (Some(want), Some(got)) = (&contact.material, &hit.material) {
                 self.material.1 += 1;
                 self.material.0 += usize::from(want == got);
@@ -122,6 +148,17 @@ impl TrackScorer {
             action_accuracy: share(self.action),
             loudness_correlation: pearson(&self.loud_real, &self.loud_made),
             cochleagram_distance: self.distance_sum / self.steps.max(1) as f64,
+            correct_hits: self.correct as f64 / self.contacts.max(1) as f64,
+            per_material: self
+                .per_material
+                .iter()
+                .map(|(m, &(contacts, matched, right_material))| MaterialScores {
+                    material: m.clone(),
+                    contacts,
+                    matched,
+                    right_material,
+                })
+                .collect(),
         }
     }
 }
@@ -180,5 +217,9 @@ mod tests {
         // Both true hits rank above the false one: AP = (1 + 1) / 3.
         assert!((s.hit_ap - 2.0 / 3.0).abs() < 1e-9, "{}", s.hit_ap);
         assert_eq!(s.cochleagram_distance, 0.0);
+        // Only the wood hit at 1.0 s is in time and of the right material.
+        assert!((s.correct_hits - 1.0 / 3.0).abs() < 1e-9);
+        let wood = s.per_material.iter().find(|m| m.material == "wood").unwrap();
+        assert_eq!((wood.contacts, wood.matched, wood.right_material), (2, 1, 1));
     }
 }

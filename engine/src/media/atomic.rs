@@ -65,3 +65,16 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io:
     write(file).map_err(|source| MediaError::Write { path: path.to_path_buf(), source })?;
     pending.commit()
 }
+
+/// Renames a finished file written by another library (at `temp`, beside `target`) onto
+/// `target`, readable by others like every output, after syncing it to disk.
+pub(crate) fn publish(temp: &Path, target: &Path) -> std::io::Result<()> {
+    let file = File::open(temp)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    file.sync_all()?;
+    std::fs::rename(temp, target)
+}

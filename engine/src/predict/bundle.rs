@@ -90,7 +90,7 @@ impl ModelBundle {
         let tensors: HashMap<String, candle_core::Tensor> = params.tensors().into_iter().collect();
         let temp = dir.join(format!(".{WEIGHTS_FILE}.part"));
         candle_core::safetensors::save(&tensors, &temp)?;
-        std::fs::rename(&temp, &weights).map_err(|source| PredictError::Io { path: weights.clone(), source })?;
+        crate::media::publish(&temp, &weights).map_err(|source| PredictError::Io { path: weights.clone(), source })?;
         let json = serde_json::to_vec_pretty(manifest)
             .map_err(|e| PredictError::BadBundle { path: dir.to_owned(), reason: e.to_string() })?;
         crate::media::write_atomically(&dir.join(MANIFEST_FILE), |mut f| std::io::Write::write_all(&mut f, &json))?;
@@ -167,5 +167,6 @@ impl ModelBundle {
 /// Where `foley` looks for its default model: `assets/models/default` of the checkout.
 #[must_use]
 pub fn default_model_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default");
+    dir.canonicalize().unwrap_or(dir)
 }

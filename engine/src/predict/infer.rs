@@ -57,6 +57,8 @@ pub struct Prediction {
     /// The end of the last frame, seconds.
     pub duration_s: f64,
     pub frames: usize,
+    /// The first colour frame's features (the second half of every features row): how the video looks.
+    pub look: Vec<f32>,
 }
 
 /// Encodes `video` and predicts its cochleagram while the features come: only the frames the
@@ -100,6 +102,7 @@ pub struct StreamingPredictor {
     first_kept: usize,
     next_step: usize,
     data: Vec<f32>,
+    look: Vec<f32>,
 }
 
 /// Steps gathered before the LSTM runs (1 s), so each run's matrix products are worth their setup.
@@ -120,6 +123,7 @@ impl StreamingPredictor {
             first_kept: 0,
             next_step: 0,
             data: Vec::new(),
+            look: Vec::new(),
         })
     }
 
@@ -134,6 +138,9 @@ impl StreamingPredictor {
                     rows.len() / times.len().max(1)
                 ),
             });
+        }
+        if self.look.is_empty() && !times.is_empty() {
+            self.look = rows[self.width / 2..self.width].to_vec();
         }
         self.times.extend_from_slice(times);
         self.rows.extend_from_slice(rows);
@@ -172,6 +179,7 @@ impl StreamingPredictor {
             cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data: self.data },
             duration_s,
             frames: self.times.len(),
+            look: self.look,
         })
     }
 }

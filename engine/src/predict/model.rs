@@ -299,6 +299,12 @@ impl InferenceWeights {
         }
         let x = Tensor::from_slice(frames, (n, c.input), &Device::Cpu)?;
         let projected = x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?;
+        if self.layers.is_empty() {
+            // No recurrence: each step reads its frame's projection.
+            let index = Tensor::from_slice(step_frame, steps, &Device::Cpu)?;
+            let x = projected.index_select(&index, 0)?;
+            return Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?);
+        }
         let mut x = projected;
         for (l, layer) in self.layers.iter().enumerate() {
             let gates_in: Vec<f32> = x.matmul(&layer.w_ih)?.broadcast_add(&layer.b)?.flatten_all()?.to_vec1()?;

@@ -172,7 +172,9 @@ impl Adam {
 }
 
 fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConfig {
-    ModelConfig { input, projection: options.projection, hidden: options.hidden, layers: options.layers, bands }
+    // With no LSTM layer the output reads the per-frame projection directly.
+    let hidden = if options.layers == 0 { options.projection } else { options.hidden };
+    ModelConfig { input, projection: options.projection, hidden, layers: options.layers, bands }
 }
 
 /// The validation videos: a fixed share of the training list, chosen by the seed.

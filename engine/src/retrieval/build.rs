@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rand::SeedableRng as _;
 
 use super::RetrievalError;
-use super::database::{AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest};
+use super::database::{
+    AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest, LookSet,
+};
 use super::window::{HIT_STEP, WINDOW_STEPS, hit_window, loudness};
 use crate::data::{BankClip, GreatestHits, Split};
 use crate::media::atomic::PendingFile;
@@ -153,8 +155,8 @@ impl DatabaseBuilder {
         self.entries.is_empty()
     }
 
-    /// Fits the index and writes the database.
-    pub fn finish(mut self) -> Result<ClipDatabase, RetrievalError> {
+    /// Fits the index and writes the database, with the training videos' looks if given.
+    pub fn finish(mut self, looks: Option<LookSet>) -> Result<ClipDatabase, RetrievalError> {
         if self.entries.is_empty() {
             return Err(RetrievalError::NoClips { path: self.dir.clone() });
         }
@@ -176,8 +178,9 @@ impl DatabaseBuilder {
             hit_step: HIT_STEP,
             sample_rate: CLIP_SAMPLE_RATE,
             entries: std::mem::take(&mut self.entries),
+            looks: None,
         };
-        let db = ClipDatabase::new(self.dir.clone(), manifest, &self.windows)?;
+        let db = ClipDatabase::new(self.dir.clone(), manifest, &self.windows, looks)?;
         db.save()?;
         Ok(db)
     }
@@ -190,6 +193,7 @@ pub fn build_from_dataset(
     split: Split,
     dir: &Path,
     params: &CochleagramParams,
+    looks: Option<LookSet>,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ClipDatabase, RetrievalError> {
@@ -221,7 +225,48 @@ pub fn build_from_dataset(
     if builder.is_empty() {
         return Err(RetrievalError::NoClips { path: data.to_owned() });
     }
-    builder.finish()
+    builder.finish(looks)
+}
+
+/// The look (first colour frame's features) of every labelled video in `split`, with its
+/// material (the most common label of its contacts). `progress(done, total)` counts videos.
+pub fn dataset_looks(
+    data: &Path,
+    split: Split,
+    encoder: &mut dyn crate::vision::FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<LookSet, RetrievalError> {
+    let dataset = GreatestHits::open(data)?;
+    let entries: Vec<_> = dataset.split(split).filter(|e| e.times.is_some()).cloned().collect();
+    let mut set = LookSet {
+        encoder_sha256: encoder.spec().identity.onnx_sha256.clone(),
+        materials: Vec::new(),
+        sources: Vec::new(),
+        vectors: Vec::new(),
+        width: encoder.feature_size(),
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        progress(i, entries.len());
+        if cancel.load(Ordering::Relaxed) {
+            return Err(RetrievalError::Cancelled);
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for contact in entry.contacts()? {
+            let Some(m) = contact.material else { continue };
+            match counts.iter_mut().find(|c| c.0 == m) {
+                Some(c) => c.1 += 1,
+                None => counts.push((m, 1)),
+            }
+        }
+        let Some((material, _)) = counts.into_iter().max_by_key(|c| c.1) else { continue };
+        let look = crate::vision::first_frame_features(&entry.video, encoder)?;
+        set.materials.push(material);
+        set.sources.push(entry.id.clone());
+        set.vectors.extend(look);
+    }
+    progress(entries.len(), entries.len());
+    Ok(set)
 }
 
 /// Room-noise floor under bank recordings, as in generated videos (-60 dB RMS).
@@ -236,6 +281,7 @@ pub fn build_from_bank(
     split: Split,
     dir: &Path,
     params: &CochleagramParams,
+    looks: Option<LookSet>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ClipDatabase, RetrievalError> {
     let clips: Vec<&BankClip> = bank.iter().filter(|c| c.split == split).collect();
@@ -280,5 +326,5 @@ pub fn build_from_bank(
         }
     }
     progress(clips.len(), clips.len());
-    builder.finish()
+    builder.finish(looks)
 }

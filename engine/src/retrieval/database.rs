@@ -60,6 +60,77 @@ pub struct DatabaseManifest {
     pub hit_step: usize,
     pub sample_rate: u32,
     pub entries: Vec<ClipEntry>,
+    /// How the training videos looked, if the database knows: the material is then read from a
+    /// video's look, and only clips of that material are searched.
+    #[serde(default)]
+    pub looks: Option<LooksInfo>,
+}
+
+/// What the `looks` tensor holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LooksInfo {
+    /// The encoder whose first-colour-frame features the looks are (sha256 of its ONNX).
+    pub encoder_sha256: String,
+    /// The material of each look's video (its contacts' most common label).
+    pub materials: Vec<String>,
+    /// Each look's video id.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// Training videos' looks with their materials, to read a new video's material from its look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookSet {
+    pub encoder_sha256: String,
+    pub materials: Vec<String>,
+    pub sources: Vec<String>,
+    /// `materials.len()` rows of `width` values.
+    pub vectors: Vec<f32>,
+    pub width: usize,
+}
+
+/// Looks voting on a video's material.
+const LOOK_NEIGHBOURS: usize = 5;
+
+impl LookSet {
+    /// The index of the look most like `look` (cosine similarity).
+    #[must_use]
+    pub fn most_alike(&self, look: &[f32]) -> Option<usize> {
+        self.similarities(look).into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|s| s.1)
+    }
+
+    fn similarities(&self, look: &[f32]) -> Vec<(f64, usize)> {
+        if look.len() != self.width {
+            return Vec::new();
+        }
+        let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt().max(1e-12);
+        let q = norm(look);
+        self.vectors
+            .chunks_exact(self.width)
+            .enumerate()
+            .map(|(i, v)| {
+                let dot: f64 = v.iter().zip(look).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+                (dot / (norm(v) * q), i)
+            })
+            .collect()
+    }
+
+    /// The material of the looks nearest to `look` (cosine similarity), by a vote weighted by
+    /// similarity; `None` for a look of another width or an empty set.
+    #[must_use]
+    pub fn material_of(&self, look: &[f32]) -> Option<String> {
+        let mut scored = self.similarities(look);
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut votes: Vec<(&str, f64)> = Vec::new();
+        for &(similarity, i) in scored.iter().take(LOOK_NEIGHBOURS) {
+            let m = self.materials[i].as_str();
+            match votes.iter_mut().find(|v| v.0 == m) {
+                Some(v) => v.1 += similarity.max(0.0),
+                None => votes.push((m, similarity.max(0.0))),
+            }
+        }
+        votes.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|v| v.0.to_owned())
+    }
 }
 
 /// A database in memory, ready to search.
@@ -69,18 +140,29 @@ pub struct ClipDatabase {
     pub manifest: DatabaseManifest,
     windows: Vec<f16>,
     index: SearchIndex,
+    looks: Option<LookSet>,
     by_id: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl ClipDatabase {
     /// Assembles a database (the index is fitted here).
-    pub fn new(dir: PathBuf, manifest: DatabaseManifest, windows: &[f32]) -> Result<Self, RetrievalError> {
+    pub fn new(
+        dir: PathBuf,
+        mut manifest: DatabaseManifest,
+        windows: &[f32],
+        looks: Option<LookSet>,
+    ) -> Result<Self, RetrievalError> {
+        manifest.looks = looks.as_ref().map(|l| LooksInfo {
+            encoder_sha256: l.encoder_sha256.clone(),
+            materials: l.materials.clone(),
+            sources: l.sources.clone(),
+        });
         let windows: Vec<f16> = windows.iter().map(|&v| f16::from_f32(v)).collect();
         // Fit on the stored precision, so the index's lower bounds hold for the stored windows.
         let stored: Vec<f32> = windows.iter().map(|v| v.to_f32()).collect();
         let dim = manifest.window_steps * manifest.cochleagram.bands();
         let index = SearchIndex::fit(&stored, dim)?;
-        Ok(Self { dir, manifest, windows, index, by_id: std::sync::OnceLock::new() })
+        Ok(Self { dir, manifest, windows, index, looks, by_id: std::sync::OnceLock::new() })
     }
 
     /// Number of clips.
@@ -93,6 +175,19 @@ impl ClipDatabase {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.manifest.entries.is_empty()
+    }
+
+    /// The training videos' looks, if the database has them.
+    #[must_use]
+    pub fn looks(&self) -> Option<&LookSet> {
+        self.looks.as_ref()
+    }
+
+    /// The material a video of this look (first colour frame's features by the encoder with
+    /// `encoder_sha256`) shows, if the database has looks from that encoder.
+    #[must_use]
+    pub fn material_of(&self, look: &[f32], encoder_sha256: &str) -> Option<String> {
+        self.looks.as_ref().filter(|l| l.encoder_sha256 == encoder_sha256).and_then(|l| l.material_of(look))
     }
 
     /// The index of the clip with this id.
@@ -174,11 +269,16 @@ impl ClipDatabase {
         );
         tensors.insert("mean".into(), Tensor::from_slice(&self.index.mean, self.index.dim, &Device::Cpu)?);
         tensors.insert("basis".into(), Tensor::from_slice(&self.index.basis, (RANK, self.index.dim), &Device::Cpu)?);
+        if let Some(looks) = &self.looks {
+            let rows = looks.materials.len();
+            let t = Tensor::from_slice(&looks.vectors, (rows, looks.width), &Device::Cpu)?.to_dtype(DType::F16)?;
+            tensors.insert("looks".into(), t);
+        }
         tensors.insert("projected".into(), Tensor::from_slice(&self.index.projected, (n, RANK), &Device::Cpu)?);
         let target = dir.join(TENSORS_FILE);
         let temp = dir.join(format!(".{TENSORS_FILE}.part"));
         candle_core::safetensors::save(&tensors, &temp)?;
-        std::fs::rename(&temp, &target).map_err(io(&target))?;
+        crate::media::publish(&temp, &target).map_err(io(&target))?;
         let json = serde_json::to_vec(&self.manifest)
             .map_err(|e| RetrievalError::BadDatabase { path: dir.join(MANIFEST_FILE), reason: e.to_string() })?;
         crate::media::write_atomically(&dir.join(MANIFEST_FILE), |mut f| f.write_all(&json))?;
@@ -220,17 +320,34 @@ impl ClipDatabase {
             Ok(t.flatten_all()?)
         };
         let windows: Vec<f16> = get("windows", n * dim)?.to_dtype(DType::F16)?.to_vec1()?;
-        let index = SearchIndex {
+        let index = SearchIndex::with_projected(
             dim,
-            mean: get("mean", dim)?.to_vec1()?,
-            basis: get("basis", RANK * dim)?.to_vec1()?,
-            projected: get("projected", n * RANK)?.to_vec1()?,
+            get("mean", dim)?.to_vec1()?,
+            get("basis", RANK * dim)?.to_vec1()?,
+            get("projected", n * RANK)?.to_vec1()?,
+        );
+        let looks = match &manifest.looks {
+            None => None,
+            Some(info) => {
+                let t = tensors.get("looks").ok_or_else(|| bad(&tensors_path, "no tensor `looks`".into()))?;
+                let (rows, width) = t.dims2()?;
+                if rows != info.materials.len() {
+                    return Err(bad(&tensors_path, format!("{rows} looks for {} materials", info.materials.len())));
+                }
+                Some(LookSet {
+                    encoder_sha256: info.encoder_sha256.clone(),
+                    materials: info.materials.clone(),
+                    sources: info.sources.clone(),
+                    vectors: t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?,
+                    width,
+                })
+            }
         };
         let audio = dir.join(AUDIO_FILE);
         if !audio.is_file() {
             return Err(bad(&audio, "missing".into()));
         }
-        Ok(Self { dir: dir.to_owned(), manifest, windows, index, by_id: std::sync::OnceLock::new() })
+        Ok(Self { dir: dir.to_owned(), manifest, windows, index, looks, by_id: std::sync::OnceLock::new() })
     }
 
     /// Checks the clips were analysed with the cochleagram the model predicts.

@@ -19,6 +19,8 @@ pub enum RetrievalError {
     Media(#[from] crate::media::MediaError),
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Vision(#[from] crate::vision::VisionError),
     #[error("cancelled")]
     Cancelled,
 }

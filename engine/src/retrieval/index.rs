@@ -13,6 +13,8 @@ use rand::SeedableRng as _;
 
 /// Principal components kept (a multiple of 8, so distance loops vectorise).
 pub const RANK: usize = 64;
+/// The leading components that rank candidates first (a quarter of the memory to stream).
+const COARSE: usize = 16;
 /// At most this many windows are used to fit the components.
 const FIT_ROWS: usize = 4096;
 const ITERATIONS: usize = 30;
@@ -27,6 +29,8 @@ pub struct SearchIndex {
     pub basis: Vec<f32>,
     /// `RANK` values per window.
     pub projected: Vec<f32>,
+    /// The first `COARSE` of them per window, contiguous.
+    coarse: Vec<f32>,
 }
 
 impl SearchIndex {
@@ -47,13 +51,26 @@ impl SearchIndex {
             let row = &windows[(k * n / take.max(1)) * dim..][..dim];
             sample.extend(row.iter().zip(&mean).map(|(v, m)| v - m));
         }
-        let basis = if take == 0 { vec![0.0; RANK * dim] } else { principal_axes(&sample, take, dim)? };
-        let mut index = Self { dim, mean, basis, projected: Vec::with_capacity(n * RANK) };
+        let mut basis = if take == 0 { vec![0.0; RANK * dim] } else { principal_axes(&sample, take, dim)? };
+        // Axes by the variance they carry, largest first, so the first few bound best.
+        let variance =
+            |axis: &[f32]| -> f64 { sample.chunks_exact(dim).map(|r| f64::from(dot(axis, r)).powi(2)).sum() };
+        let mut axes: Vec<(f64, Vec<f32>)> = basis.chunks_exact(dim).map(|a| (variance(a), a.to_vec())).collect();
+        axes.sort_by(|a, b| b.0.total_cmp(&a.0));
+        basis = axes.into_iter().flat_map(|a| a.1).collect();
+        let mut projected = Vec::with_capacity(n * RANK);
+        let index = Self { dim, mean, basis, projected: Vec::new(), coarse: Vec::new() };
         for row in windows.chunks_exact(dim) {
-            let p = index.project(row);
-            index.projected.extend(p);
+            projected.extend(index.project(row));
         }
-        Ok(index)
+        Ok(Self::with_projected(index.dim, index.mean, index.basis, projected))
+    }
+
+    /// An index from its stored parts.
+    #[must_use]
+    pub fn with_projected(dim: usize, mean: Vec<f32>, basis: Vec<f32>, projected: Vec<f32>) -> Self {
+        let coarse = projected.chunks_exact(RANK).flat_map(|p| p[..COARSE].iter().copied()).collect();
+        Self { dim, mean, basis, projected, coarse }
     }
 
     /// Number of windows indexed.
@@ -85,12 +102,15 @@ impl SearchIndex {
         distance: &dyn Fn(usize) -> f32,
     ) -> Vec<(usize, f32)> {
         let q = self.project(query);
+        // Three bounds, each tighter and dearer: the leading components, all of them, the true
+        // distance. Candidates come in order of the first; each is dropped at the first bound
+        // that cannot beat the k-th best so far.
         let mut bounds: Vec<(f32, usize)> = self
-            .projected
-            .chunks_exact(RANK)
+            .coarse
+            .chunks_exact(COARSE)
             .enumerate()
             .filter(|(i, _)| allow(*i))
-            .map(|(i, p)| (squared_distance(p, &q), i))
+            .map(|(i, p)| (squared_distance(p, &q[..COARSE]), i))
             .collect();
         let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
         let mut done = 0;
@@ -105,6 +125,9 @@ impl SearchIndex {
             for &(bound, i) in &bounds[done..end] {
                 if best.len() == k && bound >= best[k - 1].1 {
                     return best;
+                }
+                if best.len() == k && squared_distance(&self.projected[i * RANK..(i + 1) * RANK], &q) >= best[k - 1].1 {
+                    continue;
                 }
                 let d = distance(i);
                 let at = best.partition_point(|b| b.1 <= d);

@@ -7,10 +7,12 @@ mod error;
 mod index;
 mod window;
 
-pub use build::{CLIP_S, DatabaseBuilder, LabelledContact, PRE_ROLL_S, build_from_bank, build_from_dataset};
+pub use build::{
+    CLIP_S, DatabaseBuilder, LabelledContact, PRE_ROLL_S, build_from_bank, build_from_dataset, dataset_looks,
+};
 pub use database::{
-    AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest, MANIFEST_FILE,
-    TENSORS_FILE,
+    AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest, LookSet, LooksInfo,
+    MANIFEST_FILE, TENSORS_FILE,
 };
 pub use error::RetrievalError;
 pub use index::{RANK, SearchIndex, squared_distance};

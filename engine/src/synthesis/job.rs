@@ -59,6 +59,15 @@ pub struct Synthesis {
     pub cochleagram: Cochleagram,
     /// The video's length: the end of its last frame, seconds.
     pub duration_s: f64,
+    /// The material read from the video's look, when the clip database can read it.
+    pub material: Option<String>,
+}
+
+/// What a video looks like: its first colour frame's features, by the encoder with this sha256.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look<'a> {
+    pub features: &'a [f32],
+    pub encoder_sha256: &'a str,
 }
 
 /// Samples in a track for a video of `duration_s`.
@@ -113,14 +122,24 @@ pub fn synthesize_prediction(
     db: Option<&ClipDatabase>,
     params: &CochleagramParams,
     options: &SynthOptions,
+    look: Option<Look<'_>>,
 ) -> Result<Synthesis, SynthesisError> {
     let len = track_len(duration_s);
     let detected = detect_hits(&predicted, &options.hit_params);
+    let mut material = None;
     let (track, hits) = match options.method {
         Method::Retrieval => {
             let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
             db.check_compatible(params)?;
-            let chosen = choose_clips(&predicted, &detected, db, params.compression, options.exclude_source.as_deref());
+            material = look.and_then(|l| db.material_of(l.features, l.encoder_sha256));
+            let chosen = choose_clips(
+                &predicted,
+                &detected,
+                db,
+                params.compression,
+                options.exclude_source.as_deref(),
+                material.as_deref(),
+            );
             let hits: Vec<PlacedHit> = chosen.into_iter().map(|(h, _)| h).collect();
             (render_retrieval(db, &hits, len)?, hits)
         }
@@ -139,7 +158,7 @@ pub fn synthesize_prediction(
             (render_parametric(&predicted, params, len)?, hits)
         }
     };
-    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s })
+    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material })
 }
 
 /// Encodes `video`, predicts its cochleagram and makes its track. Memory stays flat with the
@@ -158,6 +177,15 @@ pub fn synthesize_video(
             db.ok_or_else(|| SynthesisError::NoDatabase(format!("none beside the model in {}", bundle.dir.display())))?;
         db.check_compatible(&bundle.manifest.cochleagram)?;
     }
+    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
-    synthesize_prediction(prediction.cochleagram, prediction.duration_s, db, &bundle.manifest.cochleagram, options)
+    let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
+    synthesize_prediction(
+        prediction.cochleagram,
+        prediction.duration_s,
+        db,
+        &bundle.manifest.cochleagram,
+        options,
+        Some(look),
+    )
 }

@@ -5,12 +5,17 @@ use super::PlacedHit;
 use crate::retrieval::{ClipDatabase, hit_window, loudness};
 use crate::sound::{Cochleagram, Hit};
 
+/// How much farther (squared distance) the runner-up may be and still replace a repeat of the
+/// previous hit's clip.
+const REPEAT_TOLERANCE: f32 = 1.25;
+
 /// Gains are kept within this range, dB: a prediction far quieter or louder than any clip should
 /// not turn a clip into silence or into a blast.
 pub const GAIN_RANGE_DB: (f32, f32) = (-40.0, 12.0);
 
-/// For each hit, the nearest clip (never one from `exclude_source`, the video being evaluated)
-/// and its gain. Hits for which no clip is allowed are dropped.
+/// For each hit, the nearest clip and its gain. Never a clip from `exclude_source` (the video
+/// being evaluated); only clips of `material` where the database has any (the material the
+/// video's look shows). Hits for which no clip is allowed are dropped.
 #[must_use]
 pub fn choose_clips(
     predicted: &Cochleagram,
@@ -18,12 +23,26 @@ pub fn choose_clips(
     db: &ClipDatabase,
     compression: f64,
     exclude_source: Option<&str>,
+    material: Option<&str>,
 ) -> Vec<(PlacedHit, usize)> {
-    let mut out = Vec::with_capacity(hits.len());
+    let not_excluded = |e: &crate::retrieval::ClipEntry| exclude_source.is_none_or(|s| e.source != s);
+    let material =
+        material.filter(|m| db.manifest.entries.iter().any(|e| not_excluded(e) && e.material.as_deref() == Some(*m)));
+    let mut out: Vec<(PlacedHit, usize)> = Vec::with_capacity(hits.len());
     for hit in hits {
         let query = hit_window(predicted, hit.time_s);
-        let allow = |e: &crate::retrieval::ClipEntry| exclude_source.is_none_or(|s| e.source != s);
-        let Some(&(index, _)) = db.nearest(&query, 1, &allow).first() else { continue };
+        let allow = |e: &crate::retrieval::ClipEntry| {
+            not_excluded(e) && material.is_none_or(|m| e.material.as_deref() == Some(m))
+        };
+        // The same recording on consecutive hits sounds mechanical: the next nearest clip is taken
+        // instead when it is nearly as near.
+        let nearest = db.nearest(&query, 2, &allow);
+        let Some(&(first, best)) = nearest.first() else { continue };
+        let previous = out.last().map(|(_, i)| *i);
+        let index = match nearest.get(1) {
+            Some(&(second, d)) if previous == Some(first) && d <= REPEAT_TOLERANCE * best => second,
+            _ => first,
+        };
         let entry = &db.manifest.entries[index];
         out.push((
             PlacedHit {

@@ -1,0 +1,175 @@
+//! A generated sound being worked on: the hits and their history, the rendered track, and what
+//! the timeline draws (the cochleagram image, the waveform's peaks).
+
+use std::sync::Arc;
+
+use foley_engine::retrieval::{ClipDatabase, hit_window};
+use foley_engine::synthesis::{Method, PlacedHit, gain_db, render_retrieval};
+
+use super::edits::{Edit, HitList};
+use super::generate::Generated;
+
+/// Peaks of the waveform per bucket of this many samples (5 ms).
+pub const PEAK_BUCKET: usize = 240;
+
+/// The generated sound of the open video.
+pub struct Session {
+    pub generated: Generated,
+    pub hits: HitList,
+    /// The track as the hits are now (48 kHz mono).
+    pub track: Vec<f32>,
+    /// (min, max) per [`PEAK_BUCKET`] samples.
+    pub peaks: Vec<(f32, f32)>,
+    pub selected: Option<usize>,
+    /// The predicted cochleagram as an image, low bands at the bottom.
+    pub cochleagram: Option<egui::TextureHandle>,
+    /// How long the last re-render took, ms.
+    pub render_ms: f64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("hits", &self.hits.hits().len()).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Starts from a generation; `hits` replaces the generated hits (a reopened project).
+    pub fn new(generated: Generated, hits: Option<Vec<PlacedHit>>) -> Result<Self, String> {
+        let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.hits.clone()));
+        let mut session = Self {
+            track: generated.synthesis.track.clone(),
+            generated,
+            hits: list,
+            peaks: Vec::new(),
+            selected: None,
+            cochleagram: None,
+            render_ms: 0.0,
+        };
+        session.render()?;
+        Ok(session)
+    }
+
+    #[must_use]
+    pub fn db(&self) -> Option<&Arc<ClipDatabase>> {
+        self.generated.db.as_ref()
+    }
+
+    /// Whether hits can be edited (the track is made of clips).
+    #[must_use]
+    pub fn editable(&self) -> bool {
+        self.generated.method == Method::Retrieval && self.db().is_some()
+    }
+
+    /// Re-renders the track from the hits (retrieval), or keeps the parametric track.
+    pub fn render(&mut self) -> Result<(), String> {
+        let start = std::time::Instant::now();
+        if let (Method::Retrieval, Some(db)) = (self.generated.method, self.generated.db.clone()) {
+            self.track = render_retrieval(&db, self.hits.hits(), self.generated.synthesis.track.len())
+                .map_err(|e| e.to_string())?;
+        }
+        self.peaks = self
+            .track
+            .chunks(PEAK_BUCKET)
+            .map(|c| c.iter().fold((0.0f32, 0.0f32), |(lo, hi), &s| (lo.min(s), hi.max(s))))
+            .collect();
+        self.render_ms = start.elapsed().as_secs_f64() * 1000.0;
+        Ok(())
+    }
+
+    /// Applies an edit, re-renders, and keeps the edited hit selected.
+    pub fn edit(&mut self, edit: Edit) -> Result<(), String> {
+        let deleted = matches!(edit, Edit::Delete { .. });
+        let at = self.hits.apply(edit);
+        self.selected = if deleted { None } else { at };
+        self.render()
+    }
+
+    pub fn undo(&mut self) -> Result<(), String> {
+        if self.hits.undo() {
+            self.selected = None;
+            self.render()?;
+        }
+        Ok(())
+    }
+
+    pub fn redo(&mut self) -> Result<(), String> {
+        if self.hits.redo() {
+            self.selected = None;
+            self.render()?;
+        }
+        Ok(())
+    }
+
+    /// The clips nearest to the predicted sound at `time_s`, nearest first, among those of
+    /// `material` if given: (clip index, id, material).
+    #[must_use]
+    pub fn candidates(&self, time_s: f64, material: Option<&str>, k: usize) -> Vec<(usize, String, Option<String>)> {
+        let Some(db) = self.db() else { return Vec::new() };
+        let window = hit_window(&self.generated.synthesis.cochleagram, time_s);
+        db.nearest(&window, k, &|e| material.is_none_or(|m| e.material.as_deref() == Some(m)))
+            .into_iter()
+            .map(|(i, _)| {
+                let e = &db.manifest.entries[i];
+                (i, e.id.clone(), e.material.clone())
+            })
+            .collect()
+    }
+
+    /// A new hit at `time_s` with the nearest clip and the matched gain.
+    #[must_use]
+    pub fn new_hit(&self, time_s: f64) -> Option<PlacedHit> {
+        let db = self.db()?;
+        let (index, id, material) = self.candidates(time_s, self.generated.synthesis.material.as_deref(), 1).pop()?;
+        let c = &self.generated.synthesis.cochleagram;
+        let compression = db.manifest.cochleagram.compression;
+        let target = foley_engine::retrieval::loudness(&hit_window(c, time_s), c.bands, compression);
+        let entry = &db.manifest.entries[index];
+        Some(PlacedHit {
+            time_s,
+            material,
+            action: entry.action.clone(),
+            strength: 0.0,
+            clip: Some(id),
+            gain_db: gain_db(target, entry.loudness),
+        })
+    }
+
+    /// Materials the database has clips of.
+    #[must_use]
+    pub fn materials(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .db()
+            .map(|db| db.manifest.entries.iter().filter_map(|e| e.material.clone()).collect())
+            .unwrap_or_default();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// The cochleagram as an image: one column per step, one row per band, low bands at the bottom,
+/// scaled to its largest value.
+#[must_use]
+pub fn cochleagram_image(c: &foley_engine::sound::Cochleagram) -> egui::ColorImage {
+    let (w, h) = (c.steps().max(1), c.bands.max(1));
+    let peak = c.data.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+    let mut pixels = vec![egui::Color32::BLACK; w * h];
+    for step in 0..c.steps() {
+        for (band, &v) in c.row(step).iter().enumerate() {
+            pixels[(h - 1 - band) * w + step] = heat(v / peak);
+        }
+    }
+    egui::ColorImage::new([w, h], pixels)
+}
+
+/// Black, through purple and orange, to pale yellow.
+fn heat(v: f32) -> egui::Color32 {
+    let v = v.clamp(0.0, 1.0);
+    let stops = [[0.0, 0.0, 0.0], [0.35, 0.05, 0.45], [0.9, 0.35, 0.1], [1.0, 0.95, 0.6]];
+    let pos = v * (stops.len() - 1) as f32;
+    let i = (pos as usize).min(stops.len() - 2);
+    let t = pos - i as f32;
+    let c = [0, 1, 2].map(|k| ((stops[i][k] + (stops[i + 1][k] - stops[i][k]) * t) * 255.0) as u8);
+    egui::Color32::from_rgb(c[0], c[1], c[2])
+}

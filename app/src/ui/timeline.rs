@@ -1,0 +1,347 @@
+//! The timeline under the video: the generate bar, then on one time axis the predicted
+//! cochleagram, the track's waveform and the hits labelled by material, with the playhead.
+//! Click to seek; click a hit to select it, drag it to move it; scroll to pan, Ctrl+scroll to zoom.
+
+use foley_engine::synthesis::Method;
+use foley_engine::vision::Backend;
+
+use super::app::{Command, FoleyApp, Listen};
+use super::edits::Edit;
+use super::session::PEAK_BUCKET;
+
+/// The visible stretch of time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct View {
+    pub start_s: f64,
+    /// Seconds across the whole width; 0 means "the whole video".
+    pub span_s: f64,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self { start_s: 0.0, span_s: 0.0 }
+    }
+}
+
+const COCHLEAGRAM_H: f32 = 84.0;
+const WAVE_H: f32 = 56.0;
+const HITS_H: f32 = 26.0;
+const GAP: f32 = 4.0;
+
+/// The generate bar: backend, model, method, Generate / progress and Cancel, A/B, undo/redo.
+pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    ui.horizontal(|ui| {
+        if let Some(job) = &app.generate {
+            let fraction = if job.total > 0 { job.done as f32 / job.total as f32 } else { 0.0 };
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(260.0)
+                    .text(format!("listening: frame {} of {}", job.done, job.total)),
+            );
+            if ui.button("Cancel").clicked() {
+                out.push(Command::CancelGenerate);
+            }
+            if let Some(device) = &job.device {
+                ui.label(device);
+            }
+        } else {
+            let label = if app.session.is_some() { "Generate again" } else { "Generate sound" };
+            if ui.button(label).on_hover_text("Run the CNN, the LSTM and the synthesis on this video (G)").clicked() {
+                out.push(Command::Generate);
+            }
+            let mut backend = app.backend;
+            egui::ComboBox::from_id_salt("backend")
+                .selected_text(match backend {
+                    Backend::Ort => "ONNX Runtime (CPU)",
+                    Backend::Wgpu => "wgpu (GPU)",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut backend, Backend::Ort, "ONNX Runtime (CPU)");
+                    ui.selectable_value(&mut backend, Backend::Wgpu, "wgpu (GPU)");
+                });
+            if backend != app.backend {
+                out.push(Command::SetBackend(backend));
+            }
+            let mut method = app.method;
+            egui::ComboBox::from_id_salt("method").selected_text(method.as_str()).show_ui(ui, |ui| {
+                ui.selectable_value(&mut method, Method::Retrieval, "retrieval");
+                ui.selectable_value(&mut method, Method::Parametric, "parametric");
+            });
+            if method != app.method {
+                out.push(Command::SetMethod(method));
+            }
+            let model = app.model_dir.as_ref().map_or_else(|| "shipped model".to_owned(), |d| d.display().to_string());
+            if ui.button(format!("Model: {model}")).on_hover_text("Choose a model folder").clicked() {
+                out.push(Command::PickModel);
+            }
+            if app.model_dir.is_some() && ui.small_button("default").clicked() {
+                out.push(Command::SetModel(None));
+            }
+        }
+        if let Some(session) = &app.session {
+            ui.separator();
+            if app.original.is_some() {
+                let mut listen = app.listen;
+                ui.selectable_value(&mut listen, Listen::Original, "A: original");
+                ui.selectable_value(&mut listen, Listen::Generated, "B: generated");
+                if listen != app.listen {
+                    out.push(Command::SetListen(listen));
+                }
+            }
+            if ui.add_enabled(session.hits.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+                out.push(Command::Undo);
+            }
+            if ui
+                .add_enabled(session.hits.can_redo(), egui::Button::new("Redo"))
+                .on_hover_text("Ctrl+Shift+Z")
+                .clicked()
+            {
+                out.push(Command::Redo);
+            }
+            if ui.add_enabled(session.editable(), egui::Button::new("Add hit at playhead")).clicked() {
+                out.push(Command::AddHitAtPlayhead);
+            }
+            if let Some(m) = &session.generated.synthesis.material {
+                ui.label(format!("looks like {m}"));
+            }
+        }
+    });
+    out
+}
+
+/// The time axis with the cochleagram, waveform, hits and playhead.
+pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    let Some(player) = &app.player else { return out };
+    let duration = player.info().duration_s.max(1e-3);
+    let span = if app.view.span_s > 0.0 { app.view.span_s.min(duration) } else { duration };
+    let start = app.view.start_s.clamp(0.0, (duration - span).max(0.0));
+    let width = ui.available_width();
+    let (rect, response) = ui.allocate_exact_size(
+        egui::vec2(width, COCHLEAGRAM_H + WAVE_H + HITS_H + 2.0 * GAP),
+        egui::Sense::click_and_drag(),
+    );
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, egui::Color32::from_gray(18));
+    let x_of = |t: f64| rect.left() + ((t - start) / span) as f32 * rect.width();
+    let t_of = |x: f32| start + f64::from((x - rect.left()) / rect.width()) * span;
+    let coch_rect = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), COCHLEAGRAM_H));
+    let wave_rect =
+        egui::Rect::from_min_size(egui::pos2(rect.left(), coch_rect.bottom() + GAP), egui::vec2(rect.width(), WAVE_H));
+    let hits_rect =
+        egui::Rect::from_min_size(egui::pos2(rect.left(), wave_rect.bottom() + GAP), egui::vec2(rect.width(), HITS_H));
+
+    if let Some(session) = &app.session {
+        if let Some(texture) = &session.cochleagram {
+            let total = session.generated.synthesis.cochleagram.steps() as f64
+                / session.generated.synthesis.cochleagram.rate_hz;
+            let uv = egui::Rect::from_min_max(
+                egui::pos2((start / total) as f32, 0.0),
+                egui::pos2(((start + span) / total) as f32, 1.0),
+            );
+            painter.image(texture.id(), coch_rect, uv, egui::Color32::WHITE);
+        }
+        // Waveform: the extremes of the samples under each pixel column.
+        let mid = wave_rect.center().y;
+        // Scaled to the track's peak, so quiet tracks still show their shape.
+        let peak = session.peaks.iter().fold(0.0f32, |m, p| m.max(p.1).max(-p.0)).max(1e-4);
+        let half = wave_rect.height() / 2.0 / peak;
+        let buckets_per_s = 48_000.0 / PEAK_BUCKET as f64;
+        let columns = rect.width().max(1.0) as usize;
+        let colour = egui::Color32::from_rgb(120, 200, 255);
+        for col in 0..columns {
+            let t0 = start + span * col as f64 / columns as f64;
+            let t1 = start + span * (col + 1) as f64 / columns as f64;
+            let (b0, b1) = (
+                (t0 * buckets_per_s) as usize,
+                ((t1 * buckets_per_s).ceil() as usize).max((t0 * buckets_per_s) as usize + 1),
+            );
+            let (lo, hi) = session
+                .peaks
+                .get(b0..b1.min(session.peaks.len()))
+                .unwrap_or(&[])
+                .iter()
+                .fold((0.0f32, 0.0f32), |(l, h), p| (l.min(p.0), h.max(p.1)));
+            if hi > lo {
+                let x = rect.left() + col as f32;
+                painter.line_segment(
+                    [egui::pos2(x, mid - hi * half), egui::pos2(x, mid - lo * half)],
+                    egui::Stroke::new(1.0, colour),
+                );
+            }
+        }
+        // Hits: a marker and the material's name; the selected one highlighted.
+        for (i, hit) in session.hits.hits().iter().enumerate() {
+            let x = x_of(hit.time_s);
+            if x < rect.left() - 1.0 || x > rect.right() + 1.0 {
+                continue;
+            }
+            let selected = session.selected == Some(i);
+            let colour = if selected { egui::Color32::YELLOW } else { egui::Color32::from_rgb(0, 230, 255) };
+            painter.line_segment(
+                [egui::pos2(x, coch_rect.top()), egui::pos2(x, hits_rect.top())],
+                egui::Stroke::new(if selected { 2.0 } else { 1.0 }, colour.gamma_multiply(0.6)),
+            );
+            painter.circle_filled(egui::pos2(x, hits_rect.top() + 6.0), if selected { 5.0 } else { 4.0 }, colour);
+            let label = hit.material.as_deref().unwrap_or("hit");
+            painter.text(
+                egui::pos2(x + 6.0, hits_rect.top() + 12.0),
+                egui::Align2::LEFT_CENTER,
+                label,
+                egui::FontId::proportional(11.0),
+                colour,
+            );
+        }
+    } else {
+        painter.text(
+            coch_rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "No sound generated yet: press Generate sound",
+            egui::FontId::proportional(14.0),
+            egui::Color32::GRAY,
+        );
+    }
+    // Playhead.
+    let x = x_of(player.position_s());
+    painter.line_segment(
+        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+        egui::Stroke::new(1.5, egui::Color32::WHITE),
+    );
+
+    // Interaction: a press near a hit selects it (and a drag moves it); elsewhere it seeks.
+    let hit_at = |pos: egui::Pos2| -> Option<usize> {
+        let session = app.session.as_ref()?;
+        session
+            .hits
+            .hits()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i, (x_of(h.time_s) - pos.x).abs()))
+            .filter(|(_, d)| *d <= 6.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    };
+    let id = response.id.with("drag");
+    if response.drag_started()
+        && let Some(pos) = ui.input(|i| i.pointer.press_origin())
+        && let Some(i) = hit_at(pos)
+        && app.session.as_ref().is_some_and(super::session::Session::editable)
+    {
+        ui.data_mut(|d| d.insert_temp(id, i));
+        out.push(Command::SelectHit(Some(i)));
+    }
+    let dragging: Option<usize> = ui.data(|d| d.get_temp(id));
+    if let (Some(i), Some(pos)) = (dragging, response.interact_pointer_pos()) {
+        let t = t_of(pos.x).clamp(0.0, duration);
+        painter.line_segment(
+            [egui::pos2(pos.x, rect.top()), egui::pos2(pos.x, rect.bottom())],
+            egui::Stroke::new(1.0, egui::Color32::YELLOW),
+        );
+        if response.drag_stopped() {
+            ui.data_mut(|d| d.remove::<usize>(id));
+            out.push(Command::EditHit(Edit::Move { index: i, time_s: t }));
+        }
+    } else if response.clicked()
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        match hit_at(pos) {
+            Some(i) => out.push(Command::SelectHit(Some(i))),
+            None => {
+                out.push(Command::SelectHit(None));
+                out.push(Command::Seek(t_of(pos.x).clamp(0.0, duration)));
+            }
+        }
+    } else if response.dragged()
+        && dragging.is_none()
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        out.push(Command::Seek(t_of(pos.x).clamp(0.0, duration)));
+    }
+    if response.hovered() {
+        let (scroll, zoom, ctrl) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.modifiers.command));
+        let pointer_t = response.hover_pos().map_or(start + span / 2.0, |p| t_of(p.x));
+        if (zoom - 1.0).abs() > 1e-3 || (ctrl && scroll.y.abs() > 0.0) {
+            let factor =
+                if (zoom - 1.0).abs() > 1e-3 { 1.0 / f64::from(zoom) } else { (-f64::from(scroll.y) * 0.005).exp() };
+            let new_span = (span * factor).clamp(0.25, duration);
+            let new_start = pointer_t - (pointer_t - start) * new_span / span;
+            out.push(Command::SetView(View {
+                start_s: new_start.clamp(0.0, (duration - new_span).max(0.0)),
+                span_s: new_span,
+            }));
+        } else if scroll.x.abs() > 0.0 || scroll.y.abs() > 0.0 {
+            let delta = -f64::from(scroll.x + scroll.y) / f64::from(rect.width()) * span;
+            out.push(Command::SetView(View {
+                start_s: (start + delta).clamp(0.0, (duration - span).max(0.0)),
+                span_s: span,
+            }));
+        }
+    }
+    // Keep the playhead in view while playing.
+    if player.is_playing() && (player.position_s() > start + span || player.position_s() < start) {
+        out.push(Command::SetView(View { start_s: player.position_s().min((duration - span).max(0.0)), span_s: span }));
+    }
+    out
+}
+
+/// The selected hit: its clip, gain, and the clips it could have instead.
+pub fn inspector_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    let Some(session) = &app.session else { return out };
+    let Some(index) = session.selected else { return out };
+    let Some(hit) = session.hits.hits().get(index) else { return out };
+    ui.heading("Hit");
+    ui.label(format!("at {:.3} s", hit.time_s));
+    ui.label(format!("{} {}", hit.material.as_deref().unwrap_or("-"), hit.action.as_deref().unwrap_or("")));
+    ui.label(format!("clip: {}", hit.clip.as_deref().unwrap_or("-")));
+    let mut gain = hit.gain_db;
+    let slider = ui.add(egui::Slider::new(&mut gain, -40.0..=12.0).text("gain dB"));
+    if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
+        out.push(Command::EditHit(Edit::SetGain { index, gain_db: gain }));
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Audition").on_hover_text("Play this clip alone").clicked() {
+            out.push(Command::Audition(index));
+        }
+        if ui.button("Delete").on_hover_text("Delete").clicked() {
+            out.push(Command::EditHit(Edit::Delete { index }));
+        }
+    });
+    ui.separator();
+    ui.label("Nearest clips:");
+    for (_, id, material) in session.candidates(hit.time_s, None, 5) {
+        let text = format!("{} ({})", id, material.as_deref().unwrap_or("-"));
+        if ui.selectable_label(hit.clip.as_deref() == Some(id.as_str()), text).clicked() {
+            out.push(swap(session, index, &id));
+        }
+    }
+    ui.separator();
+    let choose_id = ui.make_persistent_id("inspector-material");
+    let mut chosen: String =
+        ui.data(|d| d.get_temp(choose_id)).unwrap_or_else(|| hit.material.clone().unwrap_or_default());
+    egui::ComboBox::from_label("material").selected_text(chosen.clone()).show_ui(ui, |ui| {
+        for m in session.materials() {
+            ui.selectable_value(&mut chosen, m.clone(), m);
+        }
+    });
+    ui.data_mut(|d| d.insert_temp(choose_id, chosen.clone()));
+    egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
+        for (_, id, _) in session.candidates(hit.time_s, Some(&chosen), 12) {
+            if ui.selectable_label(hit.clip.as_deref() == Some(id.as_str()), &id).clicked() {
+                out.push(swap(session, index, &id));
+            }
+        }
+    });
+    out
+}
+
+fn swap(session: &super::session::Session, index: usize, id: &str) -> Command {
+    let entry = session.db().and_then(|db| db.find(id).map(|i| db.manifest.entries[i].clone()));
+    Command::EditHit(Edit::SwapClip {
+        index,
+        clip: id.to_owned(),
+        material: entry.as_ref().and_then(|e| e.material.clone()),
+        action: entry.and_then(|e| e.action),
+    })
+}
