@@ -549,3 +549,72 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(4.0));
 }
+
+#[test]
+fn a_study_is_prepared_and_its_typed_in_answers_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        "2",
+        "--seconds",
+        "3",
+        "--seed",
+        "9",
+        "--split",
+        "0",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let study = dir.path().join("study");
+    let prepare = [
+        "study",
+        "prepare",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        study.to_str().unwrap(),
+        "--clips",
+        "2",
+        "--seconds",
+        "2",
+        "--method",
+        "retrieval,parametric",
+    ];
+    let run = foley(&prepare);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let trials = std::fs::read_to_string(study.join("trials.csv")).unwrap();
+    let lines: Vec<&str> = trials.lines().collect();
+    assert_eq!(lines[0], "trial,clip,method,seconds");
+    assert_eq!(lines.len(), 5, "{trials}");
+    for (i, line) in lines[1..].iter().enumerate() {
+        assert!(line.starts_with(&format!("{},clip00", i + 1)), "{line}");
+    }
+    for name in ["clip001_real.wav", "clip001_retrieval.wav", "clip002_parametric.wav"] {
+        let reader = hound::WavReader::open(study.join("media").join(name)).unwrap();
+        assert_eq!((reader.spec().sample_rate, reader.len()), (48_000, 96_000), "{name}");
+    }
+    // Preparing again into the same folder is refused: answers must never mix.
+    let run = foley(&prepare);
+    assert!(!run.status.success() && stderr(&run).contains("already"), "{}", stderr(&run));
+
+    // Answers collected on paper, typed in.
+    let first: Vec<&str> = lines[1].split(',').collect();
+    let second: Vec<&str> = lines[2].split(',').collect();
+    std::fs::write(
+        study.join("results.csv"),
+        format!(
+            "participant,trial,clip,method,real_side,chosen_side,chose_real,confidence,response_ms,answered_at\n\
+             paper,1,{},{},A,B,0,2,0,2026-11-20T10:00:00Z\npaper,2,{},{},B,B,1,,0,2026-11-20T10:01:00Z\n",
+            first[1], first[2], second[1], second[2]
+        ),
+    )
+    .unwrap();
+    let run = foley(&["study", "report", study.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("2 answers from 1 participants"), "{}", stdout(&run));
+    assert!(study.join("report.md").is_file() && study.join("chart.png").is_file());
+}

@@ -115,6 +115,9 @@ fn xdotool(display: &str, args: &[&str]) -> bool {
         .success()
 }
 
+/// A condition on the screen: width, height, RGB pixels.
+type ScreenTest<'a> = dyn Fn(usize, usize, &[[u8; 3]]) -> bool + 'a;
+
 /// Centres of the filled hit markers (5x5 blocks of exactly `colour`), left to right.
 fn markers(w: usize, h: usize, pixels: &[[u8; 3]], colour: [u8; 3]) -> Vec<(usize, usize)> {
     let mut found: Vec<(usize, usize)> = Vec::new();
@@ -160,7 +163,7 @@ fn the_window_generates_the_sound_and_a_hit_can_be_deleted_and_restored() {
     let screen = || std::fs::read(&framebuffer).ok().and_then(|b| screen_pixels(&b));
     let cyan = [0, 230, 255];
     let yellow = [255, 255, 0];
-    let wait_for = |what: &str, test: &dyn Fn(usize, usize, &[[u8; 3]]) -> bool| {
+    let wait_for = |what: &str, test: &ScreenTest<'_>| {
         let deadline = Instant::now() + Duration::from_secs(90);
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(400));

@@ -10,6 +10,7 @@
 //! - [`predict`]: the LSTM sound predictor: training, model bundles, prediction.
 //! - [`retrieval`]: the database of real recorded clips and its nearest-neighbour search.
 //! - [`synthesis`]: from a predicted cochleagram to a sound track (retrieval or parametric).
+//! - [`study`]: the real-vs-predicted study: trials, answers, report.
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod data;
@@ -20,6 +21,7 @@ pub mod paths;
 pub mod predict;
 pub mod retrieval;
 pub mod sound;
+pub mod study;
 pub mod synthesis;
 pub mod timeline;
 pub mod vision;

@@ -12,6 +12,7 @@ mod predict;
 mod probe;
 mod progress;
 mod resynth;
+mod study;
 mod synth;
 mod train;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// The clip database a model's retrieval searches: build it, describe it.
     Clips(clips::ClipsArgs),
+    /// The real-vs-predicted study: prepare it, run it for a participant, report on it.
+    Study(study::StudyArgs),
     /// Training data: the clip bank and datasets in the Greatest Hits layout.
     Dataset(dataset::DatasetArgs),
     /// Measure foley's speed and accuracy on this machine.
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Synth(args)) => synth::run(&args),
         Some(Command::Clips(args)) => clips::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Study(args)) => study::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
     }

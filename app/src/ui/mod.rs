@@ -12,6 +12,7 @@ mod panels;
 mod player;
 mod project;
 mod session;
+mod study;
 mod timeline;
 
 use std::path::PathBuf;
@@ -31,4 +32,18 @@ pub fn run(video: Option<PathBuf>) -> anyhow::Result<()> {
     };
     eframe::run_native("foley", options, Box::new(move |cc| Ok(Box::new(app::FoleyApp::new(cc, video)))))
         .map_err(|err| anyhow!("cannot open the foley window: {err} (is a display available? `foley probe` and the other subcommands work without one)"))
+}
+
+/// Opens the study screen for `participant` on the study in `dir`.
+pub fn run_study(dir: &std::path::Path, participant: &str) -> anyhow::Result<()> {
+    let run = study::StudyRun::open(dir, participant, true)?;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("foley study")
+            .with_app_id("foley-study")
+            .with_inner_size([960.0, 720.0]),
+        ..Default::default()
+    };
+    eframe::run_native("foley-study", options, Box::new(move |_| Ok(Box::new(study::StudyApp { run }))))
+        .map_err(|err| anyhow!("cannot open the study window: {err} (is a display available?)"))
 }

@@ -1,0 +1,181 @@
+//! `foley study prepare`: picks clips that have their real sound, makes each method's track for
+//! them, and writes the study folder: `trials.csv`, `study.json` and `media/` (each clip's
+//! picture, its real sound, and every predicted sound, all cut to the same length).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use rand::SeedableRng as _;
+use rand::seq::SliceRandom as _;
+
+use super::StudyError;
+use super::trials::{STUDY_FILE, StudyClip, StudySettings, TRIALS_FILE, TRIALS_HEADER, Trial};
+use crate::data::{GreatestHits, Split};
+use crate::media::{self, WavFormat};
+use crate::predict::{ModelBundle, predict_video_streaming};
+use crate::retrieval::ClipDatabase;
+use crate::synthesis::{Look, Method, SynthOptions, synthesize_prediction};
+use crate::timeline::OUTPUT_SAMPLE_RATE;
+use crate::vision::FrameEncoder;
+
+/// What to prepare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrepareOptions {
+    /// A dataset in the Greatest Hits layout; clips come from its test split (or from every video
+    /// when it has none).
+    pub data: PathBuf,
+    pub out: PathBuf,
+    pub clips: usize,
+    /// Length of each clip, from the start of its video.
+    pub seconds: f64,
+    pub seed: u64,
+    pub methods: Vec<Method>,
+}
+
+/// Prepares the study; `progress(done, total)` counts clips.
+pub fn prepare_study(
+    options: &PrepareOptions,
+    bundle: &ModelBundle,
+    db: Option<&ClipDatabase>,
+    encoder: &mut dyn FrameEncoder,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<StudySettings, StudyError> {
+    let refused = |reason: String| StudyError::Refused { path: options.out.clone(), reason };
+    if options.out.join(STUDY_FILE).exists() {
+        return Err(refused("a study is already here; choose a new folder so no answers are mixed up".into()));
+    }
+    if options.methods.is_empty() || options.clips == 0 || options.seconds <= 0.0 {
+        return Err(refused("needs at least one method, one clip and a positive length".into()));
+    }
+    let dataset = GreatestHits::open(&options.data)?;
+    let mut candidates: Vec<_> = dataset.split(Split::Test).cloned().collect();
+    if candidates.is_empty() {
+        candidates = dataset.videos.clone();
+    }
+    // Only videos whose real sound exists.
+    candidates.retain(|e| {
+        e.audio.is_some()
+            || media::probe(&e.video).is_ok_and(|p| p.streams.iter().any(|s| s.kind == media::StreamKind::Audio))
+    });
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
+    candidates.shuffle(&mut rng);
+    candidates.truncate(options.clips);
+    if candidates.len() < options.clips {
+        return Err(refused(format!(
+            "{} has {} videos with their real sound; {} clips were asked for",
+            options.data.display(),
+            candidates.len(),
+            options.clips
+        )));
+    }
+    let media_dir = options.out.join("media");
+    std::fs::create_dir_all(&media_dir).map_err(|source| StudyError::Io { path: media_dir.clone(), source })?;
+    let len = (options.seconds * f64::from(OUTPUT_SAMPLE_RATE)).round() as usize;
+    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
+    let mut clips = Vec::with_capacity(candidates.len());
+    for (i, entry) in candidates.iter().enumerate() {
+        progress(i, candidates.len());
+        let name = format!("clip{:03}", i + 1);
+        let ext = entry.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+        let video = PathBuf::from("media").join(format!("{name}.{ext}"));
+        std::fs::copy(&entry.video, options.out.join(&video))
+            .map_err(|source| StudyError::Io { path: entry.video.clone(), source })?;
+        let sound = entry.audio.as_deref().unwrap_or(&entry.video);
+        let track = media::read_audio(sound, OUTPUT_SAMPLE_RATE)?;
+        // Sample 0 on the first frame, as every foley track.
+        let offset = crate::timeline::sample_at(track.start_s, 0.0, OUTPUT_SAMPLE_RATE);
+        let mut samples = track.samples;
+        if offset > 0 {
+            samples.splice(0..0, std::iter::repeat_n(0.0, offset as usize));
+        } else {
+            samples.drain(..(offset.unsigned_abs() as usize).min(samples.len()));
+        }
+        let real = fit(samples, len);
+        let real_rms = rms(&real);
+        let real_path = PathBuf::from("media").join(format!("{name}_real.wav"));
+        media::write_wav(&options.out.join(&real_path), &real, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
+        let prediction = predict_video_streaming(&entry.video, bundle, encoder, cancel, &mut |_| {})?;
+        let mut predicted = Vec::new();
+        for &method in &options.methods {
+            let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
+            let synthesis_options =
+                SynthOptions { method, exclude_source: Some(entry.id.clone()), ..SynthOptions::default() };
+            let made = synthesize_prediction(
+                prediction.cochleagram.clone(),
+                prediction.duration_s,
+                db,
+                &bundle.manifest.cochleagram,
+                &synthesis_options,
+                Some(look),
+            )?;
+            // Loudness is no cue: every track is brought to the real sound's level.
+            let mut track = fit(made.track, len);
+            let gain = if rms(&track) > 0.0 { real_rms / rms(&track) } else { 1.0 };
+            let peak = track.iter().fold(0.0f32, |m, s| m.max(s.abs())) * gain;
+            let gain = if peak > 0.99 { gain * 0.99 / peak } else { gain };
+            track.iter_mut().for_each(|s| *s *= gain);
+            let path = PathBuf::from("media").join(format!("{name}_{}.wav", method.as_str()));
+            media::write_wav(&options.out.join(&path), &track, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
+            predicted.push((method.as_str().to_owned(), path));
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for c in entry.contacts()? {
+            if let Some(m) = c.material {
+                match counts.iter_mut().find(|x| x.0 == m) {
+                    Some(x) => x.1 += 1,
+                    None => counts.push((m, 1)),
+                }
+            }
+        }
+        let material = counts.into_iter().max_by_key(|c| c.1).map(|c| c.0);
+        clips.push(StudyClip { clip: name, video, real: real_path, predicted, material, source: entry.video.clone() });
+    }
+    progress(candidates.len(), candidates.len());
+
+    let mut trials: Vec<Trial> = clips
+        .iter()
+        .flat_map(|c| {
+            options.methods.iter().map(|m| Trial {
+                trial: 0,
+                clip: c.clip.clone(),
+                method: m.as_str().to_owned(),
+                seconds: options.seconds,
+            })
+        })
+        .collect();
+    trials.shuffle(&mut rng);
+    let mut csv = format!("{TRIALS_HEADER}\n");
+    for (i, t) in trials.iter_mut().enumerate() {
+        t.trial = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        csv.push_str(&format!("{},{},{},{}\n", t.trial, t.clip, t.method, t.seconds));
+    }
+    write(&options.out.join(TRIALS_FILE), csv.as_bytes())?;
+    let settings = StudySettings {
+        format: "foley-study".into(),
+        version: 1,
+        seed: options.seed,
+        seconds: options.seconds,
+        methods: options.methods.iter().map(|m| m.as_str().to_owned()).collect(),
+        clips,
+    };
+    let json = serde_json::to_vec_pretty(&settings)
+        .map_err(|e| StudyError::Io { path: options.out.join(STUDY_FILE), source: std::io::Error::other(e) })?;
+    write(&options.out.join(STUDY_FILE), &json)?;
+    Ok(settings)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), StudyError> {
+    crate::media::write_atomically(path, |mut f| std::io::Write::write_all(&mut f, bytes))?;
+    Ok(())
+}
+
+/// `samples` cut or padded with silence to `len`.
+fn fit(mut samples: Vec<f32>, len: usize) -> Vec<f32> {
+    samples.resize(len, 0.0);
+    samples
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}

@@ -1,0 +1,241 @@
+//! `foley study report`: per method, how often the predicted sound was taken for the real one
+//! (50% would mean the two cannot be told apart), with 95% Wilson intervals, overall, per
+//! material and per participant; as a markdown table and a PNG chart.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::StudyError;
+use super::results::{RESULTS_FILE, ResultRow, read_results};
+use super::trials::{read_study, read_trials};
+use crate::data::preview::Canvas;
+
+/// One group's share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupShare {
+    pub method: String,
+    /// `all`, a material, or a participant.
+    pub group: String,
+    pub trials: usize,
+    /// Trials in which the predicted sound was chosen as the real one.
+    pub predicted_chosen: usize,
+    pub share: f64,
+    /// 95% Wilson interval of the share.
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Every share the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StudyReport {
+    pub answers: usize,
+    pub participants: usize,
+    pub overall: Vec<GroupShare>,
+    pub per_material: Vec<GroupShare>,
+    pub per_participant: Vec<GroupShare>,
+}
+
+/// The 95% Wilson score interval of `k` successes in `n` trials.
+#[must_use]
+pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z: f64 = 1.959_963_984_540_054;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+fn shares(rows: &[&ResultRow], key: &dyn Fn(&ResultRow) -> String) -> Vec<GroupShare> {
+    let mut groups: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for r in rows {
+        let g = groups.entry((r.method.clone(), key(r))).or_default();
+        g.0 += 1;
+        g.1 += usize::from(r.chose_real == 0);
+    }
+    groups
+        .into_iter()
+        .map(|((method, group), (n, k))| {
+            let (low, high) = wilson_interval(k, n);
+            GroupShare { method, group, trials: n, predicted_chosen: k, share: k as f64 / n as f64, low, high }
+        })
+        .collect()
+}
+
+/// Reads every answer in the study folder (checked against its trials when `trials.csv` is
+/// there) and computes the shares.
+pub fn report_study(dir: &Path) -> Result<StudyReport, StudyError> {
+    let trials = read_trials(dir).ok();
+    let materials: BTreeMap<String, String> = read_study(dir)
+        .map(|s| s.clips.into_iter().map(|c| (c.clip, c.material.unwrap_or_else(|| "unlabelled".into()))).collect())
+        .unwrap_or_default();
+    let rows = read_results(&dir.join(RESULTS_FILE), trials.as_deref())?;
+    let all: Vec<&ResultRow> = rows.iter().collect();
+    let participants: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.participant.as_str()).collect();
+    Ok(StudyReport {
+        answers: rows.len(),
+        participants: participants.len(),
+        overall: shares(&all, &|_| "all".to_owned()),
+        per_material: shares(&all, &|r| materials.get(&r.clip).cloned().unwrap_or_else(|| "unlabelled".into())),
+        per_participant: shares(&all, &|r| r.participant.clone()),
+    })
+}
+
+fn table(title: &str, column: &str, groups: &[GroupShare]) -> String {
+    let mut md = format!(
+        "\n## {title}\n\n| method | {column} | trials | predicted chosen as real | share | 95% interval |\n|---|---|---|---|---|---|\n"
+    );
+    for g in groups {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {:.1}% | {:.1}% - {:.1}% |\n",
+            g.method,
+            g.group,
+            g.trials,
+            g.predicted_chosen,
+            100.0 * g.share,
+            100.0 * g.low,
+            100.0 * g.high
+        ));
+    }
+    md
+}
+
+/// Writes `report.md` and `chart.png` into `out`.
+pub fn write_report(report: &StudyReport, dir: &Path, out: &Path) -> Result<(), StudyError> {
+    std::fs::create_dir_all(out).map_err(|source| StudyError::Io { path: out.to_owned(), source })?;
+    let mut md = format!(
+        "# Which one has the real sound?\n\nStudy `{}`: {} answers from {} participants. For each method, the share of trials in which the predicted sound was chosen as the real one; 50% means participants could not tell them apart.\n\n![shares](chart.png)\n",
+        dir.display(),
+        report.answers,
+        report.participants
+    );
+    md.push_str(&table("Overall", "group", &report.overall));
+    md.push_str(&table("Per material", "material", &report.per_material));
+    md.push_str(&table("Per participant", "participant", &report.per_participant));
+    crate::media::write_atomically(&out.join("report.md"), |mut f| std::io::Write::write_all(&mut f, md.as_bytes()))?;
+    chart(&out.join("chart.png"), report)?;
+    Ok(())
+}
+
+/// One bar per method (overall), its Wilson interval as a whisker, and the 50% line.
+fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
+    let (w, bar_h, gap, left) = (640usize, 22usize, 16usize, 150usize);
+    let h = 40 + report.overall.len() * (bar_h + gap) + 20;
+    let mut canvas = Canvas::new(w, h);
+    let span = w - left - 40;
+    let x_of = |v: f64| left + (v.clamp(0.0, 1.0) * span as f64) as usize;
+    canvas.text(4, 6, "predicted chosen as real, 95% interval", [230, 230, 230]);
+    for (k, g) in report.overall.iter().enumerate() {
+        let y = 30 + k * (bar_h + gap);
+        canvas.text(4, y + 7, &g.method, [230, 230, 230]);
+        for dy in 0..bar_h {
+            for x in left..x_of(g.share) {
+                canvas.set(x, y + dy, [90, 160, 240]);
+            }
+        }
+        for x in x_of(g.low)..=x_of(g.high) {
+            canvas.set(x, y + bar_h / 2, [255, 255, 255]);
+        }
+        for dy in 4..bar_h - 4 {
+            canvas.set(x_of(g.low), y + dy, [255, 255, 255]);
+            canvas.set(x_of(g.high), y + dy, [255, 255, 255]);
+        }
+        canvas.text(x_of(g.high) + 6, y + 7, &format!("{:.0}%", 100.0 * g.share), [230, 230, 230]);
+    }
+    for y in 24..h - 14 {
+        if y % 4 < 2 {
+            canvas.set(x_of(0.5), y, [255, 200, 0]);
+        }
+    }
+    canvas.text(x_of(0.5) - 12, h - 12, "50%", [255, 200, 0]);
+    canvas.save(path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_intervals_match_hand_computed_values() {
+        // 7 of 20: p = 0.35; centre (0.35 + 1.9208/20) / (1 + 3.8415/20) = 0.3742;
+        // half-width 1.96/1.1921 * sqrt(0.011375 + 0.0024) = 0.1929 -> [0.1812, 0.5671].
+        let (lo, hi) = wilson_interval(7, 20);
+        assert!((lo - 0.1812).abs() < 5e-4 && (hi - 0.5671).abs() < 5e-4, "{lo} {hi}");
+        // 0 of 10: [0, 0.2775].
+        let (lo, hi) = wilson_interval(0, 10);
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 5e-4, "{hi}");
+        assert_eq!(wilson_interval(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn shares_from_hand_typed_answers_match_hand_computed_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = |name: &str, material: &str| super::super::StudyClip {
+            clip: name.into(),
+            video: "v.mp4".into(),
+            real: "r.wav".into(),
+            predicted: Vec::new(),
+            material: Some(material.into()),
+            source: "s.mp4".into(),
+        };
+        let settings = super::super::StudySettings {
+            format: "foley-study".into(),
+            version: 1,
+            seed: 1,
+            seconds: 4.0,
+            methods: vec!["retrieval".into(), "parametric".into()],
+            clips: vec![clip("c1", "wood"), clip("c2", "metal")],
+        };
+        std::fs::write(dir.path().join("study.json"), serde_json::to_vec(&settings).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("trials.csv"),
+            "trial,clip,method,seconds\n1,c1,retrieval,4\n2,c2,retrieval,4\n3,c1,parametric,4\n4,c2,parametric,4\n",
+        )
+        .unwrap();
+        // Answers collected on paper and typed in: spaces, empty confidences.
+        let rows = [
+            ("p1", 1, "c1", "retrieval", 0),
+            ("p1", 2, "c2", "retrieval", 1),
+            ("p1", 3, "c1", "parametric", 0),
+            ("p1", 4, "c2", "parametric", 0),
+            ("p2", 1, "c1", "retrieval", 0),
+            ("p2", 2, "c2", "retrieval", 0),
+            ("p2", 3, "c1", "parametric", 1),
+            ("p2", 4, "c2", "parametric", 1),
+        ];
+        let mut csv = format!("{}\n", super::super::RESULTS_HEADER);
+        for (p, t, c, m, real) in rows {
+            let chosen = if real == 1 { "A" } else { "B" };
+            csv.push_str(&format!("{p}, {t},{c},{m},A,{chosen},{real},,1500,2026-11-20T10:00:00+01:00\n"));
+        }
+        std::fs::write(dir.path().join("results.csv"), csv).unwrap();
+        let report = report_study(dir.path()).unwrap();
+        assert_eq!((report.answers, report.participants), (8, 2));
+        let find = |groups: &[GroupShare], method: &str, group: &str| {
+            groups.iter().find(|g| g.method == method && g.group == group).cloned().unwrap()
+        };
+        // Retrieval: predicted chosen in 3 of 4; Wilson (3, 4) = [0.3006, 0.9544].
+        let r = find(&report.overall, "retrieval", "all");
+        assert_eq!((r.trials, r.predicted_chosen), (4, 3));
+        assert!((r.share - 0.75).abs() < 1e-12 && (r.low - 0.3006).abs() < 5e-4 && (r.high - 0.9544).abs() < 5e-4);
+        // Parametric: 2 of 4; [0.1500, 0.8500].
+        let p = find(&report.overall, "parametric", "all");
+        assert_eq!((p.trials, p.predicted_chosen), (4, 2));
+        assert!((p.low - 0.15).abs() < 5e-4 && (p.high - 0.85).abs() < 5e-4);
+        // Per material and participant.
+        assert_eq!(find(&report.per_material, "retrieval", "wood").predicted_chosen, 2);
+        assert_eq!(find(&report.per_material, "retrieval", "metal").predicted_chosen, 1);
+        assert_eq!(find(&report.per_participant, "retrieval", "p1").predicted_chosen, 1);
+        assert_eq!(find(&report.per_participant, "parametric", "p2").predicted_chosen, 0);
+        write_report(&report, dir.path(), &dir.path().join("out")).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+        assert!(md.contains("| retrieval | all | 4 | 3 | 75.0% | 30.1% - 95.4% |"), "{md}");
+        assert!(dir.path().join("out/chart.png").is_file());
+    }
+}
