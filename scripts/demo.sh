@@ -2,7 +2,8 @@
 # Sets up (scripts/setup.sh), builds foley, and runs the main job on the built-in demo: a silent
 # 10 s video of a drumstick striking a surface (drawn by foley's scene generator, its sound
 # removed) gets its sound back with `foley synth`: the default model predicts the sound from the
-# frames, and real recorded clips are placed at the predicted hits.
+# frames, and real recorded clips are placed at the predicted hits. With a display it ends by
+# opening the video with its new sound in the app; without one it prints where the files are.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -35,3 +36,8 @@ echo "The video with its sound:    $DEMO/foley.mp4"
 echo "The hits (CSV):              $DEMO/foley_hits.csv"
 echo "The true contacts:           $SCENE/synth-7-00000_times.txt (and the real sound: $SCENE/synth-7-00000_denoised.wav)"
 echo "Watch it in the app:         $FOLEY open $DEMO/foley.mp4"
+# With a display, end in the app with the video and its generated sound.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "==> opening it in the app (close the window to finish)"
+    "$FOLEY" open "$DEMO/foley.mp4"
+fi

@@ -89,6 +89,12 @@ pub enum BenchKind {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Scrubbing in the app's player: seeks to 30 places in a 10 s 1920x1080 H.264 video (made
+    /// with `ffmpeg`, with sensor noise) and times each until its frame is ready to show.
+    Scrub {
+        /// A video to scrub instead.
+        video: Option<PathBuf>,
+    },
     /// The predictor's quality on a dataset's test split: predicted against real cochleagrams
     /// (per-step error, band correlation) and hits detected in the prediction against the labelled
     /// contacts (accuracy, F1 and AP within +-0.1 s, median timing error).
@@ -125,6 +131,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Predict { model, seconds } => predict_speed(model.as_ref(), *seconds),
         BenchKind::Retrieval { model, entries, queries } => retrieval_speed(model.as_ref(), *entries, *queries),
         BenchKind::Synth { seconds, model } => synth_speed(*seconds, model.as_ref()),
+        BenchKind::Scrub { video } => scrub_speed(video.as_ref()),
         BenchKind::Encoder { backend, model, images } => encoder_speed((*backend).into(), model.as_ref(), *images),
     }
 }
@@ -570,5 +577,40 @@ fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
             made.hits.len()
         );
     }
+    Ok(())
+}
+
+fn scrub_speed(video: Option<&PathBuf>) -> anyhow::Result<()> {
+    use rand::{RngExt as _, SeedableRng as _};
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let video = match video {
+        Some(v) => v.clone(),
+        None => make_test_video(temp.path(), 1920, 1080, true)?,
+    };
+    let mut player = crate::ui::player::Player::open(&video, || {})?;
+    let duration = player.info().duration_s;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        player.seek(rng.random_range(0.0..duration));
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while player.seeking() && Instant::now() < deadline {
+            player.update()?;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        times.extend(player.last_seek_ms());
+    }
+    times.sort_by(f64::total_cmp);
+    let info = player.info();
+    println!(
+        "seeking in {} ({}x{} {}): {} seeks, median {:.0} ms, slowest {:.0} ms until the frame is ready",
+        video.display(),
+        info.width,
+        info.height,
+        info.codec,
+        times.len(),
+        times.get(times.len() / 2).copied().unwrap_or(f64::NAN),
+        times.last().copied().unwrap_or(f64::NAN)
+    );
     Ok(())
 }

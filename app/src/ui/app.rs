@@ -14,7 +14,7 @@ use super::generate::GenerateJob;
 use super::panels;
 use super::player::Player;
 use super::project::Project;
-use super::session::{Session, cochleagram_image};
+use super::session::Session;
 use super::timeline::View;
 
 const MAX_RECENT: usize = 10;
@@ -129,6 +129,16 @@ pub struct FoleyApp {
     dialog: Option<(Dialog, Receiver<Option<PathBuf>>)>,
     #[serde(skip)]
     exports: Vec<Receiver<Result<String, String>>>,
+    /// Small pictures along the timeline: (time, picture), in time order.
+    #[serde(skip)]
+    pub thumbnails: Vec<(f64, egui::TextureHandle)>,
+    #[serde(skip)]
+    thumbs_rx: Option<Receiver<(f64, egui::ColorImage)>>,
+    /// egui's CPU time of every frame while the current generation runs, ms.
+    #[serde(skip)]
+    frames_while_generating: Vec<f64>,
+    #[serde(skip)]
+    longest_frame_ms: f64,
 }
 
 impl std::fmt::Debug for FoleyApp {
@@ -249,6 +259,8 @@ impl FoleyApp {
         self.original_rx = None;
         self.project_path = None;
         self.view = View::default();
+        self.thumbnails.clear();
+        self.thumbs_rx = None;
         if let Some(audio) = &mut self.audio {
             audio.clear();
         }
@@ -386,6 +398,40 @@ impl FoleyApp {
         }
     }
 
+    /// Decodes small pictures for the timeline on a background thread, about one every 2 s
+    /// (at most 120), sending each as it is ready.
+    fn start_thumbnails(&mut self, ctx: &egui::Context, path: &Path, info: &media::VideoInfo) {
+        let duration_s = info.duration_s;
+        // 96 pixels wide, the video's own shape (even sizes for the scaler).
+        let height = ((96.0 * f64::from(info.height) / f64::from(info.width.max(1))).round() as u32).clamp(8, 192) & !1;
+        let (tx, rx) = mpsc::sync_channel(8);
+        let ctx = ctx.clone();
+        let path = path.to_path_buf();
+        let count = ((duration_s / 2.0).ceil() as usize).clamp(1, 120);
+        let step = duration_s / count as f64;
+        let spawned = std::thread::Builder::new().name("thumbnails".to_owned()).spawn(move || {
+            let options = media::VideoReaderOptions { size: Some((96, height)), threads: 1 };
+            let Ok(mut reader) = media::VideoReader::open_with(&path, options) else { return };
+            let mut next = 0usize;
+            while let Ok(Some(frame)) = reader.next_frame() {
+                if next >= count {
+                    break;
+                }
+                if frame.time_s + 1e-6 >= next as f64 * step {
+                    let image = egui::ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
+                    if tx.send((frame.time_s, image)).is_err() {
+                        return;
+                    }
+                    ctx.request_repaint();
+                    next += 1;
+                }
+            }
+        });
+        if spawned.is_ok() {
+            self.thumbs_rx = Some(rx);
+        }
+    }
+
     fn open_project(&mut self, ctx: &egui::Context, path: &Path) {
         match Project::load(path) {
             Ok(project) => {
@@ -430,6 +476,7 @@ impl FoleyApp {
             (None, None) => return,
         };
         let wake = ctx.clone();
+        self.frames_while_generating.clear();
         match GenerateJob::start(video, self.model_dir.clone(), self.backend, self.method, move || {
             wake.request_repaint();
         }) {
@@ -538,6 +585,7 @@ impl FoleyApp {
             match result {
                 Ok(player) => {
                     self.remember(&path);
+                    self.start_thumbnails(ctx, &path, player.info());
                     self.player = Some(player);
                     self.texture = None;
                     self.error = None;
@@ -550,6 +598,12 @@ impl FoleyApp {
                 }
             }
         }
+        if let Some(rx) = &self.thumbs_rx {
+            while let Ok((t, image)) = rx.try_recv() {
+                let texture = ctx.load_texture(format!("thumb-{t}"), image, egui::TextureOptions::LINEAR);
+                self.thumbnails.push((t, texture));
+            }
+        }
         if let Some(rx) = &self.original_rx
             && let Ok(original) = rx.try_recv()
         {
@@ -560,9 +614,20 @@ impl FoleyApp {
             && let Some(result) = job.poll()
         {
             self.generate = None;
+            let mut frames = std::mem::take(&mut self.frames_while_generating);
+            frames.sort_by(f64::total_cmp);
+            let longest = frames.last().copied().unwrap_or(0.0);
+            log::info!(
+                "UI frames while generating: {}, median {:.1} ms, longest {:.1} ms, {} over 16 ms",
+                frames.len(),
+                frames.get(frames.len() / 2).copied().unwrap_or(0.0),
+                longest,
+                frames.iter().filter(|&&f| f > 16.0).count()
+            );
+            self.longest_frame_ms = longest;
             match result.and_then(|generated| Session::new(generated, self.pending_hits.take())) {
                 Ok(mut session) => {
-                    let image = cochleagram_image(&session.generated.synthesis.cochleagram);
+                    let image = std::mem::take(&mut session.generated.cochleagram_image);
                     session.cochleagram = Some(ctx.load_texture("cochleagram", image, egui::TextureOptions::LINEAR));
                     self.status =
                         Some(format!("{} hits by {}", session.hits.hits().len(), session.generated.method.as_str()));
@@ -608,8 +673,11 @@ impl FoleyApp {
 }
 
 impl eframe::App for FoleyApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        if self.generate.is_some() {
+            self.frames_while_generating.push(f64::from(frame.info().cpu_usage.unwrap_or(0.0)) * 1000.0);
+        }
         self.poll_background(&ctx);
         let mut commands = Vec::new();
         commands.extend(panels::dropped_files(&ctx));

@@ -15,6 +15,8 @@ use foley_engine::vision::{self, Backend, EncoderSpec};
 #[derive(Debug)]
 pub struct Generated {
     pub synthesis: Synthesis,
+    /// The predicted cochleagram as an image, made here rather than on the UI thread.
+    pub cochleagram_image: egui::ColorImage,
     pub db: Option<Arc<ClipDatabase>>,
     pub method: Method,
 }
@@ -118,5 +120,6 @@ fn run(
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
         })
         .map_err(|e| if cancel.load(Ordering::Relaxed) { "generation cancelled".to_owned() } else { e.to_string() })?;
-    Ok(Generated { synthesis, db, method })
+    let cochleagram_image = super::session::cochleagram_image(&synthesis.cochleagram);
+    Ok(Generated { synthesis, cochleagram_image, db, method })
 }

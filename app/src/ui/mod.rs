@@ -9,7 +9,7 @@ mod audio;
 mod edits;
 mod generate;
 mod panels;
-mod player;
+pub(crate) mod player;
 mod project;
 mod session;
 mod study;

@@ -47,6 +47,10 @@ pub struct Player {
     anchor_time_s: f64,
     /// Set when the current frame changed since the UI last uploaded it.
     frame_changed: bool,
+    /// When the pending seek was asked for.
+    seek_started: Option<Instant>,
+    /// How long the last seek took to show its frame, ms.
+    last_seek_ms: Option<f64>,
 }
 
 impl std::fmt::Debug for Player {
@@ -83,6 +87,8 @@ impl Player {
             playing_since: None,
             anchor_time_s: 0.0,
             frame_changed: false,
+            seek_started: None,
+            last_seek_ms: None,
         };
         player.seek(0.0);
         Ok(player)
@@ -140,6 +146,7 @@ impl Player {
         self.next = None;
         self.at_end = false;
         self.awaiting_seek = true;
+        self.seek_started = Some(Instant::now());
         self.step_pending = false;
         self.anchor_time_s = time_s;
         if self.playing_since.is_some() {
@@ -185,6 +192,7 @@ impl Player {
                                 self.playing_since = Some(Instant::now());
                             }
                             self.awaiting_seek = false;
+                            self.last_seek_ms = self.seek_started.take().map(|t| t.elapsed().as_secs_f64() * 1000.0);
                         } else if std::mem::take(&mut self.step_pending) {
                             self.show(frame);
                         } else {
@@ -217,6 +225,18 @@ impl Player {
             self.pause();
         }
         Ok(())
+    }
+
+    /// How long the last seek took from the request to its frame being ready to show, ms.
+    #[must_use]
+    pub fn last_seek_ms(&self) -> Option<f64> {
+        self.last_seek_ms
+    }
+
+    /// Whether a seek's frame is still on its way.
+    #[must_use]
+    pub fn seeking(&self) -> bool {
+        self.awaiting_seek
     }
 
     /// Seconds until the next frame is due, while playing.

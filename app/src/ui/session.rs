@@ -36,6 +36,8 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Starts from a generation; `hits` replaces the generated hits (a reopened project).
     pub fn new(generated: Generated, hits: Option<Vec<PlacedHit>>) -> Result<Self, String> {
+        // The generated track already matches the generated hits; saved hits need a render.
+        let saved = hits.is_some();
         let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.hits.clone()));
         let mut session = Self {
             track: generated.synthesis.track.clone(),
@@ -46,7 +48,11 @@ impl Session {
             cochleagram: None,
             render_ms: 0.0,
         };
-        session.render()?;
+        if saved {
+            session.render()?;
+        } else {
+            session.peaks = peaks(&session.track);
+        }
         Ok(session)
     }
 
@@ -68,11 +74,7 @@ impl Session {
             self.track = render_retrieval(&db, self.hits.hits(), self.generated.synthesis.track.len())
                 .map_err(|e| e.to_string())?;
         }
-        self.peaks = self
-            .track
-            .chunks(PEAK_BUCKET)
-            .map(|c| c.iter().fold((0.0f32, 0.0f32), |(lo, hi), &s| (lo.min(s), hi.max(s))))
-            .collect();
+        self.peaks = peaks(&self.track);
         self.render_ms = start.elapsed().as_secs_f64() * 1000.0;
         Ok(())
     }
@@ -146,6 +148,11 @@ impl Session {
         out.dedup();
         out
     }
+}
+
+/// (min, max) of every [`PEAK_BUCKET`] samples.
+fn peaks(track: &[f32]) -> Vec<(f32, f32)> {
+    track.chunks(PEAK_BUCKET).map(|c| c.iter().fold((0.0f32, 0.0f32), |(lo, hi), &s| (lo.min(s), hi.max(s)))).collect()
 }
 
 /// The cochleagram as an image: one column per step, one row per band, low bands at the bottom,

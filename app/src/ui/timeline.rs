@@ -23,6 +23,7 @@ impl Default for View {
     }
 }
 
+const THUMBS_H: f32 = 40.0;
 const COCHLEAGRAM_H: f32 = 84.0;
 const WAVE_H: f32 = 56.0;
 const HITS_H: f32 = 26.0;
@@ -119,14 +120,34 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let start = app.view.start_s.clamp(0.0, (duration - span).max(0.0));
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(
-        egui::vec2(width, COCHLEAGRAM_H + WAVE_H + HITS_H + 2.0 * GAP),
+        egui::vec2(width, THUMBS_H + COCHLEAGRAM_H + WAVE_H + HITS_H + 3.0 * GAP),
         egui::Sense::click_and_drag(),
     );
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, egui::Color32::from_gray(18));
     let x_of = |t: f64| rect.left() + ((t - start) / span) as f32 * rect.width();
     let t_of = |x: f32| start + f64::from((x - rect.left()) / rect.width()) * span;
-    let coch_rect = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), COCHLEAGRAM_H));
+    let thumbs_rect = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), THUMBS_H));
+    let coch_rect = egui::Rect::from_min_size(
+        egui::pos2(rect.left(), thumbs_rect.bottom() + GAP),
+        egui::vec2(rect.width(), COCHLEAGRAM_H),
+    );
+    // Thumbnails, each at its time, as wide as its aspect allows.
+    for (t, texture) in &app.thumbnails {
+        let size = texture.size_vec2();
+        let w = THUMBS_H * size.x / size.y.max(1.0);
+        let x = x_of(*t);
+        if x + w < rect.left() || x > rect.right() {
+            continue;
+        }
+        let r = egui::Rect::from_min_size(egui::pos2(x, thumbs_rect.top()), egui::vec2(w, THUMBS_H));
+        painter.image(
+            texture.id(),
+            r,
+            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+            egui::Color32::WHITE,
+        );
+    }
     let wave_rect =
         egui::Rect::from_min_size(egui::pos2(rect.left(), coch_rect.bottom() + GAP), egui::vec2(rect.width(), WAVE_H));
     let hits_rect =
