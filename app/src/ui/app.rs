@@ -72,6 +72,8 @@ pub enum Command {
     Audition(usize),
     SetView(View),
     ShowDialog(Dialog),
+    /// What a dialog does once its file is chosen (also for a file chosen without a dialog).
+    WithFile(Dialog, PathBuf),
     SaveProject,
 }
 
@@ -161,6 +163,7 @@ impl FoleyApp {
         match command {
             Command::PickFile => self.show_dialog(ctx, Dialog::OpenVideo),
             Command::ShowDialog(d) => self.show_dialog(ctx, d),
+            Command::WithFile(d, path) => self.dialog_done(ctx, d, path),
             Command::Open(path) => self.open(ctx, path),
             Command::Close => self.close(),
             Command::TogglePlay => {
@@ -574,7 +577,7 @@ impl FoleyApp {
             let kind = *kind;
             self.dialog = None;
             if let Some(path) = picked {
-                self.dialog_done(ctx, kind, path);
+                self.apply(ctx, Command::WithFile(kind, path));
             }
         }
         if let Some((path, rx)) = &self.opening
@@ -674,10 +677,21 @@ impl FoleyApp {
 
 impl eframe::App for FoleyApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
         if self.generate.is_some() {
             self.frames_while_generating.push(f64::from(frame.info().cpu_usage.unwrap_or(0.0)) * 1000.0);
         }
+        self.window_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, self);
+    }
+}
+
+impl FoleyApp {
+    /// One frame of the whole window: background results in, panels drawn, commands applied.
+    pub fn window_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
         self.poll_background(&ctx);
         let mut commands = Vec::new();
         commands.extend(panels::dropped_files(&ctx));
@@ -697,7 +711,111 @@ impl eframe::App for FoleyApp {
         }
     }
 
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, self);
+    /// Whether background work (opening, generating, exporting) is still running.
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        self.opening.is_some() || self.generate.is_some() || !self.exports.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable as _;
+
+    fn settle(h: &mut Harness<'_, FoleyApp>, until: impl Fn(&FoleyApp) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !until(h.state()) {
+            let app = h.state();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app never got there: typed {:?}, player {}, session {}, error {:?}",
+                app.path_input,
+                app.player.is_some(),
+                app.session.is_some(),
+                app.error
+            );
+            h.step();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        h.step();
+    }
+
+    #[test]
+    fn open_generate_play_edit_undo_and_export_a_generated_video() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
+        let config = foley_engine::data::synth::SynthConfig { videos: 1, seconds: 4.0, seed: 7, train_share: 0.0 };
+        foley_engine::data::synth::generate(&data, &bank, &foley_engine::paths::cache_dir(), &config, &|_| {}).unwrap();
+        let video = data.join("synth-7-00000_denoised.mp4");
+
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 900.0))
+            .build_ui_state(|ui, app: &mut FoleyApp| app.window_ui(ui), FoleyApp::default());
+        h.step();
+        // Open by typing the path, as a user without a file dialog would.
+        let input = h.get_by_role(egui::accesskit::Role::TextInput);
+        input.click();
+        h.step();
+        h.get_by_role(egui::accesskit::Role::TextInput).type_text(video.to_str().unwrap());
+        h.step();
+        h.get_by_label("Open").click();
+        settle(&mut h, |app| app.player.is_some() && !app.busy());
+        assert!(h.state().error.is_none(), "{:?}", h.state().error);
+
+        h.get_by_label("Generate sound").click();
+        settle(&mut h, |app| app.session.is_some() && !app.busy());
+        let hits = h.state().session.as_ref().unwrap().hits.hits().len();
+        assert!(hits > 0, "no hits generated");
+        assert!(h.query_by_label_contains("looks like").is_some());
+
+        // Play and pause with Space.
+        h.key_press(egui::Key::Space);
+        h.step();
+        h.step();
+        assert!(h.state().player.as_ref().unwrap().is_playing());
+        h.key_press(egui::Key::Space);
+        h.step();
+        h.step();
+        assert!(!h.state().player.as_ref().unwrap().is_playing());
+
+        // Add a hit at the playhead, then undo it.
+        let before = h.state().session.as_ref().unwrap().track.clone();
+        h.get_by_label("Add hit at playhead").click();
+        h.step();
+        h.step();
+        assert_eq!(h.state().session.as_ref().unwrap().hits.hits().len(), hits + 1, "{:?}", h.state().error);
+        assert_ne!(h.state().session.as_ref().unwrap().track, before, "the track did not re-render");
+        h.get_by_label("Undo").click();
+        h.step();
+        h.step();
+        assert_eq!(h.state().session.as_ref().unwrap().hits.hits().len(), hits);
+        assert_eq!(h.state().session.as_ref().unwrap().track, before);
+
+        // Export the WAV, the video with its sound, the hits and the project.
+        let out = |name: &str| dir.path().join(name);
+        let ctx = h.ctx.clone();
+        for (dialog, name) in [
+            (Dialog::ExportWav(WavFormat::Pcm24), "track.wav"),
+            (Dialog::ExportVideo, "with_sound.mp4"),
+            (Dialog::ExportHits, "hits.csv"),
+            (Dialog::SaveProject, "work.foley.json"),
+        ] {
+            h.state_mut().apply(&ctx, Command::WithFile(dialog, out(name)));
+        }
+        settle(&mut h, |app| !app.busy());
+        assert!(h.state().error.as_deref().is_none_or(|e| e.starts_with("no sound output")), "{:?}", h.state().error);
+        let wav = hound::WavReader::open(out("track.wav")).unwrap();
+        assert_eq!((wav.spec().sample_rate, wav.spec().bits_per_sample), (48_000, 24));
+        assert_eq!(wav.len() as usize, h.state().session.as_ref().unwrap().track.len());
+        let csv = std::fs::read_to_string(out("hits.csv")).unwrap();
+        assert_eq!(csv.lines().count(), hits + 1);
+        let probe = media::probe(out("with_sound.mp4")).unwrap();
+        assert!(probe.streams.iter().any(|s| s.kind == media::StreamKind::Audio));
+        let project = super::super::project::Project::load(&out("work.foley.json")).unwrap();
+        assert_eq!(project.hits.len(), hits);
+        assert_eq!(project.video, video);
     }
 }

@@ -126,6 +126,10 @@ pub fn menu_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
                 ui.separator();
                 ui.label(player.path().display().to_string());
             }
+            if app.busy() {
+                ui.separator();
+                ui.spinner();
+            }
             if let Some(status) = &app.status {
                 ui.separator();
                 ui.weak(status);

@@ -32,7 +32,8 @@ const GAP: f32 = 4.0;
 /// The generate bar: backend, model, method, Generate / progress and Cancel, A/B, undo/redo.
 pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let mut out = Vec::new();
-    ui.horizontal(|ui| {
+    // Wraps in a narrow window rather than hiding buttons off the edge.
+    ui.horizontal_wrapped(|ui| {
         if let Some(job) = &app.generate {
             let fraction = if job.total > 0 { job.done as f32 / job.total as f32 } else { 0.0 };
             ui.add(
