@@ -742,6 +742,18 @@ mod tests {
         h.step();
     }
 
+    /// The first screen, as a snapshot image (`UPDATE_SNAPSHOTS=1` rewrites it after an intended
+    /// change); it lives in the workspace's `tests/snapshots`.
+    #[test]
+    fn the_welcome_screen_looks_as_it_should() {
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1000.0, 600.0))
+            .build_ui_state(|ui, app: &mut FoleyApp| app.window_ui(ui), FoleyApp::default());
+        h.run();
+        assert!(h.query_by_label("Open video…").is_some());
+        h.snapshot_options("main_welcome", &egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots"));
+    }
+
     #[test]
     fn open_generate_play_edit_undo_and_export_a_generated_video() {
         let dir = tempfile::tempdir().unwrap();

@@ -534,6 +534,28 @@ mod tests {
         assert_eq!(other.answered(), 0);
     }
 
+    /// Snapshot images of the study's screens (rendered with wgpu; `UPDATE_SNAPSHOTS=1` rewrites
+    /// them after an intended change). They live in the workspace's `tests/snapshots`.
+    #[test]
+    fn the_study_screens_look_as_they_should() {
+        let dir = study(2);
+        let run = StudyRun::open(dir.path(), "p09", false).unwrap();
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(900.0, 500.0))
+            .build_ui_state(|ui, run: &mut StudyRun| study_ui(ui, run), run);
+        let options = egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots");
+        h.run();
+        h.snapshot_options("study_instructions", &options);
+        h.key_press(egui::Key::Enter);
+        h.run();
+        h.key_press(egui::Key::A);
+        h.key_press(egui::Key::B);
+        h.key_press(egui::Key::ArrowRight);
+        h.key_press(egui::Key::Num3);
+        h.run();
+        h.snapshot_options("study_trial", &options);
+    }
+
     #[test]
     fn a_foreign_results_file_is_refused_and_left_alone() {
         let dir = study(2);
