@@ -34,6 +34,22 @@ fn start_xvfb(fbdir: &Path) -> (Killed, String) {
     (Killed(child), display)
 }
 
+/// `foley open VIDEO` on `display`, with its settings kept under `home`.
+fn open_window(display: &str, video: &Path, home: &Path) -> Killed {
+    Killed(
+        Command::new(env!("CARGO_BIN_EXE_foley"))
+            .args(["open", video.to_str().unwrap()])
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_DATA_HOME", home.join("data_home"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// The screen as RGB pixels, from Xvfb's XWD framebuffer file.
 fn screen_pixels(xwd: &[u8]) -> Option<(usize, usize, Vec<[u8; 3]>)> {
     let field = |i: usize| -> Option<usize> {
@@ -67,18 +83,7 @@ fn the_window_shows_the_video() {
     let fbdir = dir.path().join("fb");
     std::fs::create_dir(&fbdir).unwrap();
     let (_xvfb, display) = start_xvfb(&fbdir);
-    let _app = Killed(
-        Command::new(env!("CARGO_BIN_EXE_foley"))
-            .args(["open", video.to_str().unwrap()])
-            .env("DISPLAY", &display)
-            .env_remove("WAYLAND_DISPLAY")
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _app = open_window(&display, &video, dir.path());
     let framebuffer = fbdir.join("Xvfb_screen0");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut magenta = 0;
@@ -147,18 +152,7 @@ fn the_window_generates_the_sound_and_a_hit_can_be_deleted_and_restored() {
     let fbdir = dir.path().join("fb");
     std::fs::create_dir(&fbdir).unwrap();
     let (_xvfb, display) = start_xvfb(&fbdir);
-    let _app = Killed(
-        Command::new(env!("CARGO_BIN_EXE_foley"))
-            .args(["open", video.to_str().unwrap()])
-            .env("DISPLAY", &display)
-            .env_remove("WAYLAND_DISPLAY")
-            .env("XDG_DATA_HOME", dir.path().join("data_home"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _app = open_window(&display, &video, dir.path());
     let framebuffer = fbdir.join("Xvfb_screen0");
     let screen = || std::fs::read(&framebuffer).ok().and_then(|b| screen_pixels(&b));
     let cyan = [0, 230, 255];

@@ -19,19 +19,24 @@ fn small_config() -> ModelConfig {
     ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42 }
 }
 
+/// One sequence of 10 frames of 12 values over 30 steps, as a training batch.
+fn one_batch(frames: &[f32], step_frame: &[u32]) -> Batch {
+    Batch {
+        frames: Tensor::from_slice(frames, (10, 12), &Device::Cpu).unwrap(),
+        step_frame: Tensor::from_slice(step_frame, 30, &Device::Cpu).unwrap(),
+        targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        batch: 1,
+        steps: 30,
+    }
+}
+
 #[test]
 fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     let config = small_config();
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
-    let batch = Batch {
-        frames: Tensor::from_slice(&frames, (10, 12), &Device::Cpu).unwrap(),
-        step_frame: Tensor::from_slice(&step_frame, 30, &Device::Cpu).unwrap(),
-        targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
-        batch: 1,
-        steps: 30,
-    };
+    let batch = one_batch(&frames, &step_frame);
     let want: Vec<f32> =
         forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     let weights = InferenceWeights::new(&config, &params).unwrap();
@@ -54,13 +59,7 @@ fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
-    let batch = Batch {
-        frames: Tensor::from_slice(&frames, (10, 12), &Device::Cpu).unwrap(),
-        step_frame: Tensor::from_slice(&step_frame, 30, &Device::Cpu).unwrap(),
-        targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
-        batch: 1,
-        steps: 30,
-    };
+    let batch = one_batch(&frames, &step_frame);
     let want: Vec<f32> =
         forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     let weights = InferenceWeights::new(&config, &params).unwrap();

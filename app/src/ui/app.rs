@@ -657,15 +657,7 @@ impl FoleyApp {
             if let Err(err) = player.update() {
                 self.error = Some(err.to_string());
             }
-            if player.take_frame_changed()
-                && let Some(frame) = player.current_frame()
-            {
-                let image = egui::ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
-                match &mut self.texture {
-                    Some(t) => t.set(image, egui::TextureOptions::LINEAR),
-                    None => self.texture = Some(ctx.load_texture("video-frame", image, egui::TextureOptions::LINEAR)),
-                }
-            }
+            player.upload_frame(ctx, &mut self.texture, "video-frame");
             if let Some(wait) = player.time_to_next_frame() {
                 ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait));
             } else if player.is_playing() {

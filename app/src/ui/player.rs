@@ -227,6 +227,19 @@ impl Player {
         Ok(())
     }
 
+    /// Puts the frame on screen into `texture` (creating it) when it changed since the last call.
+    pub fn upload_frame(&mut self, ctx: &egui::Context, texture: &mut Option<egui::TextureHandle>, name: &str) {
+        if self.take_frame_changed()
+            && let Some(frame) = self.current_frame()
+        {
+            let image = egui::ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
+            match texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => *texture = Some(ctx.load_texture(name, image, egui::TextureOptions::LINEAR)),
+            }
+        }
+    }
+
     /// How long the last seek took from the request to its frame being ready to show, ms.
     #[must_use]
     pub fn last_seek_ms(&self) -> Option<f64> {

@@ -271,15 +271,7 @@ impl StudyRun {
                 a.pause();
             }
         }
-        if player.take_frame_changed()
-            && let Some(frame) = player.current_frame()
-        {
-            let image = egui::ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
-            match &mut media.texture {
-                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
-                None => media.texture = Some(ctx.load_texture("study-frame", image, egui::TextureOptions::LINEAR)),
-            }
-        }
+        player.upload_frame(ctx, &mut media.texture, "study-frame");
         if player.is_playing() {
             ctx.request_repaint_after(std::time::Duration::from_millis(10));
         }

@@ -41,7 +41,7 @@ pub fn score(
         for band in 0..bands {
             let p: Vec<f64> = pred.iter().skip(band).step_by(bands).map(|&v| f64::from(v)).collect();
             let t: Vec<f64> = e.target.iter().skip(band).step_by(bands).map(|&v| f64::from(v)).collect();
-            if let Some(r) = correlation(&p, &t) {
+            if let Some(r) = crate::eval::pearson(&p, &t) {
                 correlations.push(r);
             }
         }
@@ -98,19 +98,4 @@ pub fn evaluate_split(
     let weights = bundle.inference()?;
     let metrics = score(&weights, &examples, 0.01, bundle.manifest.validation.epoch)?;
     Ok((metrics, examples.len()))
-}
-
-fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len().min(b.len()) as f64;
-    if n < 2.0 {
-        return None;
-    }
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        cov += (x - ma) * (y - mb);
-        va += (x - ma).powi(2);
-        vb += (y - mb).powi(2);
-    }
-    (va > 1e-12 && vb > 1e-12).then(|| cov / (va * vb).sqrt())
 }
