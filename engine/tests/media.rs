@@ -94,12 +94,22 @@ fn seeking_returns_the_frame_on_screen() {
         (-1.0, 0),
         (100.0, 89),
         (37.0 * period, 37),
+        // Short moves forward decode on from where the reader is, without going back to a key frame.
+        (40.0 * period, 40),
+        (40.5 * period, 40),
+        (55.0 * period, 55),
+        (55.0 * period + 0.9, (55.0 + 0.9 / period).floor() as usize),
     ] {
         let frame = reader.seek(target).unwrap().expect("a frame");
         assert_eq!(frame.time_s, frames[expected].time_s, "seek to {target}");
         assert!(frame.rgb == frames[expected].rgb, "seek to {target}: pixels differ from frame {expected}");
     }
-    // Reading continues after the frame a seek returned.
+    // Reading continues after the frame a seek returned, forward or backward.
+    let shown = reader.seek(30.0 * period).unwrap().unwrap();
+    assert_eq!(shown.time_s, frames[30].time_s);
+    let shown = reader.seek(33.0 * period).unwrap().unwrap();
+    assert_eq!(shown.time_s, frames[33].time_s);
+    assert_eq!(reader.next_frame().unwrap().unwrap().time_s, frames[34].time_s);
     let shown = reader.seek(20.0 * period).unwrap().unwrap();
     assert_eq!(shown.time_s, frames[20].time_s);
     let next = reader.next_frame().unwrap().unwrap();

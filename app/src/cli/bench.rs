@@ -89,8 +89,9 @@ pub enum BenchKind {
         #[arg(long)]
         model: Option<PathBuf>,
     },
-    /// Scrubbing in the app's player: seeks to 30 places in a 10 s 1920x1080 H.264 video (made
-    /// with `ffmpeg`, with sensor noise) and times each until its frame is ready to show.
+    /// Scrubbing in the app's player: 30 jumps to random places and 30 small moves forward in a
+    /// 10 s 1920x1080 H.264 video (made with `ffmpeg`, with sensor noise), each timed until its
+    /// frame is ready to show.
     Scrub {
         /// A video to scrub instead.
         video: Option<PathBuf>,
@@ -591,26 +592,40 @@ fn scrub_speed(video: Option<&PathBuf>) -> anyhow::Result<()> {
     let duration = player.info().duration_s;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut times = Vec::new();
-    for _ in 0..30 {
-        player.seek(rng.random_range(0.0..duration));
+    let mut forward = Vec::new();
+    for k in 0..60 {
+        // Half jump anywhere; half move a little forward, as dragging the playhead does.
+        let target = if k % 2 == 0 {
+            rng.random_range(0.0..duration)
+        } else {
+            (player.position_s() + rng.random_range(0.05..0.5)).min(duration)
+        };
+        player.seek(target);
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         while player.seeking() && Instant::now() < deadline {
             player.update()?;
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        times.extend(player.last_seek_ms());
+        let took = player.last_seek_ms();
+        if k % 2 == 0 {
+            times.extend(took);
+        } else {
+            forward.extend(took);
+        }
     }
-    times.sort_by(f64::total_cmp);
-    let info = player.info();
-    println!(
-        "seeking in {} ({}x{} {}): {} seeks, median {:.0} ms, slowest {:.0} ms until the frame is ready",
-        video.display(),
-        info.width,
-        info.height,
-        info.codec,
-        times.len(),
-        times.get(times.len() / 2).copied().unwrap_or(f64::NAN),
-        times.last().copied().unwrap_or(f64::NAN)
-    );
+    let info = player.info().clone();
+    for (what, mut t) in [("jumps anywhere", times), ("moves 0.05-0.5 s forward", forward)] {
+        t.sort_by(f64::total_cmp);
+        println!(
+            "seeking in {} ({}x{} {}), {what}: {} seeks, median {:.0} ms, slowest {:.0} ms until the frame is ready",
+            video.display(),
+            info.width,
+            info.height,
+            info.codec,
+            t.len(),
+            t.get(t.len() / 2).copied().unwrap_or(f64::NAN),
+            t.last().copied().unwrap_or(f64::NAN)
+        );
+    }
     Ok(())
 }

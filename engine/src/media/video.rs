@@ -86,7 +86,13 @@ pub struct VideoReader {
     pending: Option<(f64, frame::Video)>,
     eof_sent: bool,
     finished: bool,
+    /// Time of the frame last returned.
+    position_s: Option<f64>,
 }
+
+/// A seek at most this far ahead of the frame last returned decodes forward from there instead
+/// of going back to a key frame: scrubbing forward then costs only the frames in between.
+const FORWARD_DECODE_S: f64 = 2.0;
 
 impl std::fmt::Debug for VideoReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -162,6 +168,7 @@ impl VideoReader {
             pending: None,
             eof_sent: false,
             finished: false,
+            position_s: None,
         })
     }
 
@@ -199,7 +206,10 @@ impl VideoReader {
     /// The next frame in presentation order, or `None` after the last one.
     pub fn next_frame(&mut self) -> Result<Option<VideoFrame>, MediaError> {
         match self.next_decoded()? {
-            Some((t, raw)) => self.convert(t, &raw).map(Some),
+            Some((t, raw)) => {
+                self.position_s = Some(t);
+                self.convert(t, &raw).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -219,6 +229,22 @@ impl VideoReader {
         // A frame counts as "at" the time if it is within a microsecond: timestamps that went
         // through a decimal representation must still land on their own frame.
         let target = time_s + 1e-6;
+        if self.position_s.is_some_and(|p| target > p && target - p <= FORWARD_DECODE_S) && !self.finished {
+            let mut shown = None;
+            while let Some((t, raw)) = self.next_decoded()? {
+                if t <= target {
+                    shown = Some((t, raw));
+                } else {
+                    self.pending = Some((t, raw));
+                    break;
+                }
+            }
+            if let Some((t, raw)) = shown {
+                self.position_s = Some(t);
+                return self.convert(t, &raw).map(Some);
+            }
+            // The frame already returned is still the one on screen: seek back to it below.
+        }
         let target_ts = self.origin as f64
             + target * f64::from(self.time_base.denominator()) / f64::from(self.time_base.numerator());
         // avformat_seek_file takes AV_TIME_BASE units when no stream is named.
@@ -249,7 +275,10 @@ impl VideoReader {
             }
         }
         match shown {
-            Some((t, raw)) => self.convert(t, &raw).map(Some),
+            Some((t, raw)) => {
+                self.position_s = Some(t);
+                self.convert(t, &raw).map(Some)
+            }
             None => Ok(None),
         }
     }
