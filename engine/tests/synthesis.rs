@@ -135,6 +135,10 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
         assert_eq!(h.material.as_deref(), Some("metal"), "{h:?}");
         assert!(h.clip.as_deref().unwrap().starts_with("long@"));
     }
+    // Two takes of the same sound are nearly as near: consecutive hits alternate between them.
+    for pair in made.hits.windows(2) {
+        assert_ne!(pair[0].clip, pair[1].clip, "the same clip twice in a row");
+    }
     assert!(made.track.iter().all(|s| s.abs() <= CEILING));
     assert!(made.track.iter().any(|s| s.abs() > 0.1));
 

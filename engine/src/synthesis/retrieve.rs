@@ -6,8 +6,8 @@ use crate::retrieval::{ClipDatabase, hit_window, loudness};
 use crate::sound::{Cochleagram, Hit};
 
 /// How much farther (squared distance) the runner-up may be and still replace a repeat of the
-/// previous hit's clip.
-const REPEAT_TOLERANCE: f32 = 1.25;
+/// previous hit's clip (another take of the same sound is typically within this).
+const REPEAT_TOLERANCE: f32 = 2.0;
 
 /// Gains are kept within this range, dB: a prediction far quieter or louder than any clip should
 /// not turn a clip into silence or into a blast.
