@@ -370,22 +370,7 @@ fn features_refuses_bad_models_missing_runtimes_and_bad_videos_clearly() {
 #[test]
 fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let run = foley(&[
-        "dataset",
-        "synth",
-        "--out",
-        data.to_str().unwrap(),
-        "--videos",
-        "4",
-        "--seconds",
-        "3",
-        "--seed",
-        "2",
-        "--split",
-        "0.75",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let data = generated_dataset(dir.path(), 4, 3, 2, "0.75");
     let model = dir.path().join("model");
     let cache = dir.path().join("cache");
     let train = foley(&[
@@ -456,6 +441,28 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     }
 }
 
+/// `foley dataset synth` into `dir/data`: `videos` videos of `seconds`, `split` of them for training.
+fn generated_dataset(dir: &Path, videos: u32, seconds: u32, seed: u32, split: &str) -> std::path::PathBuf {
+    let data = dir.join("data");
+    let (videos, seconds, seed) = (videos.to_string(), seconds.to_string(), seed.to_string());
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        &videos,
+        "--seconds",
+        &seconds,
+        "--seed",
+        &seed,
+        "--split",
+        split,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    data
+}
+
 /// Frames of a generated video of `seconds` at 29.97 fps, and the track length that covers them.
 fn generated_track_len(seconds: f64) -> usize {
     let frames = (seconds * 30_000.0 / 1001.0).round();
@@ -465,22 +472,7 @@ fn generated_track_len(seconds: f64) -> usize {
 #[test]
 fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_files() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let run = foley(&[
-        "dataset",
-        "synth",
-        "--out",
-        data.to_str().unwrap(),
-        "--videos",
-        "1",
-        "--seconds",
-        "4",
-        "--seed",
-        "7",
-        "--split",
-        "0",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let data = generated_dataset(dir.path(), 1, 4, 7, "0");
     let video = data.join("synth-7-00000_denoised.mp4");
     let (wav, hits, with_sound) =
         (dir.path().join("out.wav"), dir.path().join("hits.csv"), dir.path().join("with_sound.mkv"));
@@ -553,22 +545,7 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
 #[test]
 fn a_study_is_prepared_and_its_typed_in_answers_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let run = foley(&[
-        "dataset",
-        "synth",
-        "--out",
-        data.to_str().unwrap(),
-        "--videos",
-        "2",
-        "--seconds",
-        "3",
-        "--seed",
-        "9",
-        "--split",
-        "0",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let data = generated_dataset(dir.path(), 2, 3, 9, "0");
     let study = dir.path().join("study");
     let prepare = [
         "study",

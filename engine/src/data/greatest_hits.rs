@@ -78,6 +78,20 @@ pub struct Contact {
     pub reaction: Option<String>,
 }
 
+/// The material most of `contacts` are labelled with (on a tie, the one whose first contact comes
+/// last), if any is.
+#[must_use]
+pub fn majority_material(contacts: &[Contact]) -> Option<String> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for m in contacts.iter().filter_map(|c| c.material.as_deref()) {
+        match counts.iter_mut().find(|c| c.0 == m) {
+            Some(c) => c.1 += 1,
+            None => counts.push((m, 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|c| c.1).map(|c| c.0.to_owned())
+}
+
 /// One video of the dataset and its files.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoEntry {

@@ -9,5 +9,7 @@ pub mod synth;
 
 pub use clipbank::{BankClip, MANIFEST_HEADER, read_manifest, write_manifest};
 pub use error::DataError;
-pub use greatest_hits::{Action, Contact, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, read_times};
+pub use greatest_hits::{
+    Action, Contact, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, majority_material, read_times,
+};
 pub use preview::contact_sheet;

@@ -39,6 +39,8 @@ pub enum EvalError {
     Data(#[from] DataError),
     #[error(transparent)]
     Vision(#[from] crate::vision::VisionError),
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -282,10 +284,6 @@ fn figure(v: Option<f64>, scale: f64, digits: usize) -> String {
 }
 
 fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions) -> Result<(), EvalError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |e: crate::media::MediaError| EvalError::Io { path: path.clone(), source: std::io::Error::other(e) }
-    };
     let mut md = String::new();
     md.push_str("# foley evaluation\n\n");
     md.push_str(&format!("- Command: `{}`\n", options.command));
@@ -349,11 +347,8 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
     md.push_str(
         "![Real, predicted and made cochleagrams](cochleagrams.png)\n\n![Metrics against the baselines](metrics.png)\n",
     );
-    let path = options.out.join("report.md");
-    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, md.as_bytes()))
-        .map_err(io(&path))?;
+    crate::media::write_bytes_atomically(&options.out.join("report.md"), md.as_bytes())?;
 
-    let path = options.out.join("metrics.csv");
     let mut csv = String::from(
         "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,correct_hits,loudness_correlation,cochleagram_distance\n",
     );
@@ -376,12 +371,11 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
             m.cochleagram_distance
         ));
     }
-    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, csv.as_bytes()))
-        .map_err(io(&path))?;
+    crate::media::write_bytes_atomically(&options.out.join("metrics.csv"), csv.as_bytes())?;
     let path = options.out.join("scores.json");
     let json = serde_json::to_vec_pretty(report)
         .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
-    crate::media::write_atomically(&path, |mut f| std::io::Write::write_all(&mut f, &json)).map_err(io(&path))?;
+    crate::media::write_bytes_atomically(&path, &json)?;
     Ok(())
 }
 

@@ -66,6 +66,11 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io:
     pending.commit()
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it.
+pub(crate) fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
+    write_atomically(path, |mut file| std::io::Write::write_all(&mut file, bytes))
+}
+
 /// Renames a finished file written by another library (at `temp`, beside `target`) onto
 /// `target`, readable by others like every output, after syncing it to disk.
 pub(crate) fn publish(temp: &Path, target: &Path) -> std::io::Result<()> {

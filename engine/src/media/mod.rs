@@ -13,7 +13,7 @@ mod probe;
 mod video;
 mod wav;
 
-pub(crate) use atomic::{publish, write_atomically};
+pub(crate) use atomic::{publish, write_atomically, write_bytes_atomically};
 pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
 pub use encode::{EncodeOptions, encode_video};
 pub use error::MediaError;

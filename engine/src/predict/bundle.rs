@@ -93,7 +93,7 @@ impl ModelBundle {
         crate::media::publish(&temp, &weights).map_err(|source| PredictError::Io { path: weights.clone(), source })?;
         let json = serde_json::to_vec_pretty(manifest)
             .map_err(|e| PredictError::BadBundle { path: dir.to_owned(), reason: e.to_string() })?;
-        crate::media::write_atomically(&dir.join(MANIFEST_FILE), |mut f| std::io::Write::write_all(&mut f, &json))?;
+        crate::media::write_bytes_atomically(&dir.join(MANIFEST_FILE), &json)?;
         Ok(())
     }
 

@@ -15,28 +15,9 @@ const CHUNK_STEPS: usize = 900;
 
 /// The predicted cochleagram of features already computed; step `i` at `i / rate` s.
 pub fn predict_features(bundle: &ModelBundle, features: &VideoFeatures) -> Result<Cochleagram, PredictError> {
-    let weights = bundle.inference()?;
-    let rate = bundle.manifest.cochleagram.step_rate_hz;
-    let width = features.width();
-    if width != weights.config.input {
-        return Err(PredictError::Incompatible {
-            path: bundle.dir.clone(),
-            reason: format!("it reads rows of {} values, the features have {width}", weights.config.input),
-        });
-    }
-    let steps = step_count(frames_end(&features.times), rate);
-    let mut state = weights.initial_state();
-    let mut data = Vec::with_capacity(steps * weights.config.bands);
-    let mut first = 0;
-    while first < steps {
-        let count = CHUNK_STEPS.min(steps - first);
-        let map = step_frames(&features.times, rate, first, count);
-        let (lo, hi) = (map[0] as usize, map[count - 1] as usize);
-        let local: Vec<u32> = map.iter().map(|&f| f - lo as u32).collect();
-        data.extend(weights.run(&features.rows[lo * width..(hi + 1) * width], &local, &mut state)?);
-        first += count;
-    }
-    Ok(Cochleagram { start_s: 0.0, rate_hz: rate, bands: weights.config.bands, data })
+    let mut stream = StreamingPredictor::new(bundle)?;
+    stream.push(&features.times, &features.rows)?;
+    Ok(stream.finish()?.cochleagram)
 }
 
 /// Encodes `video` and predicts its cochleagram.
@@ -91,6 +72,8 @@ pub fn predict_video_streaming(
 /// time has arrived (so the frame it holds is known); the rest run at [`StreamingPredictor::finish`].
 #[derive(Debug)]
 pub struct StreamingPredictor {
+    /// The model's folder, named in errors.
+    dir: std::path::PathBuf,
     weights: crate::predict::model::InferenceWeights,
     state: crate::predict::model::State,
     rate: f64,
@@ -114,6 +97,7 @@ impl StreamingPredictor {
         let state = weights.initial_state();
         let width = weights.config.input;
         Ok(Self {
+            dir: bundle.dir.clone(),
             weights,
             state,
             rate: bundle.manifest.cochleagram.step_rate_hz,
@@ -131,7 +115,7 @@ impl StreamingPredictor {
     pub fn push(&mut self, times: &[f64], rows: &[f32]) -> Result<(), PredictError> {
         if rows.len() != times.len() * self.width {
             return Err(PredictError::Incompatible {
-                path: std::path::PathBuf::new(),
+                path: self.dir.clone(),
                 reason: format!(
                     "it reads rows of {} values, the features have {}",
                     self.width,
@@ -153,7 +137,16 @@ impl StreamingPredictor {
         Ok(())
     }
 
+    /// Runs the next `count` steps, at most [`CHUNK_STEPS`] at a time.
     fn run(&mut self, count: usize) -> Result<(), PredictError> {
+        let end = self.next_step + count;
+        while self.next_step < end {
+            self.run_chunk(CHUNK_STEPS.min(end - self.next_step))?;
+        }
+        Ok(())
+    }
+
+    fn run_chunk(&mut self, count: usize) -> Result<(), PredictError> {
         let map = step_frames(&self.times, self.rate, self.next_step, count);
         let (lo, hi) = (map[0] as usize, map[count - 1] as usize);
         let local: Vec<u32> = map.iter().map(|&f| f - lo as u32).collect();
@@ -171,9 +164,7 @@ impl StreamingPredictor {
     pub fn finish(mut self) -> Result<Prediction, PredictError> {
         let duration_s = frames_end(&self.times);
         let steps = step_count(duration_s, self.rate);
-        while self.next_step < steps {
-            self.run(CHUNK_STEPS.min(steps - self.next_step))?;
-        }
+        self.run(steps.saturating_sub(self.next_step))?;
         let bands = self.weights.config.bands;
         Ok(Prediction {
             cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data: self.data },

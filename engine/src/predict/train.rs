@@ -10,7 +10,7 @@
 //! it when started again with the same options.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -256,7 +256,7 @@ fn save_checkpoint(out: &Path, state: &mut CheckpointState, params: &Params, ada
     state.adam_step = adam.step;
     let json = serde_json::to_vec_pretty(state)
         .map_err(|e| PredictError::BadBundle { path: dir.clone(), reason: e.to_string() })?;
-    crate::media::write_atomically(&dir.join("state.json"), |mut f| f.write_all(&json))?;
+    crate::media::write_bytes_atomically(&dir.join("state.json"), &json)?;
     if old != state.weights_file && !old.is_empty() {
         let _ = std::fs::remove_file(dir.join(old));
     }
@@ -309,7 +309,7 @@ fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictErro
             r.seconds
         ));
     }
-    crate::media::write_atomically(&out.join("metrics.csv"), |mut f| f.write_all(text.as_bytes()))?;
+    crate::media::write_bytes_atomically(&out.join("metrics.csv"), text.as_bytes())?;
     let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
     let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
     super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val)

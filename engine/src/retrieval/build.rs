@@ -251,15 +251,7 @@ pub fn dataset_looks(
         if cancel.load(Ordering::Relaxed) {
             return Err(RetrievalError::Cancelled);
         }
-        let mut counts: Vec<(String, usize)> = Vec::new();
-        for contact in entry.contacts()? {
-            let Some(m) = contact.material else { continue };
-            match counts.iter_mut().find(|c| c.0 == m) {
-                Some(c) => c.1 += 1,
-                None => counts.push((m, 1)),
-            }
-        }
-        let Some((material, _)) = counts.into_iter().max_by_key(|c| c.1) else { continue };
+        let Some(material) = crate::data::majority_material(&entry.contacts()?) else { continue };
         let look = crate::vision::first_frame_features(&entry.video, encoder)?;
         set.materials.push(material);
         set.sources.push(entry.id.clone());

@@ -5,7 +5,7 @@
 //! Windows stay in memory (about 4 KB per clip); waveforms are read from the WAV on demand.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write as _};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -211,9 +211,20 @@ impl ClipDatabase {
         self.windows[i * self.dim()..(i + 1) * self.dim()].iter().map(|v| v.to_f32()).collect()
     }
 
+    /// The squared distance from window `i` to `query`, read from the stored float16 values in
+    /// blocks of eight (no allocation: this runs for every candidate of every query).
     fn distance(&self, i: usize, query: &[f32]) -> f32 {
-        let w = self.window(i);
-        squared_distance(&w, query)
+        let dim = self.dim();
+        let stored = &self.windows[i * dim..(i + 1) * dim];
+        let mut block = [0.0f32; 8];
+        let mut sum = 0.0;
+        for (w, q) in stored.chunks(8).zip(query.chunks(8)) {
+            for (b, v) in block.iter_mut().zip(w) {
+                *b = v.to_f32();
+            }
+            sum += squared_distance(&block[..w.len()], q);
+        }
+        sum
     }
 
     /// The `k` clips whose windows are nearest to `query`, among those `allow` accepts; nearest
@@ -281,7 +292,7 @@ impl ClipDatabase {
         crate::media::publish(&temp, &target).map_err(io(&target))?;
         let json = serde_json::to_vec(&self.manifest)
             .map_err(|e| RetrievalError::BadDatabase { path: dir.join(MANIFEST_FILE), reason: e.to_string() })?;
-        crate::media::write_atomically(&dir.join(MANIFEST_FILE), |mut f| f.write_all(&json))?;
+        crate::media::write_bytes_atomically(&dir.join(MANIFEST_FILE), &json)?;
         Ok(())
     }
 

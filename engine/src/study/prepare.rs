@@ -2,7 +2,7 @@
 //! them, and writes the study folder: `trials.csv`, `study.json` and `media/` (each clip's
 //! picture, its real sound, and every predicted sound, all cut to the same length).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use rand::SeedableRng as _;
@@ -119,16 +119,7 @@ pub fn prepare_study(
             media::write_wav(&options.out.join(&path), &track, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
             predicted.push((method.as_str().to_owned(), path));
         }
-        let mut counts: Vec<(String, usize)> = Vec::new();
-        for c in entry.contacts()? {
-            if let Some(m) = c.material {
-                match counts.iter_mut().find(|x| x.0 == m) {
-                    Some(x) => x.1 += 1,
-                    None => counts.push((m, 1)),
-                }
-            }
-        }
-        let material = counts.into_iter().max_by_key(|c| c.1).map(|c| c.0);
+        let material = crate::data::majority_material(&entry.contacts()?);
         clips.push(StudyClip { clip: name, video, real: real_path, predicted, material, source: entry.video.clone() });
     }
     progress(candidates.len(), candidates.len());
@@ -150,7 +141,7 @@ pub fn prepare_study(
         t.trial = u32::try_from(i + 1).unwrap_or(u32::MAX);
         csv.push_str(&format!("{},{},{},{}\n", t.trial, t.clip, t.method, t.seconds));
     }
-    write(&options.out.join(TRIALS_FILE), csv.as_bytes())?;
+    media::write_bytes_atomically(&options.out.join(TRIALS_FILE), csv.as_bytes())?;
     let settings = StudySettings {
         format: "foley-study".into(),
         version: 1,
@@ -161,13 +152,8 @@ pub fn prepare_study(
     };
     let json = serde_json::to_vec_pretty(&settings)
         .map_err(|e| StudyError::Io { path: options.out.join(STUDY_FILE), source: std::io::Error::other(e) })?;
-    write(&options.out.join(STUDY_FILE), &json)?;
+    media::write_bytes_atomically(&options.out.join(STUDY_FILE), &json)?;
     Ok(settings)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), StudyError> {
-    crate::media::write_atomically(path, |mut f| std::io::Write::write_all(&mut f, bytes))?;
-    Ok(())
 }
 
 /// `samples` cut or padded with silence to `len`.

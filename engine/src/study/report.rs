@@ -117,7 +117,7 @@ pub fn write_report(report: &StudyReport, dir: &Path, out: &Path) -> Result<(), 
     md.push_str(&table("Overall", "group", &report.overall));
     md.push_str(&table("Per material", "material", &report.per_material));
     md.push_str(&table("Per participant", "participant", &report.per_participant));
-    crate::media::write_atomically(&out.join("report.md"), |mut f| std::io::Write::write_all(&mut f, md.as_bytes()))?;
+    crate::media::write_bytes_atomically(&out.join("report.md"), md.as_bytes())?;
     chart(&out.join("chart.png"), report)?;
     Ok(())
 }

@@ -335,7 +335,7 @@ pub fn write_features(
         times,
     };
     let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| io(e.into()))?;
-    crate::media::write_atomically(&sidecar_path(out), |mut f| f.write_all(&json))?;
+    crate::media::write_bytes_atomically(&sidecar_path(out), &json)?;
     pending.commit()?;
     Ok(summary)
 }
