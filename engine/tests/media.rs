@@ -118,6 +118,54 @@ fn seeking_returns_the_frame_on_screen() {
 }
 
 #[test]
+fn seeking_reaches_every_frame_past_unreferenced_b_frames() {
+    // Without a B-pyramid every B-frame is one no other frame refers to: those a seek passes
+    // over are dropped undecoded, and the target itself must never be one of them.
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25",
+            "-frames:v",
+            "60",
+            "-c:v",
+            "libx264",
+            "-g",
+            "30",
+            "-bf",
+            "3",
+            "-x264-params",
+            "b-pyramid=none:b-adapt=0:scenecut=0",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &dir.path().join("nonref.mp4"),
+    );
+    let frames: Vec<_> = VideoReader::open(&path).unwrap().frames().map(Result::unwrap).collect();
+    assert_eq!(frames.len(), 60);
+    // Frame threads decode several packets at once: the per-packet choice must hold there too.
+    let mut reader = VideoReader::open_with(&path, VideoReaderOptions { size: None, threads: 2 }).unwrap();
+    for i in 0..frames.len() {
+        // Alternate between the far end and the target so every seek goes through a key frame.
+        let far = if i < 30 { 59 } else { 0 };
+        reader.seek(frames[far].time_s).unwrap().unwrap();
+        for target in [frames[i].time_s, frames[i].time_s + 0.02] {
+            let frame = reader.seek(target).unwrap().expect("a frame");
+            assert_eq!(frame.time_s, frames[i].time_s, "seek to {target}");
+            assert!(frame.rgb == frames[i].rgb, "seek to {target}: pixels differ from frame {i}");
+        }
+        // Reading on after a seek yields the following frame, whole.
+        if let Some(next) = frames.get(i + 1) {
+            let frame = reader.next_frame().unwrap().unwrap();
+            assert_eq!(frame.time_s, next.time_s);
+            assert!(frame.rgb == next.rgb, "frame after {i} differs");
+        }
+    }
+}
+
+#[test]
 fn audio_is_mixed_to_mono_and_resampled() {
     let dir = tempfile::tempdir().unwrap();
     let path = support::tone(dir.path(), "tone.wav", 440, 2.0, 44_100, 2);

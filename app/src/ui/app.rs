@@ -12,7 +12,7 @@ use super::audio::AudioOut;
 use super::edits::Edit;
 use super::generate::GenerateJob;
 use super::panels;
-use super::player::Player;
+use super::player::{Player, ProxyFrameSink};
 use super::project::Project;
 use super::session::Session;
 use super::timeline::View;
@@ -51,8 +51,10 @@ pub enum Command {
     Play,
     Pause,
     Seek(f64),
-    /// Moves the playhead by this many seconds.
-    Nudge(f64),
+    /// J (`false`) or L (`true`): shuttle backwards or forwards, faster on each press.
+    Shuttle {
+        forward: bool,
+    },
     StepForward,
     StepBack,
     DismissError,
@@ -188,11 +190,11 @@ impl FoleyApp {
                 }
                 self.sync_audio();
             }
-            Command::Nudge(dt) => {
-                if let Some(p) = &self.player {
-                    let t = (p.position_s() + dt).clamp(0.0, p.info().duration_s);
-                    self.apply(ctx, Command::Seek(t));
+            Command::Shuttle { forward } => {
+                if let Some(p) = &mut self.player {
+                    p.shuttle_press(forward);
                 }
+                self.sync_audio();
             }
             Command::StepForward => {
                 if let Some(p) = &mut self.player {
@@ -377,8 +379,13 @@ impl FoleyApp {
         let wake_ctx = ctx.clone();
         let done_ctx = ctx.clone();
         let open_path = path.clone();
+        // Timeline thumbnails come from the scrub proxy's pass over the video.
+        let (thumbs_tx, thumbs_rx) = mpsc::sync_channel(8);
+        self.thumbs_rx = Some(thumbs_rx);
+        let sink = thumbnail_sink(thumbs_tx, ctx.clone());
         let spawned = std::thread::Builder::new().name("video-open".to_owned()).spawn(move || {
-            let result = Player::open(&open_path, move || wake_ctx.request_repaint()).map_err(|e| e.to_string());
+            let result = Player::open_with_proxy(&open_path, move || wake_ctx.request_repaint(), sink)
+                .map_err(|e| e.to_string());
             let _ = tx.send(result);
             done_ctx.request_repaint();
         });
@@ -398,40 +405,6 @@ impl FoleyApp {
             .is_ok()
         {
             self.original_rx = Some(rx);
-        }
-    }
-
-    /// Decodes small pictures for the timeline on a background thread, about one every 2 s
-    /// (at most 120), sending each as it is ready.
-    fn start_thumbnails(&mut self, ctx: &egui::Context, path: &Path, info: &media::VideoInfo) {
-        let duration_s = info.duration_s;
-        // 96 pixels wide, the video's own shape (even sizes for the scaler).
-        let height = ((96.0 * f64::from(info.height) / f64::from(info.width.max(1))).round() as u32).clamp(8, 192) & !1;
-        let (tx, rx) = mpsc::sync_channel(8);
-        let ctx = ctx.clone();
-        let path = path.to_path_buf();
-        let count = ((duration_s / 2.0).ceil() as usize).clamp(1, 120);
-        let step = duration_s / count as f64;
-        let spawned = std::thread::Builder::new().name("thumbnails".to_owned()).spawn(move || {
-            let options = media::VideoReaderOptions { size: Some((96, height)), threads: 1 };
-            let Ok(mut reader) = media::VideoReader::open_with(&path, options) else { return };
-            let mut next = 0usize;
-            while let Ok(Some(frame)) = reader.next_frame() {
-                if next >= count {
-                    break;
-                }
-                if frame.time_s + 1e-6 >= next as f64 * step {
-                    let image = egui::ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
-                    if tx.send((frame.time_s, image)).is_err() {
-                        return;
-                    }
-                    ctx.request_repaint();
-                    next += 1;
-                }
-            }
-        });
-        if spawned.is_ok() {
-            self.thumbs_rx = Some(rx);
         }
     }
 
@@ -551,7 +524,11 @@ impl FoleyApp {
             self.load_track();
             return;
         }
-        let (playing, t) = self.player.as_ref().map_or((false, 0.0), |p| (p.is_playing(), p.position_s()));
+        // Sound plays at normal speed only; a shuttle is silent.
+        let (playing, t) = self
+            .player
+            .as_ref()
+            .map_or((false, 0.0), |p| (p.is_playing() && p.shuttle_rate().is_none(), p.position_s()));
         if let Some(audio) = &self.audio {
             if playing {
                 audio.play_from(t);
@@ -588,7 +565,6 @@ impl FoleyApp {
             match result {
                 Ok(player) => {
                     self.remember(&path);
-                    self.start_thumbnails(ctx, &path, player.info());
                     self.player = Some(player);
                     self.texture = None;
                     self.error = None;
@@ -710,6 +686,30 @@ impl FoleyApp {
     }
 }
 
+/// Picks small pictures for the timeline from the frames the scrub proxy decodes: about one
+/// every 2 s (at most 120), 96 pixels wide, each sent as soon as it is made.
+fn thumbnail_sink(tx: mpsc::SyncSender<(f64, egui::ColorImage)>, ctx: egui::Context) -> ProxyFrameSink {
+    let mut next = 0_usize;
+    let mut open = true;
+    Box::new(move |info, frame| {
+        let count = ((info.duration_s / 2.0).ceil() as usize).clamp(1, 120);
+        if !open || next >= count || frame.time_s + 1e-6 < next as f64 * info.duration_s / count as f64 {
+            return;
+        }
+        next += 1;
+        let size = media::fit_within(frame.width, frame.height, (96, 192));
+        match media::scale_frame(frame, size) {
+            Ok(thumb) => {
+                let image = egui::ColorImage::from_rgb([thumb.width as usize, thumb.height as usize], &thumb.rgb);
+                // A closed channel means the video was closed: stop sending.
+                open = tx.send((thumb.time_s, image)).is_ok();
+                ctx.request_repaint();
+            }
+            Err(err) => log::warn!("thumbnail at {:.1} s: {err}", frame.time_s),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,6 +774,19 @@ mod tests {
         let hits = h.state().session.as_ref().unwrap().hits.hits().len();
         assert!(hits > 0, "no hits generated");
         assert!(h.query_by_label_contains("looks like").is_some());
+        // The main screen with its sound, once every thumbnail is in.
+        settle(&mut h, |app| {
+            // The proxy pass sends the thumbnails before it completes; the next frame shows them.
+            app.player.as_ref().is_some_and(|p| p.proxy_progress().is_some_and(|(_, done)| done) && !p.seeking())
+        });
+        // Machines without a sound card say so; the picture is the same with one.
+        assert!(h.state().error.as_deref().is_none_or(|e| e.starts_with("no sound output")), "{:?}", h.state().error);
+        if h.state().error.is_some() {
+            h.get_by_label("Dismiss").click();
+            h.step();
+            h.step();
+        }
+        h.snapshot_options("main_generated", &egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots"));
 
         // Play and pause with Space.
         h.key_press(egui::Key::Space);
@@ -784,6 +797,27 @@ mod tests {
         h.step();
         h.step();
         assert!(!h.state().player.as_ref().unwrap().is_playing());
+
+        // J/K/L shuttle: L plays, L again doubles the speed (silently); J halves it; K stops.
+        let rate = |h: &Harness<'_, FoleyApp>| {
+            let p = h.state().player.as_ref().unwrap();
+            p.is_playing().then(|| p.shuttle_rate().unwrap_or(1.0))
+        };
+        for (key, expected) in [
+            (egui::Key::L, Some(1.0)),
+            (egui::Key::L, Some(2.0)),
+            (egui::Key::J, Some(1.0)),
+            (egui::Key::J, Some(-1.0)),
+            (egui::Key::K, None),
+        ] {
+            h.key_press(key);
+            h.step();
+            assert_eq!(rate(&h), expected, "after {key:?}");
+            if expected == Some(2.0) {
+                h.step();
+                assert!(h.query_by_label_contains("2x").is_some(), "the speed is shown");
+            }
+        }
 
         // Add a hit at the playhead, then undo it.
         let before = h.state().session.as_ref().unwrap().track.clone();

@@ -18,9 +18,9 @@ pub fn dropped_files(ctx: &egui::Context) -> Vec<Command> {
     })
 }
 
-/// Space plays/pauses; J back a second, K pause, L play; Left/Right step one frame; G generates
-/// the sound; Ctrl+O opens;
-/// Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+S saves the project; Ctrl+E exports the WAV; Delete
+/// Space plays/pauses; J/K/L shuttle (J backwards, L forwards, faster on each press; K stops);
+/// Left/Right step one frame; G generates the sound; Ctrl+O opens; Ctrl+Z / Ctrl+Shift+Z undo and
+/// redo; Ctrl+S saves the project; Ctrl+E exports the WAV; Delete
 /// deletes the selected hit.
 pub fn shortcuts(ctx: &egui::Context, app: &FoleyApp) -> Vec<Command> {
     // A text field being typed into owns the keyboard.
@@ -53,13 +53,13 @@ pub fn shortcuts(ctx: &egui::Context, app: &FoleyApp) -> Vec<Command> {
             out.push(Command::TogglePlay);
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::J) {
-            out.push(Command::Nudge(-1.0));
+            out.push(Command::Shuttle { forward: false });
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::K) {
             out.push(Command::Pause);
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::L) {
-            out.push(Command::Play);
+            out.push(Command::Shuttle { forward: true });
         }
         if i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowRight) {
             out.push(Command::StepForward);
@@ -124,7 +124,11 @@ pub fn menu_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             });
             if let Some(player) = &app.player {
                 ui.separator();
-                ui.label(player.path().display().to_string());
+                // The name, as editors title a clip; the folder is a hover away.
+                let path = player.path();
+                let name =
+                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                ui.label(name).on_hover_text(path.display().to_string());
             }
             if app.busy() {
                 ui.separator();
@@ -215,6 +219,11 @@ pub fn transport_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             }
             let mut position = player.position_s().min(info.duration_s);
             ui.label(format!("{} / {}", timecode(position), timecode(info.duration_s)));
+            if let Some(rate) = player.shuttle_rate() {
+                // Negative is backwards, as editing tools show it.
+                ui.label(egui::RichText::new(format!("shuttle {rate}x")).strong())
+                    .on_hover_text("Shuttle: J/L change speed, K stops");
+            }
             ui.spacing_mut().slider_width = (ui.available_width() - 8.0).max(50.0);
             let slider = egui::Slider::new(&mut position, 0.0..=info.duration_s.max(1e-3)).show_value(false);
             if ui.add(slider).changed() {

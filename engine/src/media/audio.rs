@@ -196,7 +196,14 @@ impl AudioReader {
     }
 
     fn feed_packet(&mut self) -> Result<(), MediaError> {
-        input::feed_decoder(&mut self.input, self.stream_index, &mut self.decoder, &mut self.eof_sent, &self.path)
+        input::feed_decoder(
+            &mut self.input,
+            self.stream_index,
+            &mut self.decoder,
+            &mut self.eof_sent,
+            &self.path,
+            |_, _| {},
+        )
     }
 
     fn resample(&mut self, decoded: &frame::Audio, out: &mut Vec<f32>) -> Result<(), MediaError> {

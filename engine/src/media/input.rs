@@ -60,14 +60,16 @@ pub(crate) fn read_packet(input: &mut Input) -> Result<ffmpeg_next::Packet, ffmp
 }
 
 /// Sends the next packet of stream `stream` to `decoder`, or end of stream once the file is
-/// exhausted (and sets `eof_sent`). A damaged packet is skipped: it spoils at most what depends
-/// on it, and the decoder resynchronises, as players do.
+/// exhausted (and sets `eof_sent`). `before_send` may adjust the decoder for each packet just
+/// before it is sent. A damaged packet is skipped: it spoils at most what depends on it, and the
+/// decoder resynchronises, as players do.
 pub(crate) fn feed_decoder(
     input: &mut Input,
     stream: usize,
     decoder: &mut ffmpeg_next::decoder::Opened,
     eof_sent: &mut bool,
     path: &Path,
+    mut before_send: impl FnMut(&ffmpeg_next::Packet, &mut ffmpeg_next::decoder::Opened),
 ) -> Result<(), MediaError> {
     if *eof_sent {
         return Ok(());
@@ -79,6 +81,7 @@ pub(crate) fn feed_decoder(
     loop {
         match read_packet(input) {
             Ok(packet) if packet.stream() == stream => {
+                before_send(&packet, decoder);
                 return match decoder.send_packet(&packet) {
                     Ok(()) | Err(ffmpeg_next::Error::InvalidData) => Ok(()),
                     Err(e) => Err(damaged("decoding", e)),

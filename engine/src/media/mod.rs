@@ -10,6 +10,7 @@ mod error;
 mod input;
 mod mux;
 mod probe;
+mod proxy;
 mod video;
 mod wav;
 
@@ -20,6 +21,7 @@ pub use error::MediaError;
 pub(crate) use input::check_readable_file;
 pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress};
 pub use probe::{ProbeReport, StreamKind, StreamReport, probe};
+pub use proxy::{PROXY_MAX_SIZE, ProxyDecoder, ProxyEncoder, ProxyFrames, fit_within, proxy_size, scale_frame};
 pub use video::{VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};
 pub use wav::{WavFormat, write_wav};
 

@@ -8,7 +8,7 @@ use ffmpeg_next::codec::threading;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::software::scaling;
-use ffmpeg_next::{Rational, codec, decoder, frame, media};
+use ffmpeg_next::{Discard, Rational, codec, decoder, frame, media};
 use serde::Serialize;
 
 use super::MediaError;
@@ -88,6 +88,11 @@ pub struct VideoReader {
     finished: bool,
     /// Time of the frame last returned.
     position_s: Option<f64>,
+    /// While a seek decodes its way to a target (stream ticks), frames wholly before it that no
+    /// other frame refers to are dropped unseen (most B-frames): seeking then costs less.
+    catch_up_to: Option<i64>,
+    /// The longest interval between consecutive frames, in stream ticks (from the packet scan).
+    max_interval: i64,
 }
 
 /// A seek at most this far ahead of the frame last returned decodes forward from there instead
@@ -169,6 +174,8 @@ impl VideoReader {
             eof_sent: false,
             finished: false,
             position_s: None,
+            catch_up_to: None,
+            max_interval: scan.max_interval,
         })
     }
 
@@ -229,6 +236,9 @@ impl VideoReader {
         // A frame counts as "at" the time if it is within a microsecond: timestamps that went
         // through a decimal representation must still land on their own frame.
         let target = time_s + 1e-6;
+        let target_ts = self.origin as f64
+            + target * f64::from(self.time_base.denominator()) / f64::from(self.time_base.numerator());
+        self.catch_up_to = Some(target_ts.floor() as i64);
         if self.position_s.is_some_and(|p| target > p && target - p <= FORWARD_DECODE_S) && !self.finished {
             let mut shown = None;
             while let Some((t, raw)) = self.next_decoded()? {
@@ -245,8 +255,6 @@ impl VideoReader {
             }
             // The frame already returned is still the one on screen: seek back to it below.
         }
-        let target_ts = self.origin as f64
-            + target * f64::from(self.time_base.denominator()) / f64::from(self.time_base.numerator());
         // avformat_seek_file takes AV_TIME_BASE units when no stream is named.
         let av_ts = (seconds(target_ts as i64, self.time_base) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
         if self.input.seek(av_ts, ..av_ts).is_err() {
@@ -319,7 +327,22 @@ impl VideoReader {
     }
 
     fn feed_packet(&mut self) -> Result<(), MediaError> {
-        input::feed_decoder(&mut self.input, self.stream_index, &mut self.decoder, &mut self.eof_sent, &self.path)
+        let (catch_up_to, max_interval) = (self.catch_up_to, self.max_interval);
+        input::feed_decoder(
+            &mut self.input,
+            self.stream_index,
+            &mut self.decoder,
+            &mut self.eof_sent,
+            &self.path,
+            |packet, decoder| {
+                // The next frame starts at most `max_interval` after this one; when that is
+                // still at or before the seek's target, this frame is never on screen and,
+                // unless others refer to it, need not be decoded at all.
+                let passed_over =
+                    catch_up_to.zip(packet.pts()).is_some_and(|(to, pts)| max_interval > 0 && pts + max_interval <= to);
+                decoder.skip_frame(if passed_over { Discard::NonReference } else { Discard::Default });
+            },
+        )
     }
 
     fn convert(&mut self, time_s: f64, raw: &frame::Video) -> Result<VideoFrame, MediaError> {
@@ -354,7 +377,7 @@ impl VideoReader {
 }
 
 /// Copies the rows of plane 0, dropping the padding FFmpeg adds when the stride exceeds the row.
-fn packed_rows(frame: &frame::Video, row_bytes: usize, rows: usize) -> Vec<u8> {
+pub(super) fn packed_rows(frame: &frame::Video, row_bytes: usize, rows: usize) -> Vec<u8> {
     let stride = frame.stride(0);
     let data = frame.data(0);
     if stride == row_bytes {
