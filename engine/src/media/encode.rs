@@ -133,14 +133,7 @@ fn write(
             ))
             .into());
         }
-        let mut input = frame::Video::new(Pixel::RGB24, w, h);
-        // Rows are padded with uninitialised memory that the converter's vector code may read:
-        // zero it, so no stale memory reaches the encoder.
-        input.data_mut(0).fill(0);
-        let stride = input.stride(0);
-        for (y, src) in rgb.chunks_exact(row).enumerate() {
-            input.data_mut(0)[y * stride..y * stride + row].copy_from_slice(src);
-        }
+        let input = super::video::padded_rows(&rgb, w, h);
         let mut yuv = frame::Video::empty();
         scaler.run(&input, &mut yuv).map_err(out_err("cannot convert a frame to YUV"))?;
         yuv.set_pts(Some(count as i64));

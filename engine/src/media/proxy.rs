@@ -179,7 +179,7 @@ impl ProxyEncoder {
                 frame.width, frame.height
             )));
         }
-        let rgb = rgb_frame(frame);
+        let rgb = super::video::padded_rows(&frame.rgb, frame.width, frame.height);
         let mut yuv = frame::Video::empty();
         self.scaler
             .0
@@ -274,26 +274,13 @@ pub fn scale_frame(frame: &VideoFrame, size: (u32, u32)) -> Result<VideoFrame, M
         scaling::Context::get(Pixel::RGB24, frame.width, frame.height, Pixel::RGB24, w, h, scaling::Flags::AREA)
             .map_err(fail)?;
     let mut out = frame::Video::empty();
-    scaler.run(&rgb_frame(frame), &mut out).map_err(fail)?;
+    scaler.run(&super::video::padded_rows(&frame.rgb, frame.width, frame.height), &mut out).map_err(fail)?;
     Ok(VideoFrame {
         time_s: frame.time_s,
         width: w,
         height: h,
         rgb: super::video::packed_rows(&out, w as usize * 3, h as usize),
     })
-}
-
-/// `frame`'s pixels in an FFmpeg frame (rows padded to its stride).
-fn rgb_frame(frame: &VideoFrame) -> frame::Video {
-    let row = frame.width as usize * 3;
-    let mut rgb = frame::Video::new(Pixel::RGB24, frame.width, frame.height);
-    // The padding would otherwise be uninitialised memory that the converter's vector code reads.
-    rgb.data_mut(0).fill(0);
-    let stride = rgb.stride(0);
-    for (y, src) in frame.rgb.chunks_exact(row).enumerate() {
-        rgb.data_mut(0)[y * stride..y * stride + row].copy_from_slice(src);
-    }
-    rgb
 }
 
 struct SendScaler(scaling::Context);

@@ -390,6 +390,19 @@ pub(super) fn packed_rows(frame: &frame::Video, row_bytes: usize, rows: usize) -
     out
 }
 
+/// Packed RGB8 rows in an FFmpeg frame, each row padded to the frame's stride.
+pub(super) fn padded_rows(rgb: &[u8], width: u32, height: u32) -> frame::Video {
+    let row = width as usize * 3;
+    let mut out = frame::Video::new(Pixel::RGB24, width, height);
+    // The padding would otherwise be uninitialised memory that the converter's vector code reads.
+    out.data_mut(0).fill(0);
+    let stride = out.stride(0);
+    for (y, src) in rgb.chunks_exact(row).enumerate() {
+        out.data_mut(0)[y * stride..y * stride + row].copy_from_slice(src);
+    }
+    out
+}
+
 /// Clockwise rotation for display, from the stream's display matrix, in whole quarter turns.
 fn rotation_of(stream: &ffmpeg_next::format::stream::Stream<'_>) -> u32 {
     for side in stream.side_data() {
