@@ -54,6 +54,27 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
 }
 
 #[test]
+fn rows_sharing_their_second_half_project_as_whole_rows_do() {
+    // As in a video's features: every row ends with the first colour frame's features.
+    let config = small_config();
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(5)).unwrap();
+    let frames: Vec<f32> = (0..10 * 12)
+        .map(|i| if i % 12 < 6 { ((i * 7919) % 97) as f32 / 97.0 } else { (i % 12) as f32 / 7.0 })
+        .collect();
+    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let want: Vec<f32> = forward(&params, &config, &one_batch(&frames, &step_frame), 0.0, None)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let weights = InferenceWeights::new(&config, &params).unwrap();
+    let got = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
+    let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
+}
+
+#[test]
 fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
     let config = ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42 };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();

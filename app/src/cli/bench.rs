@@ -246,9 +246,14 @@ fn predict_speed(model: Option<&PathBuf>, seconds: f64) -> anyhow::Result<()> {
     let config = &bundle.manifest.config;
     let frames = (seconds * 30000.0 / 1001.0).floor() as usize;
     let times: Vec<f64> = (0..frames).map(|i| i as f64 * 1001.0 / 30000.0).collect();
-    // Feature-like rows: non-negative, sparse, varying per frame.
+    // Laid out as a video's features are: the space-time half varies per frame (non-negative,
+    // sparse), the second half is the first colour frame's, the same on every row.
+    let half = config.input / 2;
     let rows: Vec<f32> = (0..frames * config.input)
-        .map(|i| if i % 3 == 0 { ((i * 2_654_435_761) % 1000) as f32 / 500.0 } else { 0.0 })
+        .map(|i| {
+            let k = if i % config.input < half { i } else { i % config.input };
+            if k % 3 == 0 { ((k * 2_654_435_761) % 1000) as f32 / 500.0 } else { 0.0 }
+        })
         .collect();
     let features =
         vision::VideoFeatures { times, rows, feature_size: config.input / 2, encoder: bundle.manifest.encoder.clone() };

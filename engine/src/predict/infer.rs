@@ -137,26 +137,57 @@ impl StreamingPredictor {
         Ok(())
     }
 
-    /// Runs the next `count` steps, at most [`CHUNK_STEPS`] at a time.
+    /// Runs the next `count` steps, at most [`CHUNK_STEPS`] at a time. While one chunk's
+    /// recurrence runs, a `lstm-input` thread prepares the next chunk's frames.
     fn run(&mut self, count: usize) -> Result<(), PredictError> {
-        let end = self.next_step + count;
-        while self.next_step < end {
-            self.run_chunk(CHUNK_STEPS.min(end - self.next_step))?;
+        if count == 0 {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    fn run_chunk(&mut self, count: usize) -> Result<(), PredictError> {
-        let map = step_frames(&self.times, self.rate, self.next_step, count);
-        let (lo, hi) = (map[0] as usize, map[count - 1] as usize);
-        let local: Vec<u32> = map.iter().map(|&f| f - lo as u32).collect();
-        let rows = &self.rows[(lo - self.first_kept) * self.width..(hi + 1 - self.first_kept) * self.width];
-        let out = self.weights.run(rows, &local, &mut self.state)?;
-        self.data.extend(out);
+        let mut chunks = Vec::new();
+        let mut step = self.next_step;
+        while step < self.next_step + count {
+            let steps = CHUNK_STEPS.min(self.next_step + count - step);
+            let map = step_frames(&self.times, self.rate, step, steps);
+            let (lo, hi) = (map[0] as usize, map[steps - 1] as usize);
+            let local: Vec<u32> = map.iter().map(|&f| f - lo as u32).collect();
+            chunks.push((lo, hi, local));
+            step += steps;
+        }
+        let (weights, rows, width, first_kept) = (&self.weights, &self.rows, self.width, self.first_kept);
+        let prepare = |&(lo, hi, _): &(usize, usize, Vec<u32>)| {
+            weights.prepare(&rows[(lo - first_kept) * width..(hi + 1 - first_kept) * width])
+        };
+        let (state, data) = (&mut self.state, &mut self.data);
+        std::thread::scope(|scope| -> Result<(), PredictError> {
+            let mut prepared = prepare(&chunks[0])?;
+            for (i, chunk) in chunks.iter().enumerate() {
+                let next = match chunks.get(i + 1) {
+                    Some(next) => Some(
+                        std::thread::Builder::new()
+                            .name("lstm-input".to_owned())
+                            .spawn_scoped(scope, move || prepare(next))
+                            .map_err(PredictError::Thread)?,
+                    ),
+                    None => None,
+                };
+                data.extend(weights.run_prepared(&prepared, &chunk.2, state)?);
+                if let Some(next) = next {
+                    prepared = next
+                        .join()
+                        .map_err(|_| PredictError::Thread(std::io::Error::other("the LSTM input thread panicked")))??;
+                }
+            }
+            Ok(())
+        })?;
         self.next_step += count;
-        // Later steps hold frame `hi` or later.
-        self.rows.drain(..(hi - self.first_kept) * self.width);
-        self.first_kept = hi;
+        // Later steps hold the last chunk's last frame or later. The rows before it go once they
+        // are the larger part, so the rows left are moved at most as often as they were added.
+        let hi = chunks.last().map_or(self.first_kept, |c| c.1);
+        let done = (hi - self.first_kept) * self.width;
+        if done >= self.rows.len() / 2 {
+            self.rows.drain(..done);
+            self.first_kept = hi;
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! chunks with the LSTM state carried across.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
 
 use candle_core::{DType, Device, Tensor, Var};
 use rand::RngExt as _;
@@ -183,6 +184,8 @@ pub struct InferenceWeights {
     pub config: ModelConfig,
     proj_w: Tensor,
     proj_b: Tensor,
+    /// The rows of `proj_w` that multiply the first and the second half of a features row.
+    proj_w_halves: Option<(Tensor, Tensor)>,
     layers: Vec<LayerWeights>,
     out_w: Tensor,
     out_b: Tensor,
@@ -192,9 +195,19 @@ pub struct InferenceWeights {
 struct LayerWeights {
     w_ih: Tensor,
     b: Tensor,
+    /// `w_ih` as `[input][4 * hidden]`, row-major.
+    w_ih_rows: Vec<f32>,
+    b_values: Vec<f32>,
     /// `[hidden][4 * hidden]`, row-major.
     w_hh: Vec<f32>,
 }
+
+/// A chunk's frames after the state-free part of the network: see [`InferenceWeights::prepare`].
+#[derive(Debug)]
+pub struct PreparedFrames(Tensor);
+
+/// Steps a layer hands on to the next at a time.
+const PIPELINE_BLOCK: usize = 90;
 
 /// The LSTM's state between chunks.
 #[derive(Debug, Clone)]
@@ -204,12 +217,17 @@ pub struct State {
 }
 
 /// `gates += hidden . w_hh` (`w_hh` row-major `[hidden][gates]`), row by row so the inner loop runs
-/// along memory; with AVX2 and FMA where the processor has them.
+/// along memory; with AVX-512 or AVX2 and FMA where the processor has them.
 fn add_recurrent(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the features the function is compiled for were just detected.
+            unsafe { add_recurrent_avx512(gates, hidden, w_hh) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
             unsafe { add_recurrent_avx2(gates, hidden, w_hh) };
             return;
         }
@@ -217,6 +235,7 @@ fn add_recurrent(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     add_recurrent_plain(gates, hidden, w_hh);
 }
 
+/// Without FMA in hardware `mul_add` would be a slow library call: plain products instead.
 fn add_recurrent_plain(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     let width = gates.len();
     for (row, &hj) in w_hh.chunks_exact(width).zip(hidden) {
@@ -226,12 +245,23 @@ fn add_recurrent_plain(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     }
 }
 
-/// The same sum compiled for AVX2 with fused multiply-adds, 64 gates at a time held in registers
-/// while every row adds into them.
+/// 128 gates (eight 16-lane registers) at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn add_recurrent_avx512(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
+    add_recurrent_tiled::<128>(gates, hidden, w_hh);
+}
+
+/// 64 gates (eight 8-lane registers) at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn add_recurrent_avx2(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
-    const TILE: usize = 64;
+    add_recurrent_tiled::<64>(gates, hidden, w_hh);
+}
+
+/// `TILE` gates are held in registers while every row of `w_hh` adds into them.
+#[inline(always)]
+fn add_recurrent_tiled<const TILE: usize>(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     let width = gates.len();
     let mut start = 0;
     while start + TILE <= width {
@@ -255,17 +285,145 @@ fn add_recurrent_avx2(gates: &mut [f32], hidden: &[f32], w_hh: &[f32]) {
     }
 }
 
+/// `out[s] += x[s] . w` for every row `s` (`x` rows of `w.len() / out_width` values, `w`
+/// row-major `[input][out_width]`): a small matrix product. Several rows share each load of a
+/// weight, so it moves a fraction of the bytes that one product per row would.
+fn add_products(out: &mut [f32], x: &[f32], w: &[f32], out_width: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the features the function is compiled for were just detected.
+            unsafe { add_products_avx512(out, x, w, out_width) };
+            return;
+        }
+    }
+    for (o, xr) in out.chunks_exact_mut(out_width).zip(x.chunks_exact(w.len() / out_width)) {
+        add_recurrent(o, xr, w);
+    }
+}
+
+/// Four rows of 64 outputs (sixteen 16-lane registers) at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn add_products_avx512(out: &mut [f32], x: &[f32], w: &[f32], out_width: usize) {
+    const ROWS: usize = 4;
+    const TILE: usize = 64;
+    let k = w.len() / out_width;
+    let rows = out.len() / out_width;
+    let grouped = rows - rows % ROWS;
+    if out_width.is_multiple_of(TILE) {
+        for g in (0..grouped).step_by(ROWS) {
+            for start in (0..out_width).step_by(TILE) {
+                let mut acc = [[0.0f32; TILE]; ROWS];
+                for (r, a) in acc.iter_mut().enumerate() {
+                    a.copy_from_slice(&out[(g + r) * out_width + start..][..TILE]);
+                }
+                for j in 0..k {
+                    let row = &w[j * out_width + start..][..TILE];
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let xr = x[(g + r) * k + j];
+                        for (a, w) in a.iter_mut().zip(row) {
+                            *a = xr.mul_add(*w, *a);
+                        }
+                    }
+                }
+                for (r, a) in acc.iter().enumerate() {
+                    out[(g + r) * out_width + start..][..TILE].copy_from_slice(a);
+                }
+            }
+        }
+    } else {
+        for r in 0..grouped {
+            add_recurrent_tiled::<128>(&mut out[r * out_width..][..out_width], &x[r * k..][..k], w);
+        }
+    }
+    for r in grouped..rows {
+        add_recurrent_tiled::<128>(&mut out[r * out_width..][..out_width], &x[r * k..][..k], w);
+    }
+}
+
+/// One LSTM step's gate nonlinearities and state update, from `gates` (`[i, f, g, o]`, each
+/// `hidden.len()` long, the pre-activations); with AVX2 and FMA where the processor has them.
+fn update_state(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the features the function is compiled for were just detected.
+            unsafe { update_state_avx2(gates, cell, hidden) };
+            return;
+        }
+    }
+    update_state_plain(gates, cell, hidden);
+}
+
+/// The same update compiled for AVX2: branch-free `exp` lets the compiler run eight lanes at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn update_state_avx2(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+    update_state_plain(gates, cell, hidden);
+}
+
+#[inline(always)]
+fn update_state_plain(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+    let h = hidden.len();
+    let (i, rest) = gates.split_at(h);
+    let (f, rest) = rest.split_at(h);
+    let (g, o) = rest.split_at(h);
+    for k in 0..h {
+        let c = sigmoid(f[k]) * cell[k] + sigmoid(i[k]) * tanh(g[k]);
+        cell[k] = c;
+        hidden[k] = sigmoid(o[k]) * tanh(c);
+    }
+}
+
+/// `e^x` within 2 ulp over the whole `f32` range that does not overflow (Cephes' `expf`: a
+/// degree-6 polynomial on `x` reduced by multiples of ln 2), written without branches so that it
+/// vectorises; libm's `expf`/`tanhf` calls were a third of the LSTM's time.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 in two parts, so that `x - n ln 2` loses nothing for |n| up to 127.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    // 2^n from its exponent bits, n + 127 (within [1, 254] after the clamp) read from the low
+    // mantissa bits of n + 127 + 1.5 * 2^23: no float-to-integer conversion, which would not
+    // vectorise.
+    let biased = n + (127.0 + 12_582_912.0);
+    e * f32::from_bits(biased.to_bits() << 23)
+}
+
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh(x) = 2 sigmoid(2x) - 1`: within 1e-7 absolute, which is what the state needs.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    2.0 * sigmoid(2.0 * x) - 1.0
 }
 
 impl InferenceWeights {
     pub fn new(config: &ModelConfig, params: &Params) -> Result<Self, PredictError> {
         let layers = (0..config.layers)
             .map(|l| {
+                let w_ih = params.get(&format!("lstm{l}.w_ih"))?.detach();
+                let b = params.get(&format!("lstm{l}.b"))?.detach();
                 Ok(LayerWeights {
-                    w_ih: params.get(&format!("lstm{l}.w_ih"))?.detach(),
-                    b: params.get(&format!("lstm{l}.b"))?.detach(),
+                    w_ih_rows: w_ih.flatten_all()?.to_vec1()?,
+                    b_values: b.flatten_all()?.to_vec1()?,
+                    w_ih,
+                    b,
                     w_hh: params.get(&format!("lstm{l}.w_hh"))?.flatten_all()?.to_vec1()?,
                 })
             })
@@ -274,6 +432,13 @@ impl InferenceWeights {
             config: config.clone(),
             proj_w: params.get("proj.w")?.detach(),
             proj_b: params.get("proj.b")?.detach(),
+            proj_w_halves: if config.input.is_multiple_of(2) {
+                let w = params.get("proj.w")?;
+                let half = config.input / 2;
+                Some((w.narrow(0, 0, half)?.contiguous()?, w.narrow(0, half, half)?.contiguous()?))
+            } else {
+                None
+            },
             layers,
             out_w: params.get("out.w")?.detach(),
             out_b: params.get("out.b")?.detach(),
@@ -287,50 +452,168 @@ impl InferenceWeights {
         State { hidden: vec![vec![0.0; h]; self.config.layers], cell: vec![vec![0.0; h]; self.config.layers] }
     }
 
+    /// The input projection of `n` rows of features, `[n, projection]`.
+    fn project(&self, frames: &[f32], n: usize) -> Result<Tensor, PredictError> {
+        let input = self.config.input;
+        let half = input / 2;
+        // A video's rows end in the same values, its first colour frame's features: their
+        // product is taken once, which halves the work.
+        if let Some((head_w, tail_w)) = &self.proj_w_halves
+            && n > 1
+            && frames.chunks_exact(input).all(|row| row[half..] == frames[half..input])
+        {
+            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..half]).copied().collect();
+            let heads = Tensor::from_vec(heads, (n, half), &Device::Cpu)?;
+            let tail = Tensor::from_slice(&frames[half..input], (1, half), &Device::Cpu)?;
+            let shared = tail.matmul(tail_w)?.broadcast_add(&self.proj_b)?;
+            return Ok(heads.matmul(head_w)?.broadcast_add(&shared)?.relu()?);
+        }
+        let x = Tensor::from_slice(frames, (n, input), &Device::Cpu)?;
+        Ok(x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?)
+    }
+
     /// Runs a chunk: `frames` rows of features (`[n, input]`), `step_frame[i]` the row step `i`
     /// holds. Returns `step_frame.len() * bands` values and advances `state`.
     pub fn run(&self, frames: &[f32], step_frame: &[u32], state: &mut State) -> Result<Vec<f32>, PredictError> {
-        let c = &self.config;
-        let h = c.hidden;
-        let n = frames.len() / c.input;
+        self.run_prepared(&self.prepare(frames)?, step_frame, state)
+    }
+
+    /// The part of a chunk that does not depend on the state: per frame, the first layer's input
+    /// product (or, without an LSTM, the projection). It can run while the previous chunk's
+    /// recurrence does.
+    pub fn prepare(&self, frames: &[f32]) -> Result<PreparedFrames, PredictError> {
+        let n = frames.len() / self.config.input;
+        let projected = self.project(frames, n)?;
+        Ok(PreparedFrames(match self.layers.first() {
+            // The first layer's input is the same for every step of a frame: its product is taken
+            // once per frame and looked up per step.
+            Some(first) => projected.matmul(&first.w_ih)?.broadcast_add(&first.b)?,
+            None => projected,
+        }))
+    }
+
+    /// Runs a chunk whose frames were [`prepare`](Self::prepare)d; as [`run`](Self::run).
+    pub fn run_prepared(
+        &self,
+        prepared: &PreparedFrames,
+        step_frame: &[u32],
+        state: &mut State,
+    ) -> Result<Vec<f32>, PredictError> {
+        let h = self.config.hidden;
         let steps = step_frame.len();
         if steps == 0 {
             return Ok(Vec::new());
         }
-        let x = Tensor::from_slice(frames, (n, c.input), &Device::Cpu)?;
-        let projected = x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?;
-        if self.layers.is_empty() {
+        let Some(first) = self.layers.first() else {
             // No recurrence: each step reads its frame's projection.
             let index = Tensor::from_slice(step_frame, steps, &Device::Cpu)?;
-            let x = projected.index_select(&index, 0)?;
+            let x = prepared.0.index_select(&index, 0)?;
             return Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?);
-        }
-        let mut x = projected;
-        for (l, layer) in self.layers.iter().enumerate() {
-            let gates_in: Vec<f32> = x.matmul(&layer.w_ih)?.broadcast_add(&layer.b)?.flatten_all()?.to_vec1()?;
-            // The first layer's input is the same for every step of a frame: its product is taken
-            // once per frame and looked up per step.
-            let row_of = |t: usize| if l == 0 { step_frame[t] as usize } else { t };
-            let hidden = &mut state.hidden[l];
-            let cell = &mut state.cell[l];
-            let mut out = Vec::with_capacity(steps * h);
-            let mut gates = vec![0.0f32; 4 * h];
-            for t in 0..steps {
-                let r = row_of(t);
-                gates.copy_from_slice(&gates_in[r * 4 * h..(r + 1) * 4 * h]);
-                add_recurrent(&mut gates, hidden, &layer.w_hh);
-                for k in 0..h {
-                    let i = sigmoid(gates[k]);
-                    let f = sigmoid(gates[h + k]);
-                    let g = gates[2 * h + k].tanh();
-                    let o = sigmoid(gates[3 * h + k]);
-                    cell[k] = f * cell[k] + i * g;
-                    hidden[k] = o * cell[k].tanh();
+        };
+        let gates_in: Vec<f32> = prepared.0.flatten_all()?.to_vec1()?;
+        let out = std::thread::scope(|scope| -> Result<Vec<f32>, PredictError> {
+            let mut hiddens = state.hidden.iter_mut();
+            let mut cells = state.cell.iter_mut();
+            let (Some(hidden), Some(cell)) = (hiddens.next(), cells.next()) else {
+                return Err(PredictError::Thread(std::io::Error::other("the state has no layers")));
+            };
+            // Every later layer runs on a thread of its own, a block of steps behind the layer
+            // before it: on two cores two recurrences overlap, each with its weights in its own
+            // core's cache. The arithmetic is the same however the steps are split.
+            let (first_tx, mut input) = mpsc::sync_channel::<Vec<f32>>(8);
+            let mut forward = Vec::new();
+            let mut last = None;
+            let count = self.layers.len();
+            for (((l, layer), hidden), cell) in self.layers.iter().enumerate().skip(1).zip(hiddens).zip(cells) {
+                let (tx, rx) = mpsc::sync_channel::<Vec<f32>>(8);
+                let blocks = std::mem::replace(&mut input, rx);
+                let is_last = l + 1 == count;
+                let handle = std::thread::Builder::new()
+                    .name(format!("lstm-layer-{l}"))
+                    .spawn_scoped(scope, move || {
+                        let mut gates = vec![0.0f32; 4 * h];
+                        // The last layer keeps its output; the others hand it on.
+                        let mut kept = Vec::with_capacity(if is_last { steps * h } else { 0 });
+                        for block in blocks {
+                            let mut out = Vec::with_capacity(block.len());
+                            let mut block_gates: Vec<f32> =
+                                layer.b_values.iter().copied().cycle().take(block.len() / h * 4 * h).collect();
+                            add_products(&mut block_gates, &block, &layer.w_ih_rows, 4 * h);
+                            for step_gates in block_gates.chunks_exact(4 * h) {
+                                gates.copy_from_slice(step_gates);
+                                add_recurrent(&mut gates, hidden, &layer.w_hh);
+                                update_state(&gates, cell, hidden);
+                                out.extend_from_slice(hidden);
+                            }
+                            if is_last {
+                                kept.extend(out);
+                            } else if tx.send(out).is_err() {
+                                break;
+                            }
+                        }
+                        kept
+                    })
+                    .map_err(PredictError::Thread)?;
+                if is_last {
+                    last = Some(handle);
+                } else {
+                    forward.push(handle);
                 }
-                out.extend_from_slice(hidden);
             }
-            x = Tensor::from_vec(out, (steps, h), &Device::Cpu)?;
-        }
+            let mut gates = vec![0.0f32; 4 * h];
+            let mut own = Vec::new();
+            for block in step_frame.chunks(PIPELINE_BLOCK) {
+                let mut out = Vec::with_capacity(block.len() * h);
+                for &r in block {
+                    let r = r as usize;
+                    gates.copy_from_slice(&gates_in[r * 4 * h..(r + 1) * 4 * h]);
+                    add_recurrent(&mut gates, hidden, &first.w_hh);
+                    update_state(&gates, cell, hidden);
+                    out.extend_from_slice(hidden);
+                }
+                if count == 1 {
+                    own.extend(out);
+                } else if first_tx.send(out).is_err() {
+                    break;
+                }
+            }
+            drop(first_tx);
+            let panicked = || PredictError::Thread(std::io::Error::other("an LSTM layer's thread panicked"));
+            for handle in forward {
+                handle.join().map_err(|_| panicked())?;
+            }
+            match last {
+                Some(handle) => handle.join().map_err(|_| panicked()),
+                None => Ok(own),
+            }
+        })?;
+        let x = Tensor::from_vec(out, (steps, h), &Device::Cpu)?;
         Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fast_exp_sigmoid_and_tanh_match_libm() {
+        let mut worst_exp = 0.0_f64;
+        let mut worst_tanh = 0.0_f64;
+        let mut worst_sigmoid = 0.0_f64;
+        for k in -200_000..=200_000 {
+            let x = k as f32 * 4.35e-4; // -87 ... 87
+            let want = f64::from(x).exp();
+            worst_exp = worst_exp.max((f64::from(super::exp(x)) - want).abs() / want);
+            let y = x / 8.0;
+            worst_tanh = worst_tanh.max((f64::from(super::tanh(y)) - f64::from(y).tanh()).abs());
+            worst_sigmoid =
+                worst_sigmoid.max((f64::from(super::sigmoid(y)) - 1.0 / (1.0 + (-f64::from(y)).exp())).abs());
+        }
+        assert!(worst_exp < 3e-7, "exp relative error {worst_exp}");
+        assert!(worst_tanh < 3e-7, "tanh error {worst_tanh}");
+        assert!(worst_sigmoid < 2e-7, "sigmoid error {worst_sigmoid}");
+        // Far out of range, the results saturate instead of turning into NaN or infinity.
+        assert!((0.0..1e-30).contains(&super::sigmoid(-1e6)) && super::sigmoid(1e6) == 1.0);
+        assert!(super::tanh(1e6) == 1.0 && super::tanh(-1e6) == -1.0);
+        assert!(super::exp(1e6).is_finite());
     }
 }
