@@ -600,23 +600,31 @@ fn build_proxy(
     let size = frames.lock().unwrap_or_else(PoisonError::into_inner).size();
     // One thread: the proxy must not slow playback or generation down.
     let mut reader = VideoReader::open_with(path, VideoReaderOptions { size: Some(size), threads: 1 })?;
-    let mut encoder = ProxyEncoder::new(path, size)?;
-    let mut within_budget = true;
+    // Without a proxy the sink still gets every frame (the thumbnails do not depend on it).
+    let mut encoder = ProxyEncoder::new(path, size).inspect_err(|e| log::warn!("no scrub proxy: {e}")).ok();
     while let Some(frame) = reader.next_frame()? {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
         sink(info, &frame);
-        if within_budget {
-            let jpeg = encoder.encode(&frame)?;
-            let mut frames = frames.lock().unwrap_or_else(PoisonError::into_inner);
-            within_budget = frames.byte_len() + jpeg.len() <= PROXY_BUDGET_BYTES;
-            if within_budget {
-                frames.push(frame.time_s, &jpeg)?;
+        if let Some(proxy) = &mut encoder {
+            let added = proxy.encode(&frame).and_then(|jpeg| {
+                let mut frames = frames.lock().unwrap_or_else(PoisonError::into_inner);
+                let fits = frames.byte_len() + jpeg.len() <= PROXY_BUDGET_BYTES;
+                if fits { frames.push(frame.time_s, &jpeg).map(|()| true) } else { Ok(false) }
+            });
+            match added {
+                Ok(true) => {}
+                // Past the budget, later seeks wait for the full-resolution decoder.
+                Ok(false) => encoder = None,
+                Err(e) => {
+                    log::warn!("scrub proxy stopped at {:.3} s: {e}", frame.time_s);
+                    encoder = None;
+                }
             }
         }
     }
-    if within_budget {
+    if encoder.is_some() {
         frames.lock().unwrap_or_else(PoisonError::into_inner).finish();
     }
     Ok(())
