@@ -7,8 +7,7 @@
 //! faster, strikes at irregular intervals (sometimes twice in quick succession), rebounds, or
 //! slides along the surface. The sound is the bank's recordings of that material, from the
 //! video's own split only, with each recording's first hit on the contact's exact sample. The
-//! same seed gives the same pictures, sound and labels; the encoded H.264 can differ slightly
-//! from run to run.
+//! same seed gives the same files, byte for byte.
 
 mod audio;
 mod plan;
