@@ -786,7 +786,10 @@ mod tests {
             h.step();
             h.step();
         }
-        h.snapshot_options("main_generated", &egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots"));
+        // The sound comes from float inference, whose last bits may vary with the CPU's vector
+        // units; a few hundred pixels of colour map may differ, a moved hit or panel may not.
+        let options = egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots").max_failed_pixels(1500);
+        h.snapshot_options("main_generated", &options);
 
         // Play and pause with Space.
         h.key_press(egui::Key::Space);
