@@ -17,7 +17,7 @@ use crate::predict::align::frames_end;
 use crate::predict::dataset::load_example;
 use crate::predict::{ModelBundle, PredictError};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
-use crate::sound::{Cochleagram, cochleagram_of};
+use crate::sound::{Cochleagram, HitParams, cochleagram_of, hit_candidates};
 use crate::synthesis::{
     Look, Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
 };
@@ -186,29 +186,40 @@ pub fn evaluate_synthesis(
         let look_features = &example.features[width / 2..width];
         let look = Look { features: look_features, encoder_sha256: &encoder_sha256 };
 
-        let mut runs: Vec<(&str, Vec<PlacedHit>, Vec<f32>)> = Vec::new();
+        // Methods that detect hits in a prediction rank that prediction's hit candidates for AP.
+        let candidates = |c: &Cochleagram| -> Vec<(f64, f32)> {
+            hit_candidates(c, &HitParams::default()).iter().map(|h| (h.hit.time_s, h.prominence)).collect()
+        };
+        let predicted_candidates = Some(candidates(&predicted));
+        let mut runs: Vec<Run> = Vec::new();
         let retrieval = SynthOptions {
             method: Method::Retrieval,
             exclude_source: Some(entry.id.clone()),
             ..SynthOptions::default()
         };
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
-        runs.push((FULL_MODEL, made.hits, made.track));
+        runs.push(Run { name: FULL_MODEL, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
-        runs.push((SOUND_ONLY, made.hits, made.track));
+        runs.push(Run { name: SOUND_ONLY, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         if let Some(w) = &per_frame_weights {
             let data = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
             let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
+            let ranking = Some(candidates(&c));
             let made = synthesize_prediction(c, duration, Some(&clips), &params, &retrieval, Some(look))?;
-            runs.push((PER_FRAME, made.hits, made.track));
+            runs.push(Run { name: PER_FRAME, hits: made.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
             let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
-            runs.push((SHIPPED_CLIPS, made.hits, made.track));
+            runs.push(Run {
+                name: SHIPPED_CLIPS,
+                hits: made.hits,
+                track: made.track,
+                ranking: predicted_candidates.clone(),
+            });
         }
         let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
         let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None)?;
-        runs.push((PARAMETRIC, made.hits, made.track));
+        runs.push(Run { name: PARAMETRIC, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
 
         // (a) Perfect timing, no vision: a random train clip at every true contact.
         let random: Vec<PlacedHit> = contacts
@@ -219,7 +230,7 @@ pub fn evaluate_synthesis(
             })
             .collect();
         let track = render_retrieval(&clips, &random, len)?;
-        runs.push((RANDOM_CLIP, random, track));
+        runs.push(Run { name: RANDOM_CLIP, hits: random, track, ranking: None });
 
         // (b) Vision, no timing: the clips of the train video that looks most alike, in turn, at
         // the typical gap between contacts.
@@ -233,15 +244,15 @@ pub fn evaluate_synthesis(
             t += period;
         }
         let track = render_retrieval(&clips, &regular, len)?;
-        runs.push((ALIKE_VIDEO, regular, track));
+        runs.push(Run { name: ALIKE_VIDEO, hits: regular, track, ranking: None });
 
-        for (k, (name, hits, track)) in runs.into_iter().enumerate() {
+        for (k, Run { name, hits, track, ranking }) in runs.into_iter().enumerate() {
             let audio = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: track };
             let made = cochleagram_of(&audio, &params)?;
             if scorers.len() <= k {
                 scorers.push((name, TrackScorer::default()));
             }
-            scorers[k].1.add(&contacts, &hits, &real, &made, params.compression);
+            scorers[k].1.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression);
             if k == 0 && figures.len() < options.figures {
                 figures.push(Figure {
                     id: entry.id.clone(),
@@ -266,6 +277,15 @@ pub fn evaluate_synthesis(
     cochleagram_figure(&options.out.join("cochleagrams.png"), &figures)?;
     metrics_figure(&options.out.join("metrics.png"), &report.methods)?;
     Ok(report)
+}
+
+/// One method's result on one video.
+struct Run {
+    name: &'static str,
+    hits: Vec<PlacedHit>,
+    track: Vec<f32>,
+    /// The detections that rank for AP; `None`: the placed hits.
+    ranking: Option<Vec<(f64, f32)>>,
 }
 
 fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {

@@ -22,7 +22,8 @@ pub struct MethodScores {
     pub videos: usize,
     pub contacts: usize,
     pub hits_placed: usize,
-    /// Average precision of the placed hits ranked by strength.
+    /// Average precision: of the hit detector's candidates ranked by prominence where the hits
+    /// came from a predicted cochleagram, else of the placed hits ranked by strength.
     pub hit_ap: f64,
     /// Matched contacts over labelled contacts.
     pub hit_accuracy: f64,
@@ -75,12 +76,14 @@ fn db(v: f32) -> f64 {
 }
 
 impl TrackScorer {
-    /// Adds one video: its contacts, the placed hits, its real cochleagram and that of the made
-    /// track (both on the video's step grid).
+    /// Adds one video: its contacts, the placed hits, the detections that rank for average
+    /// precision (`(time, confidence)`; `None` ranks the placed hits by strength), its real
+    /// cochleagram and that of the made track (both on the video's step grid).
     pub fn add(
         &mut self,
         truth: &[Contact],
         hits: &[PlacedHit],
+        ranking: Option<&[(f64, f32)]>,
         real: &Cochleagram,
         made: &Cochleagram,
         compression: f64,
@@ -88,8 +91,8 @@ impl TrackScorer {
         let truth_times: Vec<f64> = truth.iter().map(|c| c.time_s).collect();
         let times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
         let scores = match_onsets(&truth_times, &times, TOLERANCE_S);
-        let detections: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
-        self.ranked.extend(rank_detections(&truth_times, &detections, TOLERANCE_S));
+        let placed: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
+        self.ranked.extend(rank_detections(&truth_times, ranking.unwrap_or(&placed), TOLERANCE_S));
         self.errors.extend(&scores.errors_s);
         for contact in truth {
             let key = contact.material.clone().unwrap_or_else(|| "(unlabelled)".into());
@@ -207,7 +210,7 @@ mod tests {
         // One exact wood hit, one metal contact given glass 20 ms late, one false hit, one missed.
         let hits = [hit(1.0, "wood", 3.0), hit(2.02, "glass", 2.0), hit(2.6, "wood", 1.0)];
         let mut scorer = TrackScorer::default();
-        scorer.add(&truth, &hits, &c, &c, 0.3);
+        scorer.add(&truth, &hits, None, &c, &c, 0.3);
         let s = scorer.scores("test");
         assert_eq!((s.contacts, s.hits_placed), (3, 3));
         assert!((s.hit_accuracy - 2.0 / 3.0).abs() < 1e-9);

@@ -36,7 +36,8 @@ pub struct ValidationMetrics {
     /// Matched contacts over labelled contacts, +-0.1 s.
     #[serde(default)]
     pub hit_accuracy: f64,
-    /// Average precision of the hits ranked by strength, +-0.1 s.
+    /// Average precision, +-0.1 s, of the hit detector's candidates ranked by prominence: the
+    /// detector's margin swept.
     #[serde(default)]
     pub hit_ap: f64,
     /// `None` when no hit matched.

@@ -79,16 +79,38 @@ pub fn onset_strength(c: &Cochleagram) -> Vec<f32> {
 #[must_use]
 pub fn detect_hits(c: &Cochleagram, params: &HitParams) -> Vec<Hit> {
     let strength = onset_strength(c);
+    let global_median = median(&strength);
+    let mad = median(&strength.iter().map(|s| (s - global_median).abs()).collect::<Vec<_>>());
+    let margin = params.min_strength.max(params.mad_factor * 1.4826 * mad);
+    peaks(c, &strength, params, margin).into_iter().map(|p| p.hit).collect()
+}
+
+/// A peak of the onset strength that could be a hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HitCandidate {
+    pub hit: Hit,
+    /// How far the peak rises above its running median: what [`detect_hits`] compares with its
+    /// margin, so ranking candidates by it and cutting anywhere gives the detector at that margin.
+    pub prominence: f32,
+}
+
+/// Every peak of the onset strength that reaches its running median, in time order: the
+/// detector's hits at every margin at once, for a precision-recall curve. Peaks closer than
+/// `min_gap_s` keep the stronger one, as in [`detect_hits`].
+#[must_use]
+pub fn hit_candidates(c: &Cochleagram, params: &HitParams) -> Vec<HitCandidate> {
+    peaks(c, &onset_strength(c), params, 0.0)
+}
+
+fn peaks(c: &Cochleagram, strength: &[f32], params: &HitParams, margin: f32) -> Vec<HitCandidate> {
     let n = strength.len();
     if n < 3 {
         return Vec::new();
     }
-    let global_median = median(&strength);
-    let mad = median(&strength.iter().map(|s| (s - global_median).abs()).collect::<Vec<_>>());
-    let margin = params.min_strength.max(params.mad_factor * 1.4826 * mad);
     let half = ((params.median_window_s * c.rate_hz).round() as usize).max(1);
 
-    let mut peaks: Vec<(usize, f32)> = Vec::new();
+    // (step, strength, prominence)
+    let mut peaks: Vec<(usize, f32, f32)> = Vec::new();
     for i in 0..n - 1 {
         let s = strength[i];
         // A plateau counts once, at its first step.
@@ -104,26 +126,27 @@ pub fn detect_hits(c: &Cochleagram, params: &HitParams) -> Vec<Hit> {
             continue;
         }
         match peaks.last_mut() {
-            Some((j, t)) if (i - *j) as f64 / c.rate_hz < params.min_gap_s => {
+            Some((j, t, p)) if (i - *j) as f64 / c.rate_hz < params.min_gap_s => {
                 if s > *t {
-                    *j = i;
-                    *t = s;
+                    (*j, *t, *p) = (i, s, s - local);
                 }
             }
-            _ => peaks.push((i, s)),
+            _ => peaks.push((i, s, s - local)),
         }
     }
     peaks
         .into_iter()
-        .map(|(i, s)| {
-            if i == 0 {
+        .map(|(i, s, prominence)| {
+            let time_s = if i == 0 {
                 // The attack is where the signal begins.
-                return Hit { time_s: c.start_s, strength: s };
-            }
-            let (a, b, d) = (f64::from(strength[i - 1]), f64::from(s), f64::from(strength[i + 1]));
-            let curvature = a - 2.0 * b + d;
-            let offset = if curvature < 0.0 { (0.5 * (a - d) / curvature).clamp(-0.5, 0.5) } else { 0.0 };
-            Hit { time_s: c.time_of(i) + (offset - 0.5) / c.rate_hz + ONSET_LAG_S, strength: s }
+                c.start_s
+            } else {
+                let (a, b, d) = (f64::from(strength[i - 1]), f64::from(s), f64::from(strength[i + 1]));
+                let curvature = a - 2.0 * b + d;
+                let offset = if curvature < 0.0 { (0.5 * (a - d) / curvature).clamp(-0.5, 0.5) } else { 0.0 };
+                c.time_of(i) + (offset - 0.5) / c.rate_hz + ONSET_LAG_S
+            };
+            HitCandidate { hit: Hit { time_s, strength: s }, prominence }
         })
         .collect()
 }
@@ -193,6 +216,34 @@ mod tests {
         // A jump between steps 9 and 10 is half a step before step 10.
         assert!((hits[0].time_s - (1.0 + 9.5 / 90.0 + ONSET_LAG_S)).abs() < 1e-9, "{hits:?}");
         assert!((hits[1].time_s - (1.0 + 39.5 / 90.0 + ONSET_LAG_S)).abs() < 1e-9, "{hits:?}");
+    }
+
+    #[test]
+    fn candidates_hold_every_hit_and_cutting_them_at_the_margin_gives_the_hits() {
+        // Steps up of decreasing size over a faint ripple: the big ones are hits, the small ones
+        // only candidates.
+        let mut rows = vec![0.0_f32; 200];
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = 0.02 * ((i * 7) % 5) as f32;
+        }
+        for (k, step) in [20, 60, 100, 140, 180].into_iter().enumerate() {
+            for r in &mut rows[step..(step + 10)] {
+                *r += 0.8 / 2_f32.powi(k as i32);
+            }
+        }
+        let c = cochleagram(&rows);
+        let params = HitParams::default();
+        let hits = detect_hits(&c, &params);
+        let candidates = hit_candidates(&c, &params);
+        assert!(hits.len() >= 2 && candidates.len() > hits.len(), "{hits:?} {candidates:?}");
+        // Within one cochleagram the margin is one number: the hits are the most prominent
+        // candidates.
+        let prominence =
+            |h: &Hit| candidates.iter().find(|c| c.hit == *h).expect("every hit is a candidate").prominence;
+        let weakest = hits.iter().map(prominence).fold(f32::INFINITY, f32::min);
+        assert!(weakest >= params.min_strength);
+        let cut: Vec<Hit> = candidates.iter().filter(|c| c.prominence >= weakest).map(|c| c.hit).collect();
+        assert_eq!(cut, hits);
     }
 
     #[test]

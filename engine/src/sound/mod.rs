@@ -11,6 +11,8 @@ mod resynth;
 pub use cochleagram::{Cochleagram, CochleagramAnalyzer, CochleagramParams, cochleagram_of, cochleagram_of_file};
 pub use error::SoundError;
 pub use filterbank::ErbCosineFilterbank;
-pub use hits::{Hit, HitParams, detect_hits, level_onset, onset_strength, write_hits_csv};
+pub use hits::{
+    Hit, HitCandidate, HitParams, detect_hits, hit_candidates, level_onset, onset_strength, write_hits_csv,
+};
 pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
 pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize};
