@@ -217,20 +217,25 @@ fn norm(values: &[f32]) -> f64 {
     values.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Levels given per step (`steps x bands`, linear) at the audio rate: linear between steps, each
-/// step at its own time (`i / rate`).
+/// Levels given per step (`steps x bands`, linear) at the audio rate: geometric between steps
+/// (linear in the logarithm, above a floor of -140 dBFS so silence stays silent), each step at its
+/// own time (`i / rate`).
 fn interpolate_levels(levels: &[f64], bands: usize, params: &CochleagramParams, n: usize) -> Vec<Vec<f32>> {
+    const FLOOR: f64 = 1e-7;
     let per_step = f64::from(params.sample_rate) / params.step_rate_hz;
     let steps = levels.len() / bands;
+    let logs: Vec<f64> = levels.iter().map(|l| (l + FLOOR).ln()).collect();
     (0..bands)
         .map(|b| {
-            let level = |i: usize| levels[i.min(steps - 1) * bands + b];
+            let log_level = |i: usize| logs[i.min(steps - 1) * bands + b];
             (0..n)
                 .map(|k| {
                     let pos = k as f64 / per_step;
                     let i = pos.floor() as usize;
                     let frac = pos - i as f64;
-                    (level(i) * (1.0 - frac) + level(i + 1) * frac) as f32
+                    // Geometric: an impact's envelope rises and decays exponentially, so a
+                    // straight line between a loud step and a quiet one overfills the quiet one.
+                    ((log_level(i) * (1.0 - frac) + log_level(i + 1) * frac).exp() - FLOOR).max(0.0) as f32
                 })
                 .collect()
         })
