@@ -321,7 +321,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
         bundle.manifest.training.data,
         bundle.manifest.validation.epoch
     ));
-    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a predicted cochleagram, every peak of its onset strength ranked by prominence (the detector's margin swept); for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
     md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | loudness r | cochleagram distance |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.methods {
