@@ -6,6 +6,6 @@ mod report;
 mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, add_room_noise, hit_bench_clips, hit_bench_scenes};
-pub use onsets::{OnsetScores, average_precision, match_onsets, rank_detections};
+pub use onsets::{OnsetScores, average_precision, candidate_detections, match_onsets, rank_detections};
 pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
 pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer, pearson};

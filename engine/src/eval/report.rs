@@ -17,7 +17,7 @@ use crate::predict::align::frames_end;
 use crate::predict::dataset::load_example;
 use crate::predict::{ModelBundle, PredictError};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
-use crate::sound::{Cochleagram, HitParams, cochleagram_of, hit_candidates};
+use crate::sound::{Cochleagram, cochleagram_of};
 use crate::synthesis::{
     Look, Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
 };
@@ -186,17 +186,15 @@ pub fn evaluate_synthesis(
         let look_features = &example.features[width / 2..width];
         let look = Look { features: look_features, encoder_sha256: &encoder_sha256 };
 
-        // Methods that detect hits in a prediction rank that prediction's hit candidates for AP.
-        let candidates = |c: &Cochleagram| -> Vec<(f64, f32)> {
-            hit_candidates(c, &HitParams::default()).iter().map(|h| (h.hit.time_s, h.prominence)).collect()
-        };
-        let predicted_candidates = Some(candidates(&predicted));
         let mut runs: Vec<Run> = Vec::new();
         let retrieval = SynthOptions {
             method: Method::Retrieval,
             exclude_source: Some(entry.id.clone()),
             ..SynthOptions::default()
         };
+        // Methods that detect hits in a prediction rank that prediction's hit candidates for AP,
+        // with the synthesis's own detector settings.
+        let predicted_candidates = Some(super::candidate_detections(&predicted, &retrieval.hit_params));
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
         runs.push(Run { name: FULL_MODEL, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
@@ -204,7 +202,7 @@ pub fn evaluate_synthesis(
         if let Some(w) = &per_frame_weights {
             let data = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
             let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
-            let ranking = Some(candidates(&c));
+            let ranking = Some(super::candidate_detections(&c, &retrieval.hit_params));
             let made = synthesize_prediction(c, duration, Some(&clips), &params, &retrieval, Some(look))?;
             runs.push(Run { name: PER_FRAME, hits: made.hits, track: made.track, ranking });
         }

@@ -11,8 +11,8 @@ use super::bundle::{ModelBundle, ValidationMetrics};
 use super::dataset::{Example, load_example};
 use super::model::InferenceWeights;
 use crate::data::{GreatestHits, Split};
-use crate::eval::{average_precision, match_onsets, rank_detections};
-use crate::sound::{Cochleagram, HitParams, detect_hits, hit_candidates};
+use crate::eval::{average_precision, candidate_detections, match_onsets, rank_detections};
+use crate::sound::{Cochleagram, HitParams, detect_hits};
 use crate::vision::FrameEncoder;
 
 /// Tolerance for a detected hit to count, seconds (CondFoleyGen's protocol).
@@ -54,11 +54,8 @@ pub fn score(
         detected_total += detected.len();
         let times: Vec<f64> = detected.iter().map(|d| d.0).collect();
         errors.extend(match_onsets(&truth, &times, HIT_TOLERANCE_S).errors_s);
-        // AP sweeps the detector's margin: every candidate, ranked by how far it clears the
-        // running median.
-        let candidates: Vec<(f64, f32)> =
-            hit_candidates(&c, &HitParams::default()).iter().map(|h| (h.hit.time_s, h.prominence)).collect();
-        ranked.extend(rank_detections(&truth, &candidates, HIT_TOLERANCE_S));
+        // AP sweeps the detector's margin.
+        ranked.extend(rank_detections(&truth, &candidate_detections(&c, &HitParams::default()), HIT_TOLERANCE_S));
     }
     let matched = errors.len();
     let steps = steps_total.max(1) as f64;
