@@ -10,7 +10,8 @@
 #     by material, then id;
 #   - every path exists under <cache>/assets/<package>/, and its sha256 is the row's sha256; where
 #     the set-up left <cache>/assets/<package>/.complete, its version is the row's version;
-#   - every material has rows in both splits, or is listed in ATTRIBUTION.md's last section
+#   - every material has struck (`hit`) rows in both splits, since a generated video of a material
+#     needs struck recordings of its split, or is listed in ATTRIBUTION.md's last section
 #     ("Materials with a single recording"), in which case all its rows are train; that list names
 #     only materials of the manifest that lack a test split;
 #   - no group (the id without its trailing variant number `_N` or velocity
@@ -140,15 +141,17 @@ def main():
     splits_of_material = defaultdict(set)
     splits_of_group = defaultdict(set)
     for r in rows:
-        splits_of_material[r["material"]].add(r["split"])
+        splits_of_material.setdefault(r["material"], set())
+        if r["action"] == "hit":
+            splits_of_material[r["material"]].add(r["split"])
         splits_of_group[group_of(r["id"])].add(r["split"])
     single = single_recording_materials(args.attribution, problems)
     for m, s in sorted(splits_of_material.items()):
         if m in single:
             if s != {"train"}:
-                problems.append(f"material '{m}' is listed as single-recording but has splits {sorted(s)}")
+                problems.append(f"material '{m}' is listed as single-recording but has struck recordings in {sorted(s)}")
         elif s != SPLITS:
-            problems.append(f"material '{m}' has only {sorted(s)} and is not listed under '{SINGLE_HEADING}'")
+            problems.append(f"material '{m}' has struck recordings only in {sorted(s)} and is not listed under '{SINGLE_HEADING}'")
     for m in sorted(single - set(splits_of_material)):
         problems.append(f"'{SINGLE_HEADING}' lists '{m}', which has no rows")
     for g, s in sorted(splits_of_group.items()):

