@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use foley_engine::media::AudioTrack;
-use foley_engine::retrieval::{ClipDatabase, DatabaseBuilder, LabelledContact, PRE_ROLL_S, hit_window};
+use foley_engine::retrieval::{ClipDatabase, DatabaseBuilder, LabelledContact, LookSet, PRE_ROLL_S, hit_window};
 use foley_engine::sound::{CochleagramParams, cochleagram_of};
 use foley_engine::synthesis::{
     CEILING, Method, PlacedHit, SynthOptions, render_retrieval, synthesize_prediction, track_len,
@@ -42,6 +42,10 @@ fn recording(seconds: f64, times: &[f64], decay_s: f32, seed: u32) -> Vec<f32> {
 }
 
 fn build(dir: &std::path::Path) -> ClipDatabase {
+    build_with_looks(dir, None)
+}
+
+fn build_with_looks(dir: &std::path::Path, looks: Option<LookSet>) -> ClipDatabase {
     let params = CochleagramParams::default();
     let mut builder = DatabaseBuilder::new(dir, params.clone(), "test recordings".into()).unwrap();
     for (source, decay, material, seed) in [("short", 0.01, "wood", 1), ("long", 0.15, "metal", 50)] {
@@ -54,7 +58,7 @@ fn build(dir: &std::path::Path) -> ClipDatabase {
             .collect();
         builder.add(source, &audio, 0.0, &c, &contacts).unwrap();
     }
-    builder.finish(None).unwrap()
+    builder.finish(looks).unwrap()
 }
 
 #[test]
@@ -88,6 +92,30 @@ fn a_database_round_trips_and_finds_each_clips_own_window() {
     std::fs::write(dir.path().join("clips.safetensors"), b"nonsense").unwrap();
     let err = ClipDatabase::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains("clips.safetensors"), "{err}");
+}
+
+#[test]
+fn a_database_keeps_the_classifier_of_its_looks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut looks = LookSet::new("encoder".into(), 4);
+    for (k, (material, look)) in
+        [("wood", [1.0, 0.1, 0.3, 0.0]), ("metal", [0.0, 1.0, 0.2, 0.1]), ("wood", [0.9, 0.0, 0.1, 0.2])]
+            .iter()
+            .enumerate()
+    {
+        looks.push((*material).into(), format!("video-{k}"), look);
+    }
+    let built = build_with_looks(dir.path(), Some(looks));
+    let loaded = ClipDatabase::load(dir.path()).unwrap();
+    assert_eq!(loaded.manifest, built.manifest);
+    let (a, b) = (built.looks().unwrap(), loaded.looks().unwrap());
+    // Read from the file, not fitted again (the file's classifier is the built one, to the bit).
+    assert!(b.classifier.get().is_some());
+    assert_eq!(a.classifier(), b.classifier());
+    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder").as_deref(), Some("wood"));
+    assert_eq!(loaded.material_of(&[0.05, 0.95, 0.2, 0.1], "encoder").as_deref(), Some("metal"));
+    // Looks by another encoder say nothing.
+    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "other"), None);
 }
 
 #[test]

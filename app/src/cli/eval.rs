@@ -98,13 +98,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let report = report.with_context(|| format!("cannot evaluate on {}", args.data.display()))?;
     println!(
-        "{:<40} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "method", "hit AP", "acc.", "err. ms", "material", "action", "correct", "loud. r"
+        "{:<40} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "method", "hit AP", "acc.", "err. ms", "material", "action", "correct", "corr. F1", "loud. r"
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
     for m in &report.methods {
         println!(
-            "{:<40} {:>7.3} {:>7.3} {:>9} {:>9} {:>9} {:>9.3} {:>9}",
+            "{:<40} {:>7.3} {:>7.3} {:>9} {:>9} {:>9} {:>9.3} {:>9.3} {:>9}",
             m.method,
             m.hit_ap,
             m.hit_accuracy,
@@ -112,6 +112,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             opt(m.material_accuracy, 3),
             opt(m.action_accuracy, 3),
             m.correct_hits,
+            m.correct_f1,
             opt(m.loudness_correlation, 3)
         );
     }

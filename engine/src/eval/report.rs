@@ -319,12 +319,12 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
         bundle.manifest.training.data,
         bundle.manifest.validation.epoch
     ));
-    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a predicted cochleagram, every peak of its onset strength ranked by prominence (the detector's margin swept); for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
-    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | loudness r | cochleagram distance |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a predicted cochleagram, every peak of its onset strength ranked by prominence (the detector's margin swept); for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | correct-hit F1 | loudness r | cochleagram distance |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.methods {
         md.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {} | {:.3} |\n",
+            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {:.3} | {} | {:.3} |\n",
             m.method,
             m.hit_ap,
             m.hit_accuracy,
@@ -333,6 +333,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
             figure(m.material_accuracy, 1.0, 3),
             figure(m.action_accuracy, 1.0, 3),
             m.correct_hits,
+            m.correct_f1,
             figure(m.loudness_correlation, 1.0, 3),
             m.cochleagram_distance
         ));
@@ -368,12 +369,12 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
     crate::media::write_bytes_atomically(&options.out.join("report.md"), md.as_bytes())?;
 
     let mut csv = String::from(
-        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,correct_hits,loudness_correlation,cochleagram_distance\n",
+        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,correct_hits,correct_f1,loudness_correlation,cochleagram_distance\n",
     );
     for m in &report.methods {
         let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
         csv.push_str(&format!(
-            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{:.6},{},{:.6}\n",
+            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{:.6},{:.6},{},{:.6}\n",
             m.method,
             m.videos,
             m.contacts,
@@ -385,6 +386,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
             opt(m.material_accuracy),
             opt(m.action_accuracy),
             m.correct_hits,
+            m.correct_f1,
             opt(m.loudness_correlation),
             m.cochleagram_distance
         ));
@@ -448,12 +450,13 @@ type Metric = fn(&MethodScores) -> Option<f64>;
 /// One group of bars per metric (higher is better for each), one bar per method.
 fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
     let palette = [[240, 160, 40], [120, 200, 90], [90, 160, 240], [220, 90, 90], [180, 120, 220], [200, 200, 200]];
-    let metrics: [(&str, Metric); 6] = [
+    let metrics: [(&str, Metric); 7] = [
         ("hit ap", |m| Some(m.hit_ap)),
         ("hit accuracy", |m| Some(m.hit_accuracy)),
         ("material accuracy", |m| m.material_accuracy),
         ("action accuracy", |m| m.action_accuracy),
         ("correct hits", |m| Some(m.correct_hits)),
+        ("correct-hit f1", |m| Some(m.correct_f1)),
         ("loudness r", |m| m.loudness_correlation),
     ];
     let bar_h = 9;

@@ -40,6 +40,9 @@ pub struct MethodScores {
     /// Contacts that got a hit in time with a clip of the right material, over all labelled
     /// contacts: timing and material together.
     pub correct_hits: f64,
+    /// F1 of the same: recall is `correct_hits`, precision the share of placed hits that are in
+    /// time with the right material, so a method that places many false hits scores low.
+    pub correct_f1: f64,
     /// Per labelled material: contacts, matched hits, matched hits with the right material.
     pub per_material: Vec<MaterialScores>,
 }
@@ -145,13 +148,17 @@ impl TrackScorer {
             hits_placed: self.placed,
             hit_ap: average_precision(&mut ranked, self.contacts),
             hit_accuracy: recall,
-            hit_f1: if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 },
+            hit_f1: f1(precision, recall),
             median_error_ms: errors.get(errors.len() / 2).map(|e| e * 1000.0),
             material_accuracy: share(self.material),
             action_accuracy: share(self.action),
             loudness_correlation: pearson(&self.loud_real, &self.loud_made),
             cochleagram_distance: self.distance_sum / self.steps.max(1) as f64,
             correct_hits: self.correct as f64 / self.contacts.max(1) as f64,
+            correct_f1: f1(
+                self.correct as f64 / self.placed.max(1) as f64,
+                self.correct as f64 / self.contacts.max(1) as f64,
+            ),
             per_material: self
                 .per_material
                 .iter()
@@ -164,6 +171,10 @@ impl TrackScorer {
                 .collect(),
         }
     }
+}
+
+fn f1(precision: f64, recall: f64) -> f64 {
+    if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 }
 }
 
 /// Pearson correlation; `None` with fewer than 3 pairs or no variance.
@@ -222,7 +233,18 @@ mod tests {
         assert_eq!(s.cochleagram_distance, 0.0);
         // Only the wood hit at 1.0 s is in time and of the right material.
         assert!((s.correct_hits - 1.0 / 3.0).abs() < 1e-9);
+        assert!((s.correct_f1 - 1.0 / 3.0).abs() < 1e-9);
         let wood = s.per_material.iter().find(|m| m.material == "wood").unwrap();
         assert_eq!((wood.contacts, wood.matched, wood.right_material), (2, 1, 1));
+
+        // Hits sprayed between the contacts leave the correct hits as they are but lower their F1.
+        let mut sprayed: Vec<PlacedHit> = hits.to_vec();
+        sprayed.extend((0..9).map(|k| hit(1.3 + 0.15 * f64::from(k), "wood", 0.5)));
+        let mut scorer = TrackScorer::default();
+        scorer.add(&truth, &sprayed, None, &c, &c, 0.3);
+        let s = scorer.scores("sprayed");
+        assert!((s.correct_hits - 1.0 / 3.0).abs() < 1e-9);
+        // Precision 1 / 12, recall 1 / 3.
+        assert!((s.correct_f1 - 2.0 / 15.0).abs() < 1e-9, "{}", s.correct_f1);
     }
 }

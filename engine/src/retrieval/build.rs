@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rand::SeedableRng as _;
 
 use super::RetrievalError;
-use super::database::{
-    AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest, LookSet,
-};
+use super::database::{AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest};
+use super::looks::LookSet;
 use super::window::{HIT_STEP, WINDOW_STEPS, hit_window, loudness};
 use crate::data::{BankClip, GreatestHits, Split};
 use crate::media::atomic::PendingFile;
@@ -239,13 +238,7 @@ pub fn dataset_looks(
 ) -> Result<LookSet, RetrievalError> {
     let dataset = GreatestHits::open(data)?;
     let entries: Vec<_> = dataset.split(split).filter(|e| e.times.is_some()).cloned().collect();
-    let mut set = LookSet {
-        encoder_sha256: encoder.spec().identity.onnx_sha256.clone(),
-        materials: Vec::new(),
-        sources: Vec::new(),
-        vectors: Vec::new(),
-        width: encoder.feature_size(),
-    };
+    let mut set = LookSet::new(encoder.spec().identity.onnx_sha256.clone(), encoder.feature_size());
     for (i, entry) in entries.iter().enumerate() {
         progress(i, entries.len());
         if cancel.load(Ordering::Relaxed) {
@@ -253,9 +246,7 @@ pub fn dataset_looks(
         }
         let Some(material) = crate::data::majority_material(&entry.contacts()?) else { continue };
         let look = crate::vision::first_frame_features(&entry.video, encoder)?;
-        set.materials.push(material);
-        set.sources.push(entry.id.clone());
-        set.vectors.extend(look);
+        set.push(material, entry.id.clone(), &look);
     }
     progress(entries.len(), entries.len());
     Ok(set)

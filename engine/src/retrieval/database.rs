@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RetrievalError;
 use super::index::{RANK, SearchIndex, squared_distance};
+use super::looks::{LookClassifier, LookSet};
 use super::window::{HIT_STEP, WINDOW_STEPS};
 use crate::sound::CochleagramParams;
 
@@ -76,61 +77,10 @@ pub struct LooksInfo {
     /// Each look's video id.
     #[serde(default)]
     pub sources: Vec<String>,
-}
-
-/// Training videos' looks with their materials, to read a new video's material from its look.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LookSet {
-    pub encoder_sha256: String,
-    pub materials: Vec<String>,
-    pub sources: Vec<String>,
-    /// `materials.len()` rows of `width` values.
-    pub vectors: Vec<f32>,
-    pub width: usize,
-}
-
-/// Looks voting on a video's material.
-const LOOK_NEIGHBOURS: usize = 5;
-
-impl LookSet {
-    /// The index of the look most like `look` (cosine similarity).
-    #[must_use]
-    pub fn most_alike(&self, look: &[f32]) -> Option<usize> {
-        self.similarities(look).into_iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|s| s.1)
-    }
-
-    fn similarities(&self, look: &[f32]) -> Vec<(f64, usize)> {
-        if look.len() != self.width {
-            return Vec::new();
-        }
-        let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt().max(1e-12);
-        let q = norm(look);
-        self.vectors
-            .chunks_exact(self.width)
-            .enumerate()
-            .map(|(i, v)| {
-                let dot: f64 = v.iter().zip(look).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-                (dot / (norm(v) * q), i)
-            })
-            .collect()
-    }
-
-    /// The material of the looks nearest to `look` (cosine similarity), by a vote weighted by
-    /// similarity; `None` for a look of another width or an empty set.
-    #[must_use]
-    pub fn material_of(&self, look: &[f32]) -> Option<String> {
-        let mut scored = self.similarities(look);
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut votes: Vec<(&str, f64)> = Vec::new();
-        for &(similarity, i) in scored.iter().take(LOOK_NEIGHBOURS) {
-            let m = self.materials[i].as_str();
-            match votes.iter_mut().find(|v| v.0 == m) {
-                Some(v) => v.1 += similarity.max(0.0),
-                None => votes.push((m, similarity.max(0.0))),
-            }
-        }
-        votes.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|v| v.0.to_owned())
-    }
+    /// The look classifier's materials, in the order of its weights (tensors `look_*`); empty
+    /// when the database has no classifier, which is then fitted when first needed.
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 /// A database in memory, ready to search.
@@ -156,6 +106,7 @@ impl ClipDatabase {
             encoder_sha256: l.encoder_sha256.clone(),
             materials: l.materials.clone(),
             sources: l.sources.clone(),
+            classes: l.classifier().classes.clone(),
         });
         let windows: Vec<f16> = windows.iter().map(|&v| f16::from_f32(v)).collect();
         // Fit on the stored precision, so the index's lower bounds hold for the stored windows.
@@ -284,6 +235,12 @@ impl ClipDatabase {
             let rows = looks.materials.len();
             let t = Tensor::from_slice(&looks.vectors, (rows, looks.width), &Device::Cpu)?.to_dtype(DType::F16)?;
             tensors.insert("looks".into(), t);
+            let c = looks.classifier();
+            let k = c.classes.len();
+            tensors.insert("look_mean".into(), Tensor::from_slice(&c.mean, looks.width, &Device::Cpu)?);
+            tensors.insert("look_scale".into(), Tensor::from_slice(&c.scale, looks.width, &Device::Cpu)?);
+            tensors.insert("look_weights".into(), Tensor::from_slice(&c.weights, (looks.width, k), &Device::Cpu)?);
+            tensors.insert("look_bias".into(), Tensor::from_slice(&c.bias, k, &Device::Cpu)?);
         }
         tensors.insert("projected".into(), Tensor::from_slice(&self.index.projected, (n, RANK), &Device::Cpu)?);
         let target = dir.join(TENSORS_FILE);
@@ -345,13 +302,27 @@ impl ClipDatabase {
                 if rows != info.materials.len() {
                     return Err(bad(&tensors_path, format!("{rows} looks for {} materials", info.materials.len())));
                 }
-                Some(LookSet {
+                let set = LookSet {
                     encoder_sha256: info.encoder_sha256.clone(),
                     materials: info.materials.clone(),
                     sources: info.sources.clone(),
                     vectors: t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?,
                     width,
-                })
+                    classifier: std::sync::OnceLock::new(),
+                };
+                if !info.classes.is_empty() {
+                    let k = info.classes.len();
+                    let classifier = LookClassifier {
+                        classes: info.classes.clone(),
+                        mean: get("look_mean", width)?.to_vec1()?,
+                        scale: get("look_scale", width)?.to_vec1()?,
+                        weights: get("look_weights", width * k)?.to_vec1()?,
+                        bias: get("look_bias", k)?.to_vec1()?,
+                    };
+                    // Set just now, so it cannot already hold one.
+                    let _ = set.classifier.set(classifier);
+                }
+                Some(set)
             }
         };
         let audio = dir.join(AUDIO_FILE);
