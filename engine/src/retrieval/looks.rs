@@ -5,8 +5,9 @@
 //! features tell surfaces apart; a nearest-neighbour vote over whole-frame features instead
 //! follows whatever dominates the frame (wall colour, lighting, distractors). On the default
 //! training set's 240 looks, 8-fold cross-validation gave 0.946 for this classifier against 0.883
-//! for a 5-nearest-neighbour cosine vote; the regularisation and the number of steps below sit in
-//! the middle of the range that scored best there.
+//! for a 5-nearest-neighbour cosine vote (`scripts/reference/look_classifier_cv.py`); the
+//! regularisation and the number of steps below sit in the middle of the range that scored best
+//! there (its `--sweep`).
 
 use std::sync::OnceLock;
 
