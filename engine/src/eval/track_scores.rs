@@ -137,6 +137,7 @@ impl TrackScorer {
         let matched = self.errors.len();
         let precision = matched as f64 / self.placed.max(1) as f64;
         let recall = matched as f64 / self.contacts.max(1) as f64;
+        let correct_recall = self.correct as f64 / self.contacts.max(1) as f64;
         let mut errors = self.errors.clone();
         errors.sort_by(f64::total_cmp);
         let mut ranked = self.ranked.clone();
@@ -154,11 +155,8 @@ impl TrackScorer {
             action_accuracy: share(self.action),
             loudness_correlation: pearson(&self.loud_real, &self.loud_made),
             cochleagram_distance: self.distance_sum / self.steps.max(1) as f64,
-            correct_hits: self.correct as f64 / self.contacts.max(1) as f64,
-            correct_f1: f1(
-                self.correct as f64 / self.placed.max(1) as f64,
-                self.correct as f64 / self.contacts.max(1) as f64,
-            ),
+            correct_hits: correct_recall,
+            correct_f1: f1(self.correct as f64 / self.placed.max(1) as f64, correct_recall),
             per_material: self
                 .per_material
                 .iter()

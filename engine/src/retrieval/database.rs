@@ -302,27 +302,27 @@ impl ClipDatabase {
                 if rows != info.materials.len() {
                     return Err(bad(&tensors_path, format!("{rows} looks for {} materials", info.materials.len())));
                 }
-                let set = LookSet {
-                    encoder_sha256: info.encoder_sha256.clone(),
-                    materials: info.materials.clone(),
-                    sources: info.sources.clone(),
-                    vectors: t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?,
-                    width,
-                    classifier: std::sync::OnceLock::new(),
-                };
-                if !info.classes.is_empty() {
+                // The classifier saved with the looks; a database without one fits it when first needed.
+                let classifier = if info.classes.is_empty() {
+                    std::sync::OnceLock::new()
+                } else {
                     let k = info.classes.len();
-                    let classifier = LookClassifier {
+                    std::sync::OnceLock::from(LookClassifier {
                         classes: info.classes.clone(),
                         mean: get("look_mean", width)?.to_vec1()?,
                         scale: get("look_scale", width)?.to_vec1()?,
                         weights: get("look_weights", width * k)?.to_vec1()?,
                         bias: get("look_bias", k)?.to_vec1()?,
-                    };
-                    // Set just now, so it cannot already hold one.
-                    let _ = set.classifier.set(classifier);
-                }
-                Some(set)
+                    })
+                };
+                Some(LookSet {
+                    encoder_sha256: info.encoder_sha256.clone(),
+                    materials: info.materials.clone(),
+                    sources: info.sources.clone(),
+                    vectors: t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?,
+                    width,
+                    classifier,
+                })
             }
         };
         let audio = dir.join(AUDIO_FILE);

@@ -45,12 +45,14 @@ impl LookSet {
         }
     }
 
-    /// Adds the look of a video of `material`.
+    /// Adds the look of a video of `material` (a classifier fitted before is dropped, to be
+    /// fitted again with it).
     pub fn push(&mut self, material: String, source: String, look: &[f32]) {
         debug_assert_eq!(look.len(), self.width);
         self.materials.push(material);
         self.sources.push(source);
         self.vectors.extend_from_slice(look);
+        self.classifier = OnceLock::new();
     }
 
     /// The index of the look most like `look` (cosine similarity).
