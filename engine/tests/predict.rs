@@ -16,7 +16,17 @@ use foley_engine::vision::{EncoderSpec, OrtEncoder};
 use rand::SeedableRng as _;
 
 fn small_config() -> ModelConfig {
-    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42 }
+    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42, contact_head: true }
+}
+
+/// The training graph's output laid out as inference gives it: per step the bands, then the
+/// contact logit if there is a head.
+fn forward_rows(params: &Params, config: &ModelConfig, batch: &Batch) -> Vec<f32> {
+    let out = forward(params, config, batch, 0.0, None).unwrap();
+    let sound: Vec<f32> = out.sound.flatten_all().unwrap().to_vec1().unwrap();
+    let Some(logits) = out.contact_logits else { return sound };
+    let logits: Vec<f32> = logits.flatten_all().unwrap().to_vec1().unwrap();
+    sound.chunks_exact(config.bands).zip(logits).flat_map(|(row, z)| row.iter().copied().chain([z])).collect()
 }
 
 /// One sequence of 10 frames of 12 values over 30 steps, as a training batch.
@@ -25,6 +35,7 @@ fn one_batch(frames: &[f32], step_frame: &[u32]) -> Batch {
         frames: Tensor::from_slice(frames, (10, 12), &Device::Cpu).unwrap(),
         step_frame: Tensor::from_slice(step_frame, 30, &Device::Cpu).unwrap(),
         targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        contacts: Tensor::zeros((1, 30), candle_core::DType::F32, &Device::Cpu).unwrap(),
         batch: 1,
         steps: 30,
     }
@@ -37,12 +48,19 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
     let batch = one_batch(&frames, &step_frame);
-    let want: Vec<f32> =
-        forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let want = forward_rows(&params, &config, &batch);
     let weights = InferenceWeights::new(&config, &params).unwrap();
     let whole = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
+    assert_eq!(whole.len(), 30 * 43);
     let worst = whole.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
+    // The split gives the bands and the contact probability (the logistic of the logit).
+    let (sound, contact) = weights.split_outputs(&whole);
+    let contact = contact.unwrap();
+    assert_eq!((sound.len(), contact.len()), (30 * 42, 30));
+    assert_eq!(&sound[42..84], &whole[43..85]);
+    let p = 1.0 / (1.0 + (-whole[43 + 42]).exp());
+    assert!((contact[1] - p).abs() < 1e-6, "{} {p}", contact[1]);
 
     // Two chunks with the state carried give the same as one.
     let mut state = weights.initial_state();
@@ -62,12 +80,7 @@ fn rows_sharing_their_second_half_project_as_whole_rows_do() {
         .map(|i| if i % 12 < 6 { ((i * 7919) % 97) as f32 / 97.0 } else { (i % 12) as f32 / 7.0 })
         .collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
-    let want: Vec<f32> = forward(&params, &config, &one_batch(&frames, &step_frame), 0.0, None)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
+    let want = forward_rows(&params, &config, &one_batch(&frames, &step_frame));
     let weights = InferenceWeights::new(&config, &params).unwrap();
     let got = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
     let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
@@ -76,13 +89,12 @@ fn rows_sharing_their_second_half_project_as_whole_rows_do() {
 
 #[test]
 fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
-    let config = ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42 };
+    let config = ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42, contact_head: false };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
     let batch = one_batch(&frames, &step_frame);
-    let want: Vec<f32> =
-        forward(&params, &config, &batch, 0.0, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let want = forward_rows(&params, &config, &batch);
     let weights = InferenceWeights::new(&config, &params).unwrap();
     let got = weights.run(&frames, &step_frame, &mut weights.initial_state()).unwrap();
     assert_eq!(got.len(), 30 * 42);
@@ -112,6 +124,7 @@ fn options(epochs: usize) -> TrainOptions {
         patience: 10,
         validation_share: 0.25,
         loss_eps: 0.01,
+        contact_weight: 1.0,
     }
 }
 
@@ -164,6 +177,13 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     assert_eq!(predicted.steps(), 271);
     assert_eq!(predicted.bands, 42);
     assert!(predicted.data.iter().all(|v| v.is_finite()));
+    // With its contact head: a probability for every step.
+    assert!(bundle.manifest.config.contact_head);
+    let streamed =
+        foley_engine::predict::predict_video_streaming(&video, &bundle, &mut encoder, &never, &mut |_| {}).unwrap();
+    let contact = streamed.contact.unwrap();
+    assert_eq!(contact.len(), 271);
+    assert!(contact.iter().all(|p| (0.0..=1.0).contains(p)));
 
     // A bundle trained on another encoder's features is refused, and says why.
     let mut other = spec.identity.clone();
@@ -221,4 +241,5 @@ fn streaming_prediction_equals_whole_video_prediction() {
     assert_eq!(streamed.cochleagram.steps(), whole.steps());
     let worst = whole.data.iter().zip(&streamed.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "streamed and whole predictions differ by {worst}");
+    assert_eq!(streamed.contact.map(|c| c.len()), bundle.manifest.config.contact_head.then_some(whole.steps()));
 }

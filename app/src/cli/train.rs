@@ -40,6 +40,10 @@ pub struct TrainArgs {
     /// Epochs without a better validation loss before stopping.
     #[arg(long, default_value_t = TrainOptions::default().patience)]
     pub patience: usize,
+    /// Weight of the contact head's loss beside the cochleagram's; 0 trains a model without the
+    /// head, whose hits are then found in its predicted cochleagram.
+    #[arg(long, default_value_t = TrainOptions::default().contact_weight)]
+    pub contact_weight: f64,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -60,6 +64,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         layers: args.layers,
         projection: args.projection,
         patience: args.patience,
+        contact_weight: args.contact_weight,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;
@@ -85,12 +90,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             }
             TrainProgress::Epoch(row) => {
                 fitting.suspend(|| eprintln!(
-                "epoch {:>3}: train loss {:.4}, validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}, median error {} ({:.0} s)",
+                "epoch {:>3}: train loss {:.4}, validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}, AP {:.3}, median error {} ({:.0} s)",
                 row.epoch,
                 row.train_loss,
                 row.val_loss,
                 row.val_band_correlation,
                 row.val_hit_f1,
+                row.val_hit_ap,
                 row.val_hit_median_error_ms.map_or_else(|| "-".to_owned(), |e| format!("{e:.1} ms")),
                 row.seconds
             ));

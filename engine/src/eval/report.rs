@@ -14,6 +14,7 @@ use crate::data::preview::{Canvas, heat};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
+use crate::predict::contacts::predicted_candidates;
 use crate::predict::dataset::load_example;
 use crate::predict::{ModelBundle, PredictError};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
@@ -171,7 +172,9 @@ pub fn evaluate_synthesis(
         let example = load_example(entry, encoder, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
-        let data = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
+        let raw = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
+        let (data, contact) = weights.split_outputs(&raw);
+        let contact = contact.as_deref();
         let predicted = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
         for i in 0..real.steps().min(predicted.steps()) {
             predicted_sum +=
@@ -194,20 +197,42 @@ pub fn evaluate_synthesis(
         };
         // Methods that detect hits in a prediction rank that prediction's hit candidates for AP,
         // with the synthesis's own detector settings.
-        let predicted_candidates = Some(super::candidate_detections(&predicted, &retrieval.hit_params));
-        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
+        let candidates = |c: &Cochleagram, contact: Option<&[f32]>| {
+            Some(predicted_candidates(c, contact, &retrieval.hit_params, &retrieval.contact_params))
+        };
+        let predicted_candidates = candidates(&predicted, contact);
+        let made =
+            synthesize_prediction(predicted.clone(), contact, duration, Some(&clips), &params, &retrieval, Some(look))?;
         runs.push(Run { name: FULL_MODEL, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
-        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
+        let made =
+            synthesize_prediction(predicted.clone(), contact, duration, Some(&clips), &params, &retrieval, None)?;
         runs.push(Run { name: SOUND_ONLY, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         if let Some(w) = &per_frame_weights {
-            let data = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
+            let raw = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
+            let (data, c_contact) = w.split_outputs(&raw);
             let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
-            let ranking = Some(super::candidate_detections(&c, &retrieval.hit_params));
-            let made = synthesize_prediction(c, duration, Some(&clips), &params, &retrieval, Some(look))?;
+            let ranking = candidates(&c, c_contact.as_deref());
+            let made = synthesize_prediction(
+                c,
+                c_contact.as_deref(),
+                duration,
+                Some(&clips),
+                &params,
+                &retrieval,
+                Some(look),
+            )?;
             runs.push(Run { name: PER_FRAME, hits: made.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
-            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
+            let made = synthesize_prediction(
+                predicted.clone(),
+                contact,
+                duration,
+                Some(own),
+                &params,
+                &retrieval,
+                Some(look),
+            )?;
             runs.push(Run {
                 name: SHIPPED_CLIPS,
                 hits: made.hits,
@@ -216,7 +241,7 @@ pub fn evaluate_synthesis(
             });
         }
         let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
-        let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None)?;
+        let made = synthesize_prediction(predicted.clone(), contact, duration, None, &params, &parametric, None)?;
         runs.push(Run { name: PARAMETRIC, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
 
         // (a) Perfect timing, no vision: a random train clip at every true contact.
@@ -319,7 +344,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
         bundle.manifest.training.data,
         bundle.manifest.validation.epoch
     ));
-    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a predicted cochleagram, every peak of its onset strength ranked by prominence (the detector's margin swept); for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a prediction, every candidate of its detector ranked by confidence (the threshold swept): peaks of the contact probability where the model has a contact head, else peaks of the predicted cochleagram's onset strength ranked by prominence; for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
     md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | correct-hit F1 | loudness r | cochleagram distance |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.methods {

@@ -27,6 +27,8 @@ pub struct Example {
     pub target: Vec<f32>,
     /// For each step, the feature row it holds.
     pub step_frame: Vec<u32>,
+    /// For each step, how surely a contact lies on it: see [`contact_target`].
+    pub contact_target: Vec<f32>,
     pub contacts: Vec<Contact>,
 }
 
@@ -116,13 +118,37 @@ pub fn load_example(
             target[i * bands..(i + 1) * bands].copy_from_slice(c.row(src as usize));
         }
     }
+    let contacts = entry.contacts()?;
     Ok(Example {
+        contact_target: contact_target(&contacts, steps, params.step_rate_hz),
+        contacts,
         id: entry.id.clone(),
         split: entry.split,
         step_frame: step_frames(&times, params.step_rate_hz, 0, steps),
         features,
         times,
         target,
-        contacts: entry.contacts()?,
     })
+}
+
+/// Width of a contact's bump in the contact target, steps.
+const CONTACT_SIGMA_STEPS: f64 = 1.0;
+
+/// The contact head's target: per step, `exp(-d^2 / 2 sigma^2)` for the distance `d` in steps to
+/// the nearest contact (0 beyond three sigma). A contact between two steps leaves both high, so
+/// the peak of the prediction can be placed between them.
+#[must_use]
+pub fn contact_target(contacts: &[Contact], steps: usize, rate_hz: f64) -> Vec<f32> {
+    let mut out = vec![0.0f32; steps];
+    let reach = 3.0 * CONTACT_SIGMA_STEPS;
+    for c in contacts {
+        let at = c.time_s * rate_hz;
+        let lo = (at - reach).ceil().max(0.0) as usize;
+        let hi = ((at + reach).floor().max(-1.0) + 1.0) as usize;
+        for (i, v) in out.iter_mut().enumerate().take(hi.min(steps)).skip(lo) {
+            let d = (i as f64 - at) / CONTACT_SIGMA_STEPS;
+            *v = v.max((-0.5 * d * d).exp() as f32);
+        }
+    }
+    out
 }

@@ -35,6 +35,9 @@ pub fn predict_video(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
     pub cochleagram: Cochleagram,
+    /// Per step of the cochleagram, the probability of a contact, when the model has a contact
+    /// head.
+    pub contact: Option<Vec<f32>>,
     /// The end of the last frame, seconds.
     pub duration_s: f64,
     pub frames: usize,
@@ -84,6 +87,7 @@ pub struct StreamingPredictor {
     rows: Vec<f32>,
     first_kept: usize,
     next_step: usize,
+    /// The raw outputs so far, [`ModelConfig::outputs`](super::model::ModelConfig::outputs) a step.
     data: Vec<f32>,
     look: Vec<f32>,
 }
@@ -197,8 +201,10 @@ impl StreamingPredictor {
         let steps = step_count(duration_s, self.rate);
         self.run(steps.saturating_sub(self.next_step))?;
         let bands = self.weights.config.bands;
+        let (data, contact) = self.weights.split_outputs(&self.data);
         Ok(Prediction {
-            cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data: self.data },
+            cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data },
+            contact,
             duration_s,
             frames: self.times.len(),
             look: self.look,

@@ -4,6 +4,7 @@
 
 pub mod align;
 mod bundle;
+pub mod contacts;
 pub mod dataset;
 mod error;
 mod evaluate;

@@ -1,6 +1,8 @@
 //! The sound predictor (DESIGN section 1): per-frame CNN features, projected to a smaller width,
 //! held over the 90 Hz steps their frame covers, run through a stack of LSTM layers, and mapped
-//! to the 42 cochleagram bands of each step.
+//! to the 42 cochleagram bands of each step. A model may also have a contact head: one more
+//! output per step, the logit of "the stick touches something at this step", from which hits are
+//! timed (a quiet contact is as clear to it as a loud one, which the cochleagram's rise is not).
 //!
 //! Training runs the network in candle with autograd; inference runs the same arithmetic with the
 //! batched products in candle and the recurrence as plain loops, so a long video goes through in
@@ -28,7 +30,21 @@ pub struct ModelConfig {
     pub layers: usize,
     /// Output bands (the cochleagram's).
     pub bands: usize,
+    /// Whether the model also predicts each step's contact logit.
+    #[serde(default)]
+    pub contact_head: bool,
 }
+
+impl ModelConfig {
+    /// Values per step in the raw output: the bands, then the contact logit if there is a head.
+    #[must_use]
+    pub fn outputs(&self) -> usize {
+        self.bands + usize::from(self.contact_head)
+    }
+}
+
+/// A contact logit's starting bias: a contact lies on about 3% of the steps.
+const CONTACT_PRIOR_LOGIT: f32 = -3.5;
 
 /// The trainable tensors by name, in a fixed order.
 #[derive(Debug, Clone)]
@@ -53,6 +69,10 @@ pub fn parameter_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     }
     shapes.push(("out.w".to_owned(), vec![h, b]));
     shapes.push(("out.b".to_owned(), vec![b]));
+    if config.contact_head {
+        shapes.push(("contact.w".to_owned(), vec![h, 1]));
+        shapes.push(("contact.b".to_owned(), vec![1]));
+    }
     shapes
 }
 
@@ -65,7 +85,11 @@ impl Params {
         for (name, shape) in parameter_shapes(config) {
             let n: usize = shape.iter().product();
             let fan_in = if name.starts_with("proj") { config.input } else { h };
-            let mut data = if name == "out.b" { vec![0.0; n] } else { uniform(rng, n, 1.0 / (fan_in as f32).sqrt()) };
+            let mut data = match name.as_str() {
+                "out.b" => vec![0.0; n],
+                "contact.b" => vec![CONTACT_PRIOR_LOGIT; n],
+                _ => uniform(rng, n, 1.0 / (fan_in as f32).sqrt()),
+            };
             if name.ends_with(".b") && name.starts_with("lstm") {
                 data[h..2 * h].iter_mut().for_each(|v| *v += 1.0);
             }
@@ -79,6 +103,17 @@ impl Params {
             .get(name)
             .map(Var::as_tensor)
             .ok_or_else(|| PredictError::Tensor(candle_core::Error::Msg(format!("no parameter `{name}`"))))
+    }
+
+    /// A copy whose contact head's bias is moved by `by` (every contact logit moves by as much).
+    pub fn with_contact_bias_moved(&self, by: f32) -> Result<Self, PredictError> {
+        let mut vars = BTreeMap::new();
+        for (name, var) in &self.vars {
+            let t = var.as_tensor().detach();
+            let t = if name == "contact.b" { t.affine(1.0, f64::from(by))? } else { t.copy()? };
+            vars.insert(name.clone(), Var::from_tensor(&t)?);
+        }
+        Ok(Self { vars })
     }
 
     /// Total number of weights.
@@ -120,19 +155,30 @@ pub struct Batch {
     pub step_frame: Tensor,
     /// Target cochleagrams, `[batch, steps, bands]`.
     pub targets: Tensor,
+    /// Target contact probabilities, `[batch, steps]`.
+    pub contacts: Tensor,
     pub batch: usize,
     pub steps: usize,
 }
 
-/// The network's output for a batch, `[batch, steps, bands]`, with autograd. `dropout` zeroes
-/// that share of the projected features (scaled to keep the mean); `mask_rng` draws which.
+/// The network's output for a batch, with autograd.
+#[derive(Debug)]
+pub struct Output {
+    /// `[batch, steps, bands]`.
+    pub sound: Tensor,
+    /// `[batch, steps]` contact logits, if the model has the head.
+    pub contact_logits: Option<Tensor>,
+}
+
+/// The network's output for a batch. `dropout` zeroes that share of the projected features
+/// (scaled to keep the mean); `mask_rng` draws which.
 pub fn forward(
     params: &Params,
     config: &ModelConfig,
     batch: &Batch,
     dropout: f32,
     mask_rng: Option<&mut rand_chacha::ChaCha8Rng>,
-) -> Result<Tensor, PredictError> {
+) -> Result<Output, PredictError> {
     let h = config.hidden;
     let projected = batch.frames.matmul(params.get("proj.w")?)?.broadcast_add(params.get("proj.b")?)?.relu()?;
     let projected = match mask_rng {
@@ -169,7 +215,20 @@ pub fn forward(
         x = Tensor::stack(&outputs, 1)?.reshape((batch.batch * batch.steps, h))?;
     }
     let y = x.matmul(params.get("out.w")?)?.broadcast_add(params.get("out.b")?)?;
-    Ok(y.reshape((batch.batch, batch.steps, config.bands))?)
+    let contact_logits = if config.contact_head {
+        let z = x.matmul(params.get("contact.w")?)?.broadcast_add(params.get("contact.b")?)?;
+        Some(z.reshape((batch.batch, batch.steps))?)
+    } else {
+        None
+    };
+    Ok(Output { sound: y.reshape((batch.batch, batch.steps, config.bands))?, contact_logits })
+}
+
+/// Binary cross-entropy of contact logits against target probabilities, averaged over steps:
+/// `max(z, 0) - z y + log(1 + e^-|z|)`, which never overflows.
+pub fn contact_loss(logits: &Tensor, target: &Tensor) -> Result<Tensor, PredictError> {
+    let softplus_tail = logits.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
+    Ok(((logits.relu()? - (logits * target)?)? + softplus_tail)?.mean_all()?)
 }
 
 /// The robust loss of the paper, `log(eps + ||s_pred - s_true||^2)` per step, averaged over steps.
@@ -440,8 +499,17 @@ impl InferenceWeights {
                 None
             },
             layers,
-            out_w: params.get("out.w")?.detach(),
-            out_b: params.get("out.b")?.detach(),
+            // The contact head is one more output column: one product gives both.
+            out_w: if config.contact_head {
+                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?.detach()
+            } else {
+                params.get("out.w")?.detach()
+            },
+            out_b: if config.contact_head {
+                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?.detach()
+            } else {
+                params.get("out.b")?.detach()
+            },
         })
     }
 
@@ -472,8 +540,22 @@ impl InferenceWeights {
         Ok(x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?)
     }
 
+    /// Splits raw output rows ([`ModelConfig::outputs`] values a step) into the cochleagram's
+    /// `steps * bands` values and, with a contact head, each step's contact probability.
+    #[must_use]
+    pub fn split_outputs(&self, raw: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+        let (bands, width) = (self.config.bands, self.config.outputs());
+        if !self.config.contact_head {
+            return (raw.to_vec(), None);
+        }
+        let sound = raw.chunks_exact(width).flat_map(|row| &row[..bands]).copied().collect();
+        let contact = raw.chunks_exact(width).map(|row| sigmoid(row[bands])).collect();
+        (sound, Some(contact))
+    }
+
     /// Runs a chunk: `frames` rows of features (`[n, input]`), `step_frame[i]` the row step `i`
-    /// holds. Returns `step_frame.len() * bands` values and advances `state`.
+    /// holds. Returns `step_frame.len() * outputs` values (see [`ModelConfig::outputs`]) and
+    /// advances `state`.
     pub fn run(&self, frames: &[f32], step_frame: &[u32], state: &mut State) -> Result<Vec<f32>, PredictError> {
         self.run_prepared(&self.prepare(frames)?, step_frame, state)
     }

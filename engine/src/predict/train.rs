@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::PredictError;
 use super::bundle::{BundleManifest, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics};
 use super::dataset::{DataSummary, Example, load_example};
-use super::model::{Batch, InferenceWeights, ModelConfig, Params, forward, robust_loss};
+use super::model::{Batch, InferenceWeights, ModelConfig, Params, contact_loss, forward, robust_loss};
 use crate::data::{GreatestHits, Split};
 use crate::sound::CochleagramParams;
 use crate::vision::FrameEncoder;
@@ -50,6 +50,11 @@ pub struct TrainOptions {
     pub validation_share: f64,
     /// The `eps` of the robust loss `log(eps + ||s_pred - s_true||^2)`.
     pub loss_eps: f64,
+    /// Weight of the contact head's cross-entropy beside the robust loss; 0 trains no head.
+    /// (Runs checkpointed before the head existed had none.) At 1 the head learned slowly: its
+    /// gradients are small beside the robust loss's, which grow as the error shrinks.
+    #[serde(default)]
+    pub contact_weight: f64,
 }
 
 impl Default for TrainOptions {
@@ -67,6 +72,7 @@ impl Default for TrainOptions {
             patience: 6,
             validation_share: 0.1,
             loss_eps: 0.01,
+            contact_weight: 10.0,
         }
     }
 }
@@ -91,6 +97,10 @@ pub struct EpochRow {
     pub val_mse_per_step: f64,
     pub val_band_correlation: f64,
     pub val_hit_f1: f64,
+    #[serde(default)]
+    pub val_hit_accuracy: f64,
+    #[serde(default)]
+    pub val_hit_ap: f64,
     pub val_hit_median_error_ms: Option<f64>,
     pub seconds: f64,
 }
@@ -174,7 +184,14 @@ impl Adam {
 fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConfig {
     // With no LSTM layer the output reads the per-frame projection directly.
     let hidden = if options.layers == 0 { options.projection } else { options.hidden };
-    ModelConfig { input, projection: options.projection, hidden, layers: options.layers, bands }
+    ModelConfig {
+        input,
+        projection: options.projection,
+        hidden,
+        layers: options.layers,
+        bands,
+        contact_head: options.contact_weight > 0.0,
+    }
 }
 
 /// The validation videos: a fixed share of the training list, chosen by the seed.
@@ -214,6 +231,7 @@ fn make_batch(
     let mut frames = Vec::new();
     let mut step_frame = Vec::with_capacity(windows.len() * steps);
     let mut targets = Vec::with_capacity(windows.len() * steps * bands);
+    let mut contacts = Vec::with_capacity(windows.len() * steps);
     let mut rows = 0u32;
     for &(i, start) in windows {
         let e = &examples[i];
@@ -223,11 +241,13 @@ fn make_batch(
         step_frame.extend(map.iter().map(|&f| rows + f - first as u32));
         rows += (last - first + 1) as u32;
         targets.extend_from_slice(&e.target[start * bands..(start + steps) * bands]);
+        contacts.extend_from_slice(&e.contact_target[start..start + steps]);
     }
     Ok(Batch {
         frames: Tensor::from_vec(frames, (rows as usize, width), &Device::Cpu)?,
         step_frame: Tensor::from_vec(step_frame, windows.len() * steps, &Device::Cpu)?,
         targets: Tensor::from_vec(targets, (windows.len(), steps, bands), &Device::Cpu)?,
+        contacts: Tensor::from_vec(contacts, (windows.len(), steps), &Device::Cpu)?,
         batch: windows.len(),
         steps,
     })
@@ -294,17 +314,19 @@ fn load_checkpoint(
 
 fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictError> {
     let mut text = String::from(
-        "epoch,train_loss,val_loss,val_mse_per_step,val_band_correlation,val_hit_f1,val_hit_median_error_ms,seconds\n",
+        "epoch,train_loss,val_loss,val_mse_per_step,val_band_correlation,val_hit_f1,val_hit_accuracy,val_hit_ap,val_hit_median_error_ms,seconds\n",
     );
     for r in history {
         text.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.4},{:.4},{},{:.1}\n",
+            "{},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{},{:.1}\n",
             r.epoch,
             r.train_loss,
             r.val_loss,
             r.val_mse_per_step,
             r.val_band_correlation,
             r.val_hit_f1,
+            r.val_hit_accuracy,
+            r.val_hit_ap,
             r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
             r.seconds
         ));
@@ -438,7 +460,10 @@ pub fn train(
             let batch = make_batch(&train_examples, chunk, options.window_steps, width, bands)?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
             let pred = forward(&params, &config, &batch, options.dropout, Some(&mut mask_rng))?;
-            let loss = robust_loss(&pred, &batch.targets, options.loss_eps)?;
+            let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
+            if let Some(logits) = &pred.contact_logits {
+                loss = (loss + (contact_loss(logits, &batch.contacts)? * options.contact_weight)?)?;
+            }
             let grads = loss.backward()?;
             adam.apply(&params, &grads)?;
             let value = f64::from(loss.to_scalar::<f32>()?);
@@ -457,7 +482,20 @@ pub fn train(
             }
         }
         let weights = InferenceWeights::new(&config, &params)?;
-        let metrics = super::evaluate::score(&weights, &val_examples, options.loss_eps, epoch)?;
+        let (raw, best_logit) =
+            super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
+        // The contact head's bias moves so that probability 0.5 is where a threshold detects hits
+        // best on the validation videos; the loss that picks the best epoch is the unmoved one.
+        let (params_out, metrics) = match best_logit {
+            Some(logit) => {
+                let moved = params.with_contact_bias_moved(-logit)?;
+                let weights = InferenceWeights::new(&config, &moved)?;
+                let (detected, _) =
+                    super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
+                (moved, ValidationMetrics { loss: raw.loss, ..detected })
+            }
+            None => (params.clone(), raw),
+        };
         let row = EpochRow {
             epoch,
             train_loss: state.epoch_loss_sum / batches.len().max(1) as f64,
@@ -465,6 +503,8 @@ pub fn train(
             val_mse_per_step: metrics.mse_per_step,
             val_band_correlation: metrics.band_correlation,
             val_hit_f1: metrics.hit_f1,
+            val_hit_accuracy: metrics.hit_accuracy,
+            val_hit_ap: metrics.hit_ap,
             val_hit_median_error_ms: metrics.hit_median_error_ms,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
@@ -472,7 +512,7 @@ pub fn train(
         if metrics.loss < state.best_val_loss {
             state.best_val_loss = metrics.loss;
             state.epochs_since_best = 0;
-            ModelBundle::save(out, &manifest_for(metrics, epoch), &params)?;
+            ModelBundle::save(out, &manifest_for(metrics, epoch), &params_out)?;
         } else {
             state.epochs_since_best += 1;
             state.stopped_early = state.epochs_since_best >= options.patience;

@@ -103,6 +103,7 @@ pub fn prepare_study(
                 SynthOptions { method, exclude_source: Some(entry.id.clone()), ..SynthOptions::default() };
             let made = synthesize_prediction(
                 prediction.cochleagram.clone(),
+                prediction.contact.as_deref(),
                 prediction.duration_s,
                 db,
                 &bundle.manifest.cochleagram,

@@ -15,7 +15,8 @@ pub struct PlacedHit {
     /// Material and action of the clip (empty for the parametric method).
     pub material: Option<String>,
     pub action: Option<String>,
-    /// The hit detector's onset strength.
+    /// The hit detector's confidence: the contact probability at the hit, or for a model without
+    /// a contact head the onset strength of the predicted cochleagram.
     pub strength: f32,
     /// The clip's id in the clip database (empty for the parametric method).
     pub clip: Option<String>,

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::mix::{limit, place_clip};
 use super::retrieve::choose_clips;
 use super::{PlacedHit, SynthesisError};
+use crate::predict::contacts::{ContactParams, predicted_hits};
 use crate::predict::{ModelBundle, predict_video_streaming};
 use crate::retrieval::ClipDatabase;
-use crate::sound::{Cochleagram, CochleagramParams, HitParams, ResynthParams, detect_hits, resynthesize};
+use crate::sound::{Cochleagram, CochleagramParams, HitParams, ResynthParams, resynthesize};
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
 use crate::vision::FrameEncoder;
 use crate::vision::features::FeaturesProgress;
@@ -46,7 +47,10 @@ pub struct SynthOptions {
     /// Never use a clip cut from this source (the video's own id, when evaluating on videos the
     /// database was built from).
     pub exclude_source: Option<String>,
+    /// How hits are found in a predicted cochleagram (a model without a contact head).
     pub hit_params: HitParams,
+    /// How hits are found in predicted contact probabilities (a model with a contact head).
+    pub contact_params: ContactParams,
 }
 
 /// A made track.
@@ -115,9 +119,11 @@ pub fn render_parametric(
     Ok(track)
 }
 
-/// Makes the track of a predicted cochleagram for a video of `duration_s`.
+/// Makes the track of a predicted cochleagram for a video of `duration_s`. The hits come from
+/// `contact`, the predicted contact probability of each step, where the model gives it.
 pub fn synthesize_prediction(
     predicted: Cochleagram,
+    contact: Option<&[f32]>,
     duration_s: f64,
     db: Option<&ClipDatabase>,
     params: &CochleagramParams,
@@ -125,7 +131,7 @@ pub fn synthesize_prediction(
     look: Option<Look<'_>>,
 ) -> Result<Synthesis, SynthesisError> {
     let len = track_len(duration_s);
-    let detected = detect_hits(&predicted, &options.hit_params);
+    let detected = predicted_hits(&predicted, contact, &options.hit_params, &options.contact_params);
     let mut material = None;
     let (track, hits) = match options.method {
         Method::Retrieval => {
@@ -182,6 +188,7 @@ pub fn synthesize_video(
     let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
     synthesize_prediction(
         prediction.cochleagram,
+        prediction.contact.as_deref(),
         prediction.duration_s,
         db,
         &bundle.manifest.cochleagram,
