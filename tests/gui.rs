@@ -123,12 +123,13 @@ fn xdotool(display: &str, args: &[&str]) -> bool {
 /// A condition on the screen: width, height, RGB pixels.
 type ScreenTest<'a> = dyn Fn(usize, usize, &[[u8; 3]]) -> bool + 'a;
 
-/// Centres of the filled hit markers (5x5 blocks of exactly `colour`), left to right.
+/// Centres of the filled hit markers (4x4 blocks of exactly `colour`: the antialiased disc keeps
+/// such a core wherever between pixels its centre falls), left to right.
 fn markers(w: usize, h: usize, pixels: &[[u8; 3]], colour: [u8; 3]) -> Vec<(usize, usize)> {
     let mut found: Vec<(usize, usize)> = Vec::new();
     for y in 2..h - 2 {
         for x in 2..w - 2 {
-            let all = (0..5).all(|dy| (0..5).all(|dx| pixels[(y + dy - 2) * w + x + dx - 2] == colour));
+            let all = (0..4).all(|dy| (0..4).all(|dx| pixels[(y + dy - 2) * w + x + dx - 2] == colour));
             if all && !found.iter().any(|&(fx, fy)| fx.abs_diff(x) < 6 && fy.abs_diff(y) < 6) {
                 found.push((x, y));
             }
@@ -167,7 +168,11 @@ fn the_window_generates_the_sound_and_a_hit_can_be_deleted_and_restored() {
                 return;
             }
         }
-        panic!("the window never showed {what}");
+        let shown = screen().map(|(w, h, p)| {
+            let count = |c: [u8; 3]| p.iter().filter(|&&q| q == c).count();
+            format!("{w}x{h}, {} cyan and {} yellow pixels", count(cyan), count(yellow))
+        });
+        panic!("the window never showed {what} (screen: {shown:?})");
     };
     // The window is there once xdotool finds it; without a window manager, give it the keyboard.
     let deadline = Instant::now() + Duration::from_secs(60);
