@@ -400,13 +400,35 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         .find(|p| p.to_string_lossy().ends_with("_denoised.mp4"))
         .unwrap();
     let out = dir.path().join("pred.npy");
-    let run =
-        foley(&["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    let hits = dir.path().join("pred_hits.csv");
+    let run = foley(&[
+        "predict",
+        video.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--hits",
+        hits.to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let (c, sidecar) = foley_engine::sound::read_cochleagram(&out, 42).unwrap();
     assert_eq!(c.bands, 42);
     assert_eq!(c.steps(), 271, "3 s at 29.97 fps (90 frames, 3.003 s) is 271 steps");
     assert_eq!(sidecar.unwrap().source.as_deref(), Some("predicted"));
+    // The predicted hits, as `foley hits` writes a sound's: sorted times in the video, and the
+    // contact head's probabilities as strengths.
+    let text = std::fs::read_to_string(&hits).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,strength"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (t, s) = l.split_once(',').unwrap();
+            (t.parse().unwrap(), s.parse().unwrap())
+        })
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0), "{text}");
+    assert!(rows.iter().all(|&(t, s)| (0.0..=3.003).contains(&t) && (0.5..=1.0).contains(&s)), "{text}");
 
     // A folder without a model is a clear error.
     let run =

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
+use foley_engine::predict::contacts::predicted_hits;
 use foley_engine::predict::{self, ModelBundle};
 use foley_engine::sound::{self, CochleagramParams};
+use foley_engine::synthesis::SynthOptions;
 use foley_engine::vision;
 
 use super::features::BackendArg;
@@ -21,6 +23,10 @@ pub struct PredictArgs {
     /// A model folder (from `foley train`); default: the model shipped in `assets/models/default`.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Also write the predicted hits, as `foley hits` writes a sound's (`time_s,strength`; the
+    /// strength is the detector's confidence): where `foley synth` would place clips.
+    #[arg(long, value_name = "HITS.csv")]
+    pub hits: Option<PathBuf>,
     /// Where the CNN runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -38,14 +44,15 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
     let bar = super::progress::bar(0, "encoding");
     let cancel = AtomicBool::new(false);
-    let c = predict::predict_video(&args.video, &bundle, encoder.as_mut(), &cancel, &mut |p| {
+    let prediction = predict::predict_video_streaming(&args.video, &bundle, encoder.as_mut(), &cancel, &mut |p| {
         bar.set_length(p.frames_total);
         bar.set_position(p.frames_done);
     });
     bar.finish_and_clear();
-    let c = c.with_context(|| format!("cannot predict the sound of {}", args.video.display()))?;
+    let prediction = prediction.with_context(|| format!("cannot predict the sound of {}", args.video.display()))?;
+    let c = &prediction.cochleagram;
     let params: CochleagramParams = bundle.manifest.cochleagram.clone();
-    sound::write_cochleagram(&args.output, &c, &params, Some("predicted"))
+    sound::write_cochleagram(&args.output, c, &params, Some("predicted"))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!(
         "wrote {} ({} steps x {} bands at {} Hz) and {}",
@@ -55,5 +62,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         c.rate_hz,
         sound::sidecar_path(&args.output).display()
     );
+    if let Some(path) = &args.hits {
+        // The synthesis's own detector settings, so these are the times it would place clips at.
+        let options = SynthOptions::default();
+        let hits = predicted_hits(c, prediction.contact.as_deref(), &options.hit_params, &options.contact_params);
+        sound::write_hits_csv(path, &hits).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {} ({} hits)", path.display(), hits.len());
+    }
     Ok(())
 }

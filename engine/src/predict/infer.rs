@@ -20,17 +20,6 @@ pub fn predict_features(bundle: &ModelBundle, features: &VideoFeatures) -> Resul
     Ok(stream.finish()?.cochleagram)
 }
 
-/// Encodes `video` and predicts its cochleagram.
-pub fn predict_video(
-    video: &Path,
-    bundle: &ModelBundle,
-    encoder: &mut dyn FrameEncoder,
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(FeaturesProgress),
-) -> Result<Cochleagram, PredictError> {
-    Ok(predict_video_streaming(video, bundle, encoder, cancel, progress)?.cochleagram)
-}
-
 /// A video's predicted cochleagram and its length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
