@@ -55,7 +55,7 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     let worst = whole.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
     // The split gives the bands and the contact probability (the logistic of the logit).
-    let (sound, contact) = weights.split_outputs(&whole);
+    let (sound, contact) = weights.split_outputs(whole.clone());
     let contact = contact.unwrap();
     assert_eq!((sound.len(), contact.len()), (30 * 42, 30));
     assert_eq!(&sound[42..84], &whole[43..85]);

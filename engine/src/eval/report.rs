@@ -173,7 +173,7 @@ pub fn evaluate_synthesis(
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
         let raw = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
-        let (data, contact) = weights.split_outputs(&raw);
+        let (data, contact) = weights.split_outputs(raw);
         let contact = contact.as_deref();
         let predicted = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
         for i in 0..real.steps().min(predicted.steps()) {
@@ -209,7 +209,7 @@ pub fn evaluate_synthesis(
         runs.push(Run { name: SOUND_ONLY, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         if let Some(w) = &per_frame_weights {
             let raw = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
-            let (data, c_contact) = w.split_outputs(&raw);
+            let (data, c_contact) = w.split_outputs(raw);
             let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
             let ranking = candidates(&c, c_contact.as_deref());
             let made = synthesize_prediction(

@@ -12,7 +12,8 @@ use crate::sound::{Cochleagram, Hit, HitParams, detect_hits};
 /// Contact detection settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContactParams {
-    /// The smallest peak probability that is a hit.
+    /// The smallest peak probability that is a hit. Training moves the head's bias so that 0.5
+    /// is the threshold with the best F1 on its validation videos.
     pub threshold: f32,
     /// Peaks closer than this keep only the likelier, seconds.
     pub min_gap_s: f64,

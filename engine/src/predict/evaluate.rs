@@ -38,7 +38,7 @@ pub fn score(
     let mut ranked = Vec::new();
     for e in examples {
         let raw = weights.run(&e.features, &e.step_frame, &mut weights.initial_state())?;
-        let (pred, contact) = weights.split_outputs(&raw);
+        let (pred, contact) = weights.split_outputs(raw);
         for (p, t) in pred.chunks_exact(bands).zip(e.target.chunks_exact(bands)) {
             let sq: f64 = p.iter().zip(t).map(|(a, b)| f64::from(a - b).powi(2)).sum();
             loss_sum += (eps + sq).ln();

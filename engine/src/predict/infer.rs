@@ -190,7 +190,7 @@ impl StreamingPredictor {
         let steps = step_count(duration_s, self.rate);
         self.run(steps.saturating_sub(self.next_step))?;
         let bands = self.weights.config.bands;
-        let (data, contact) = self.weights.split_outputs(&self.data);
+        let (data, contact) = self.weights.split_outputs(self.data);
         Ok(Prediction {
             cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data },
             contact,

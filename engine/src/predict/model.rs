@@ -543,10 +543,10 @@ impl InferenceWeights {
     /// Splits raw output rows ([`ModelConfig::outputs`] values a step) into the cochleagram's
     /// `steps * bands` values and, with a contact head, each step's contact probability.
     #[must_use]
-    pub fn split_outputs(&self, raw: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+    pub fn split_outputs(&self, raw: Vec<f32>) -> (Vec<f32>, Option<Vec<f32>>) {
         let (bands, width) = (self.config.bands, self.config.outputs());
         if !self.config.contact_head {
-            return (raw.to_vec(), None);
+            return (raw, None);
         }
         let sound = raw.chunks_exact(width).flat_map(|row| &row[..bands]).copied().collect();
         let contact = raw.chunks_exact(width).map(|row| sigmoid(row[bands])).collect();
