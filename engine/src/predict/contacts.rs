@@ -1,9 +1,10 @@
 //! Hits from a model's contact head: the peaks of its per-step contact probability.
 //!
 //! A peak is a step at least as likely as the two steps on either side and likelier than the one
-//! before (a plateau counts once, at its first step); peaks closer than `min_gap_s` keep the likelier. Its time is refined between
-//! steps by a parabola through the log-probabilities of the peak and its neighbours, which is
-//! exact for the Gaussian bump the head is trained to give around a contact.
+//! before (a plateau counts once, at its first step); peaks closer than `min_gap_s` keep the
+//! likelier. Its time is refined between steps by a parabola through the log-probabilities of the
+//! peak and its neighbours, which is exact for the Gaussian bump the head is trained to give
+//! around a contact.
 
 use serde::{Deserialize, Serialize};
 

@@ -487,6 +487,16 @@ impl InferenceWeights {
                 })
             })
             .collect::<Result<Vec<_>, PredictError>>()?;
+        // The contact head is one more output column: one product gives both.
+        let (out_w, out_b) = if config.contact_head {
+            (
+                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?,
+                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?,
+            )
+        } else {
+            (params.get("out.w")?.clone(), params.get("out.b")?.clone())
+        };
+        let (out_w, out_b) = (out_w.detach(), out_b.detach());
         Ok(Self {
             config: config.clone(),
             proj_w: params.get("proj.w")?.detach(),
@@ -499,17 +509,8 @@ impl InferenceWeights {
                 None
             },
             layers,
-            // The contact head is one more output column: one product gives both.
-            out_w: if config.contact_head {
-                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?.detach()
-            } else {
-                params.get("out.w")?.detach()
-            },
-            out_b: if config.contact_head {
-                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?.detach()
-            } else {
-                params.get("out.b")?.detach()
-            },
+            out_w,
+            out_b,
         })
     }
 
