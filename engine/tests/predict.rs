@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, SynthConfig};
 use foley_engine::paths::cache_dir;
-use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, forward};
+use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, contact_probabilities, forward};
 use foley_engine::predict::{ModelBundle, PredictError, TrainOptions, TrainProgress, predict_features, train};
 use foley_engine::vision::{EncoderSpec, OrtEncoder};
 use rand::SeedableRng as _;
@@ -54,13 +54,22 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     assert_eq!(whole.len(), 30 * 43);
     let worst = whole.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
-    // The split gives the bands and the contact probability (the logistic of the logit).
-    let (sound, contact) = weights.split_outputs(whole.clone());
-    let contact = contact.unwrap();
-    assert_eq!((sound.len(), contact.len()), (30 * 42, 30));
+    // The split gives the bands and the contact logit; the predicted sound, the contact
+    // probability (the logistic of the logit).
+    let (sound, logits) = weights.split_outputs(whole.clone());
+    let logits = logits.unwrap();
+    assert_eq!((sound.len(), logits.len()), (30 * 42, 30));
     assert_eq!(&sound[42..84], &whole[43..85]);
+    assert_eq!(logits[1], whole[43 + 42]);
+    let predicted = weights.predicted_sound(whole.clone(), 90.0);
+    assert_eq!(predicted.cochleagram.data, sound);
+    let contact = predicted.contact.unwrap();
     let p = 1.0 / (1.0 + (-whole[43 + 42]).exp());
     assert!((contact[1] - p).abs() < 1e-6, "{} {p}", contact[1]);
+    // Moving the head's bias shifts the logits.
+    let moved = contact_probabilities(&logits, -2.0);
+    let p = 1.0 / (1.0 + (2.0 - whole[43 + 42]).exp());
+    assert!((moved[1] - p).abs() < 1e-6, "{} {p}", moved[1]);
 
     // Two chunks with the state carried give the same as one.
     let mut state = weights.initial_state();
@@ -181,7 +190,7 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     assert!(bundle.manifest.config.contact_head);
     let streamed =
         foley_engine::predict::predict_video_streaming(&video, &bundle, &mut encoder, &never, &mut |_| {}).unwrap();
-    let contact = streamed.contact.unwrap();
+    let contact = streamed.sound.contact.unwrap();
     assert_eq!(contact.len(), 271);
     assert!(contact.iter().all(|p| (0.0..=1.0).contains(p)));
 
@@ -238,8 +247,9 @@ fn streaming_prediction_equals_whole_video_prediction() {
         foley_engine::predict::predict_video_streaming(&video, &bundle, &mut encoder, &cancel, &mut |_| {}).unwrap();
     assert_eq!(streamed.frames, features.times.len());
     assert_eq!(streamed.duration_s, foley_engine::predict::align::frames_end(&features.times));
-    assert_eq!(streamed.cochleagram.steps(), whole.steps());
-    let worst = whole.data.iter().zip(&streamed.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert_eq!(streamed.sound.cochleagram.steps(), whole.steps());
+    let worst =
+        whole.data.iter().zip(&streamed.sound.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "streamed and whole predictions differ by {worst}");
-    assert_eq!(streamed.contact.map(|c| c.len()), bundle.manifest.config.contact_head.then_some(whole.steps()));
+    assert_eq!(streamed.sound.contact.map(|c| c.len()), bundle.manifest.config.contact_head.then_some(whole.steps()));
 }

@@ -6,6 +6,7 @@
 
 use foley_engine::data::Contact;
 use foley_engine::media::AudioTrack;
+use foley_engine::predict::PredictedSound;
 use foley_engine::predict::dataset::contact_target;
 use foley_engine::retrieval::{ClipDatabase, DatabaseBuilder, LabelledContact, LookSet, PRE_ROLL_S, hit_window};
 use foley_engine::sound::{CochleagramParams, cochleagram_of};
@@ -154,9 +155,10 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     // Loud enough that overlapping clips would clip without the limiter.
     let audio: Vec<f32> = recording(4.2, &times, 0.15, 50).iter().map(|s| s * 1.8).collect();
     let predicted = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples: audio }, &params).unwrap();
+    let sound = PredictedSound::from_cochleagram(predicted.clone());
     let duration = 4.2 - 0.01;
     let options = SynthOptions::default();
-    let made = synthesize_prediction(predicted.clone(), None, duration, Some(&db), &params, &options, None).unwrap();
+    let made = synthesize_prediction(sound.clone(), duration, Some(&db), &params, &options, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
     assert_eq!(made.hits.len(), times.len(), "{:?}", made.hits);
     for (h, t) in made.hits.iter().zip(times) {
@@ -174,21 +176,18 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
 
     // The parametric method makes a track of the same length without a database.
     let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
-    let made = synthesize_prediction(predicted.clone(), None, duration, None, &params, &parametric, None).unwrap();
+    let made = synthesize_prediction(sound.clone(), duration, None, &params, &parametric, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
     assert!(made.hits.iter().all(|h| h.clip.is_none()));
     // Retrieval without a database is an error that says so.
-    let err = synthesize_prediction(predicted.clone(), None, duration, None, &params, &options, None)
-        .unwrap_err()
-        .to_string();
+    let err = synthesize_prediction(sound, duration, None, &params, &options, None).unwrap_err().to_string();
     assert!(err.contains("clip database"), "{err}");
     // With a model's contact probabilities, the hits are their peaks, not the cochleagram's rises.
     let contacts: Vec<Contact> =
         [1.0, 2.5].iter().map(|&time_s| Contact { time_s, material: None, action: None, reaction: None }).collect();
     let probability = contact_target(&contacts, predicted.steps(), predicted.rate_hz);
-    let made =
-        synthesize_prediction(predicted.clone(), Some(&probability), duration, Some(&db), &params, &options, None)
-            .unwrap();
+    let with_head = PredictedSound { cochleagram: predicted.clone(), contact: Some(probability) };
+    let made = synthesize_prediction(with_head, duration, Some(&db), &params, &options, None).unwrap();
     let at: Vec<f64> = made.hits.iter().map(|h| h.time_s).collect();
     assert!(at.len() == 2 && (at[0] - 1.0).abs() < 1e-3 && (at[1] - 2.5).abs() < 1e-3, "{at:?}");
     assert!(made.hits.iter().all(|h| h.clip.is_some()));

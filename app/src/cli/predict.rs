@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use foley_engine::predict::contacts::predicted_hits;
 use foley_engine::predict::{self, ModelBundle};
 use foley_engine::sound::{self, CochleagramParams};
 use foley_engine::synthesis::SynthOptions;
@@ -50,7 +49,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let prediction = prediction.with_context(|| format!("cannot predict the sound of {}", args.video.display()))?;
-    let c = &prediction.cochleagram;
+    let c = &prediction.sound.cochleagram;
     let params: CochleagramParams = bundle.manifest.cochleagram.clone();
     sound::write_cochleagram(&args.output, c, &params, Some("predicted"))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
@@ -65,7 +64,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.hits {
         // The synthesis's own detector settings, so these are the times it would place clips at.
         let options = SynthOptions::default();
-        let hits = predicted_hits(c, prediction.contact.as_deref(), &options.hit_params, &options.contact_params);
+        let hits = prediction.sound.hits(&options.hit_params, &options.contact_params);
         sound::write_hits_csv(path, &hits).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {} ({} hits)", path.display(), hits.len());
     }

@@ -14,9 +14,8 @@ use crate::data::preview::{Canvas, heat};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
-use crate::predict::contacts::predicted_candidates;
 use crate::predict::dataset::load_example;
-use crate::predict::{ModelBundle, PredictError};
+use crate::predict::{ModelBundle, PredictError, PredictedSound};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
 use crate::sound::{Cochleagram, cochleagram_of};
 use crate::synthesis::{
@@ -173,14 +172,12 @@ pub fn evaluate_synthesis(
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
         let raw = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
-        let (data, contact) = weights.split_outputs(raw);
-        let contact = contact.as_deref();
-        let predicted = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
-        for i in 0..real.steps().min(predicted.steps()) {
-            predicted_sum +=
-                real.row(i).iter().zip(predicted.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+        let predicted = weights.predicted_sound(raw, params.step_rate_hz);
+        let c = &predicted.cochleagram;
+        for i in 0..real.steps().min(c.steps()) {
+            predicted_sum += real.row(i).iter().zip(c.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
         }
-        predicted_steps += real.steps().min(predicted.steps());
+        predicted_steps += real.steps().min(c.steps());
         let duration = frames_end(&example.times);
         let len = track_len(duration);
         let contacts = example.contacts.clone();
@@ -197,42 +194,21 @@ pub fn evaluate_synthesis(
         };
         // Methods that detect hits in a prediction rank that prediction's hit candidates for AP,
         // with the synthesis's own detector settings.
-        let candidates = |c: &Cochleagram, contact: Option<&[f32]>| {
-            Some(predicted_candidates(c, contact, &retrieval.hit_params, &retrieval.contact_params))
-        };
-        let predicted_candidates = candidates(&predicted, contact);
-        let made =
-            synthesize_prediction(predicted.clone(), contact, duration, Some(&clips), &params, &retrieval, Some(look))?;
+        let candidates = |p: &PredictedSound| Some(p.candidates(&retrieval.hit_params, &retrieval.contact_params));
+        let predicted_candidates = candidates(&predicted);
+        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
         runs.push(Run { name: FULL_MODEL, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
-        let made =
-            synthesize_prediction(predicted.clone(), contact, duration, Some(&clips), &params, &retrieval, None)?;
+        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
         runs.push(Run { name: SOUND_ONLY, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
         if let Some(w) = &per_frame_weights {
             let raw = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
-            let (data, c_contact) = w.split_outputs(raw);
-            let c = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data };
-            let ranking = candidates(&c, c_contact.as_deref());
-            let made = synthesize_prediction(
-                c,
-                c_contact.as_deref(),
-                duration,
-                Some(&clips),
-                &params,
-                &retrieval,
-                Some(look),
-            )?;
+            let per_frame = w.predicted_sound(raw, params.step_rate_hz);
+            let ranking = candidates(&per_frame);
+            let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, Some(look))?;
             runs.push(Run { name: PER_FRAME, hits: made.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
-            let made = synthesize_prediction(
-                predicted.clone(),
-                contact,
-                duration,
-                Some(own),
-                &params,
-                &retrieval,
-                Some(look),
-            )?;
+            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
             runs.push(Run {
                 name: SHIPPED_CLIPS,
                 hits: made.hits,
@@ -241,7 +217,7 @@ pub fn evaluate_synthesis(
             });
         }
         let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
-        let made = synthesize_prediction(predicted.clone(), contact, duration, None, &params, &parametric, None)?;
+        let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None)?;
         runs.push(Run { name: PARAMETRIC, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
 
         // (a) Perfect timing, no vision: a random train clip at every true contact.
@@ -280,7 +256,7 @@ pub fn evaluate_synthesis(
                 figures.push(Figure {
                     id: entry.id.clone(),
                     real: real.clone(),
-                    predicted: predicted.clone(),
+                    predicted: predicted.cochleagram.clone(),
                     made,
                     contacts: contacts.clone(),
                     hits,

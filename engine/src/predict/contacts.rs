@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sound::{Cochleagram, Hit, HitParams, detect_hits};
+use crate::sound::Hit;
 
 /// Contact detection settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,41 +76,6 @@ pub fn detect_contacts(probability: &[f32], rate_hz: f64, params: &ContactParams
     let mut hits = contact_candidates(probability, rate_hz, params.min_gap_s);
     hits.retain(|h| h.strength >= params.threshold);
     hits
-}
-
-/// The hits of a prediction: from its contact probabilities where the model has a contact head,
-/// else from the rises of its cochleagram. Either way a hit's strength is the detector's
-/// confidence.
-#[must_use]
-pub fn predicted_hits(
-    cochleagram: &Cochleagram,
-    contact: Option<&[f32]>,
-    hit_params: &HitParams,
-    contact_params: &ContactParams,
-) -> Vec<Hit> {
-    match contact {
-        Some(p) => detect_contacts(p, cochleagram.rate_hz, contact_params),
-        None => detect_hits(cochleagram, hit_params),
-    }
-}
-
-/// Every candidate hit of a prediction as `(time_s, confidence)`, from the same detector as
-/// [`predicted_hits`]: cutting the ranking anywhere gives the detector at some threshold, so it
-/// serves for average precision.
-#[must_use]
-pub fn predicted_candidates(
-    cochleagram: &Cochleagram,
-    contact: Option<&[f32]>,
-    hit_params: &HitParams,
-    contact_params: &ContactParams,
-) -> Vec<(f64, f32)> {
-    match contact {
-        Some(p) => contact_candidates(p, cochleagram.rate_hz, contact_params.min_gap_s)
-            .into_iter()
-            .map(|h| (h.time_s, h.strength))
-            .collect(),
-        None => crate::eval::candidate_detections(cochleagram, hit_params),
-    }
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use std::sync::atomic::AtomicBool;
 
 use super::PredictError;
 use super::bundle::{ModelBundle, ValidationMetrics};
-use super::contacts::{ContactParams, predicted_candidates, predicted_hits};
+use super::contacts::ContactParams;
 use super::dataset::{Example, load_example};
-use super::model::InferenceWeights;
+use super::model::{InferenceWeights, contact_probabilities};
+use super::predicted::PredictedSound;
 use crate::data::{GreatestHits, Split};
 use crate::eval::{average_precision, match_onsets, rank_detections};
 use crate::sound::{Cochleagram, HitParams};
@@ -19,6 +20,25 @@ use crate::vision::FrameEncoder;
 
 /// Tolerance for a detected hit to count, seconds (CondFoleyGen's protocol).
 pub const HIT_TOLERANCE_S: f64 = 0.1;
+
+/// A set of weights scored on examples, with what detection needs to be scored again.
+pub struct Scored {
+    pub metrics: ValidationMetrics,
+    /// With a contact head, the logit at which a threshold on its candidates has the best F1.
+    pub best_logit: Option<f32>,
+    /// Each example's predicted cochleagram and contact logits: moving the head's bias only
+    /// shifts the logits, so detection can be scored again without running the network.
+    predictions: Vec<(Cochleagram, Option<Vec<f32>>)>,
+}
+
+impl Scored {
+    /// The metrics of the same weights with the contact head's bias moved by `shift`: the
+    /// detection changes; the loss and the cochleagram's scores are those of the unmoved head.
+    pub fn with_contact_bias_moved(&self, examples: &[Example], shift: f32) -> ValidationMetrics {
+        let (detection, _) = detect(&self.predictions, examples, shift);
+        detection.apply(&self.metrics)
+    }
+}
 
 /// Predicts every example whole and scores the predictions, pooled over examples. With a contact
 /// head, also gives the logit at which a threshold on its candidates has the best F1.
@@ -28,24 +48,22 @@ pub fn score(
     eps: f64,
     contact_weight: f64,
     epoch: usize,
-) -> Result<(ValidationMetrics, Option<f32>), PredictError> {
+) -> Result<Scored, PredictError> {
     let bands = weights.config.bands;
     let rate = crate::timeline::FEATURE_RATE_HZ;
     let (mut loss_sum, mut mse_sum, mut steps_total) = (0.0, 0.0, 0usize);
     let mut correlations = Vec::new();
-    let (mut truth_total, mut detected_total) = (0usize, 0usize);
-    let mut errors = Vec::new();
-    let mut ranked = Vec::new();
+    let mut predictions = Vec::with_capacity(examples.len());
     for e in examples {
         let raw = weights.run(&e.features, &e.step_frame, &mut weights.initial_state())?;
-        let (pred, contact) = weights.split_outputs(raw);
+        let (pred, logits) = weights.split_outputs(raw);
         for (p, t) in pred.chunks_exact(bands).zip(e.target.chunks_exact(bands)) {
             let sq: f64 = p.iter().zip(t).map(|(a, b)| f64::from(a - b).powi(2)).sum();
             loss_sum += (eps + sq).ln();
             mse_sum += sq;
         }
-        if let Some(contact) = &contact {
-            loss_sum += contact_weight * cross_entropy_sum(contact, &e.contact_target);
+        if let Some(logits) = &logits {
+            loss_sum += contact_weight * cross_entropy_sum(&contact_probabilities(logits, 0.0), &e.contact_target);
         }
         steps_total += e.steps();
         for band in 0..bands {
@@ -55,26 +73,12 @@ pub fn score(
                 correlations.push(r);
             }
         }
-        let c = Cochleagram { start_s: 0.0, rate_hz: rate, bands, data: pred };
-        let (hit_params, contact_params) = (HitParams::default(), ContactParams::default());
-        let hits = predicted_hits(&c, contact.as_deref(), &hit_params, &contact_params);
-        let candidates = predicted_candidates(&c, contact.as_deref(), &hit_params, &contact_params);
-        let detected: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
-        let truth: Vec<f64> = e.contacts.iter().map(|c| c.time_s).collect();
-        truth_total += truth.len();
-        detected_total += detected.len();
-        let times: Vec<f64> = detected.iter().map(|d| d.0).collect();
-        errors.extend(match_onsets(&truth, &times, HIT_TOLERANCE_S).errors_s);
-        // AP sweeps the detector's margin.
-        ranked.extend(rank_detections(&truth, &candidates, HIT_TOLERANCE_S));
+        predictions.push((Cochleagram { start_s: 0.0, rate_hz: rate, bands, data: pred }, logits));
     }
-    let matched = errors.len();
     let steps = steps_total.max(1) as f64;
-    let precision = matched as f64 / detected_total.max(1) as f64;
-    let recall = matched as f64 / truth_total.max(1) as f64;
-    errors.sort_by(f64::total_cmp);
-    let best_logit = if weights.config.contact_head { f1_best_logit(&mut ranked, truth_total) } else { None };
-    let metrics = ValidationMetrics {
+    let (detection, mut ranked) = detect(&predictions, examples, 0.0);
+    let best_logit = if weights.config.contact_head { f1_best_logit(&mut ranked, detection.truth) } else { None };
+    let metrics = detection.apply(&ValidationMetrics {
         epoch,
         loss: loss_sum / steps,
         mse_per_step: mse_sum / steps,
@@ -83,12 +87,72 @@ pub fn score(
         } else {
             correlations.iter().sum::<f64>() / correlations.len() as f64
         },
-        hit_f1: if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 },
-        hit_accuracy: recall,
-        hit_ap: average_precision(&mut ranked, truth_total),
-        hit_median_error_ms: errors.get(errors.len() / 2).map(|e| e * 1000.0),
+        hit_f1: 0.0,
+        hit_accuracy: 0.0,
+        hit_ap: 0.0,
+        hit_median_error_ms: None,
+    });
+    Ok(Scored { metrics, best_logit, predictions })
+}
+
+/// Hit detection pooled over examples.
+struct Detection {
+    f1: f64,
+    accuracy: f64,
+    ap: f64,
+    median_error_ms: Option<f64>,
+    /// Labelled contacts in all.
+    truth: usize,
+}
+
+impl Detection {
+    fn apply(&self, metrics: &ValidationMetrics) -> ValidationMetrics {
+        ValidationMetrics {
+            hit_f1: self.f1,
+            hit_accuracy: self.accuracy,
+            hit_ap: self.ap,
+            hit_median_error_ms: self.median_error_ms,
+            ..metrics.clone()
+        }
+    }
+}
+
+/// Scores the hits of each prediction (contact logits shifted by `shift`) against the examples'
+/// contacts; also gives every candidate ranked, matched or not.
+fn detect(
+    predictions: &[(Cochleagram, Option<Vec<f32>>)],
+    examples: &[Example],
+    shift: f32,
+) -> (Detection, Vec<(f32, bool)>) {
+    let (hit_params, contact_params) = (HitParams::default(), ContactParams::default());
+    let (mut truth_total, mut detected_total) = (0usize, 0usize);
+    let mut errors = Vec::new();
+    let mut ranked = Vec::new();
+    for ((cochleagram, logits), e) in predictions.iter().zip(examples) {
+        let predicted = PredictedSound {
+            cochleagram: cochleagram.clone(),
+            contact: logits.as_ref().map(|l| contact_probabilities(l, shift)),
+        };
+        let times: Vec<f64> = predicted.hits(&hit_params, &contact_params).iter().map(|h| h.time_s).collect();
+        let truth: Vec<f64> = e.contacts.iter().map(|c| c.time_s).collect();
+        truth_total += truth.len();
+        detected_total += times.len();
+        errors.extend(match_onsets(&truth, &times, HIT_TOLERANCE_S).errors_s);
+        // AP sweeps the detector's margin.
+        ranked.extend(rank_detections(&truth, &predicted.candidates(&hit_params, &contact_params), HIT_TOLERANCE_S));
+    }
+    let matched = errors.len();
+    let precision = matched as f64 / detected_total.max(1) as f64;
+    let recall = matched as f64 / truth_total.max(1) as f64;
+    errors.sort_by(f64::total_cmp);
+    let detection = Detection {
+        f1: if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 },
+        accuracy: recall,
+        ap: average_precision(&mut ranked, truth_total),
+        median_error_ms: errors.get(errors.len() / 2).map(|e| e * 1000.0),
+        truth: truth_total,
     };
-    Ok((metrics, best_logit))
+    (detection, ranked)
 }
 
 /// Of ranked candidates (confidence a probability), the logit of the threshold with the best F1
@@ -146,20 +210,79 @@ pub fn evaluate_split(
     }
     progress(entries.len(), entries.len());
     let weights = bundle.inference()?;
-    let (metrics, _) = score(&weights, &examples, 0.01, 0.0, bundle.manifest.validation.epoch)?;
-    Ok((metrics, examples.len()))
+    let scored = score(&weights, &examples, 0.01, 0.0, bundle.manifest.validation.epoch)?;
+    Ok((scored.metrics, examples.len()))
 }
 
 #[cfg(test)]
 mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+    use crate::data::Contact;
+    use crate::predict::dataset::contact_target;
+    use crate::predict::model::{ModelConfig, Params};
+
+    #[test]
+    fn detection_scored_again_from_shifted_logits_is_that_of_the_moved_head() {
+        let config = ModelConfig { input: 12, projection: 8, hidden: 6, layers: 1, bands: 42, contact_head: true };
+        let mut params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(5)).unwrap();
+        // Logits that rise and fall clearly, so that no two candidates are ranked by a rounding.
+        let w = params.vars["contact.w"].as_tensor().affine(40.0, 0.0).unwrap();
+        params.vars.insert("contact.w".into(), candle_core::Var::from_tensor(&w).unwrap());
+        let examples: Vec<Example> = (0..3_u32)
+            .map(|k| {
+                let features = (0..40 * 12).map(|i| ((i * 7919 + k * 131) % 97) as f32 / 48.0 - 1.0).collect();
+                let contacts: Vec<Contact> = [0.2, 0.55, 0.9]
+                    .iter()
+                    .map(|&t| Contact { time_s: t + f64::from(k) * 0.05, material: None, action: None, reaction: None })
+                    .collect();
+                Example {
+                    id: format!("v{k}"),
+                    split: None,
+                    features,
+                    times: (0..40).map(|f| f64::from(f) / 30.0).collect(),
+                    target: vec![0.1; 120 * 42],
+                    step_frame: (0..120).map(|s| s / 3).collect(),
+                    contact_target: contact_target(&contacts, 120, 90.0),
+                    contacts,
+                }
+            })
+            .collect();
+        let scored = score(&InferenceWeights::new(&config, &params).unwrap(), &examples, 0.01, 1.0, 1).unwrap();
+        let mut found_any = false;
+        for shift in [1.0_f32, 3.0, 3.5, 4.0, 6.0] {
+            let moved = params.with_contact_bias_moved(shift).unwrap();
+            let again = score(&InferenceWeights::new(&config, &moved).unwrap(), &examples, 0.01, 1.0, 1).unwrap();
+            let shifted = scored.with_contact_bias_moved(&examples, shift);
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+            assert!(close(shifted.hit_f1, again.metrics.hit_f1), "{shifted:?} {again:?}", again = again.metrics);
+            assert!(close(shifted.hit_accuracy, again.metrics.hit_accuracy));
+            assert!(
+                close(shifted.hit_ap, again.metrics.hit_ap),
+                "shift {shift}: {} {}",
+                shifted.hit_ap,
+                again.metrics.hit_ap
+            );
+            match (shifted.hit_median_error_ms, again.metrics.hit_median_error_ms) {
+                (Some(a), Some(b)) => assert!(close(a, b), "{a} {b}"),
+                (a, b) => assert_eq!(a, b),
+            }
+            // The loss stays the unmoved head's.
+            assert_eq!(shifted.loss, scored.metrics.loss);
+            found_any |= shifted.hit_accuracy > 0.0;
+        }
+        assert!(found_any, "no shift gave a hit, so nothing was compared");
+    }
+
     #[test]
     fn the_f1_best_threshold_sits_between_the_last_kept_and_the_first_dropped_candidate() {
         // Keeping the first two gives F1 2*2/(2+3) = 0.8; keeping all five, 2*3/(5+3) = 0.75.
         let mut ranked = vec![(0.3, false), (0.9, true), (0.2, true), (0.8, true), (0.25, false)];
-        let logit = super::f1_best_logit(&mut ranked, 3).unwrap();
+        let logit = f1_best_logit(&mut ranked, 3).unwrap();
         let want = 0.5 * ((0.8f32 / 0.2).ln() + (0.3f32 / 0.7).ln());
         assert!((logit - want).abs() < 1e-5, "{logit} {want}");
         // Nothing found: no threshold.
-        assert_eq!(super::f1_best_logit(&mut [(0.5, false)], 2), None);
+        assert_eq!(f1_best_logit(&mut [(0.5, false)], 2), None);
     }
 }

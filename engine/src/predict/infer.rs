@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use super::PredictError;
 use super::align::{frames_end, step_count, step_frames};
 use super::bundle::ModelBundle;
+use super::predicted::PredictedSound;
 use crate::sound::Cochleagram;
 use crate::vision::{FrameEncoder, VideoFeatures, features::FeaturesProgress};
 
@@ -17,16 +18,13 @@ const CHUNK_STEPS: usize = 900;
 pub fn predict_features(bundle: &ModelBundle, features: &VideoFeatures) -> Result<Cochleagram, PredictError> {
     let mut stream = StreamingPredictor::new(bundle)?;
     stream.push(&features.times, &features.rows)?;
-    Ok(stream.finish()?.cochleagram)
+    Ok(stream.finish()?.sound.cochleagram)
 }
 
-/// A video's predicted cochleagram and its length.
+/// A video's predicted sound and its length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
-    pub cochleagram: Cochleagram,
-    /// Per step of the cochleagram, the probability of a contact, when the model has a contact
-    /// head.
-    pub contact: Option<Vec<f32>>,
+    pub sound: PredictedSound,
     /// The end of the last frame, seconds.
     pub duration_s: f64,
     pub frames: usize,
@@ -189,11 +187,8 @@ impl StreamingPredictor {
         let duration_s = frames_end(&self.times);
         let steps = step_count(duration_s, self.rate);
         self.run(steps.saturating_sub(self.next_step))?;
-        let bands = self.weights.config.bands;
-        let (data, contact) = self.weights.split_outputs(self.data);
         Ok(Prediction {
-            cochleagram: Cochleagram { start_s: 0.0, rate_hz: self.rate, bands, data },
-            contact,
+            sound: self.weights.predicted_sound(self.data, self.rate),
             duration_s,
             frames: self.times.len(),
             look: self.look,

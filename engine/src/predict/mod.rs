@@ -11,6 +11,7 @@ mod evaluate;
 mod infer;
 pub mod model;
 mod plot;
+mod predicted;
 mod train;
 
 pub use bundle::{
@@ -19,4 +20,5 @@ pub use bundle::{
 pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};
 pub use infer::{Prediction, StreamingPredictor, predict_features, predict_video_streaming};
+pub use predicted::PredictedSound;
 pub use train::{EpochRow, TrainOptions, TrainProgress, TrainReport, train};

@@ -16,6 +16,8 @@ use rand::RngExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
+use super::predicted::PredictedSound;
+use crate::sound::Cochleagram;
 
 /// The network's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,6 +468,13 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
+/// The contact probabilities of a contact head's logits, as they would be with the head's bias
+/// moved by `shift`.
+#[must_use]
+pub fn contact_probabilities(logits: &[f32], shift: f32) -> Vec<f32> {
+    logits.iter().map(|&l| sigmoid(l + shift)).collect()
+}
+
 /// `tanh(x) = 2 sigmoid(2x) - 1`: within 1e-7 absolute, which is what the state needs.
 #[inline(always)]
 fn tanh(x: f32) -> f32 {
@@ -542,7 +551,7 @@ impl InferenceWeights {
     }
 
     /// Splits raw output rows ([`ModelConfig::outputs`] values a step) into the cochleagram's
-    /// `steps * bands` values and, with a contact head, each step's contact probability.
+    /// `steps * bands` values and, with a contact head, each step's contact logit.
     #[must_use]
     pub fn split_outputs(&self, raw: Vec<f32>) -> (Vec<f32>, Option<Vec<f32>>) {
         let (bands, width) = (self.config.bands, self.config.outputs());
@@ -550,8 +559,18 @@ impl InferenceWeights {
             return (raw, None);
         }
         let sound = raw.chunks_exact(width).flat_map(|row| &row[..bands]).copied().collect();
-        let contact = raw.chunks_exact(width).map(|row| sigmoid(row[bands])).collect();
-        (sound, Some(contact))
+        let logits = raw.chunks_exact(width).map(|row| row[bands]).collect();
+        (sound, Some(logits))
+    }
+
+    /// The predicted sound of raw output rows, step `i` at `i / rate_hz` s.
+    #[must_use]
+    pub fn predicted_sound(&self, raw: Vec<f32>, rate_hz: f64) -> PredictedSound {
+        let (data, logits) = self.split_outputs(raw);
+        PredictedSound {
+            cochleagram: Cochleagram { start_s: 0.0, rate_hz, bands: self.config.bands, data },
+            contact: logits.map(|l| contact_probabilities(&l, 0.0)),
+        }
     }
 
     /// Runs a chunk: `frames` rows of features (`[n, input]`), `step_frame[i]` the row step `i`

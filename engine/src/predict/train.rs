@@ -482,19 +482,14 @@ pub fn train(
             }
         }
         let weights = InferenceWeights::new(&config, &params)?;
-        let (raw, best_logit) =
-            super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
+        let scored = super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
         // The contact head's bias moves so that probability 0.5 is where a threshold detects hits
         // best on the validation videos; the loss that picks the best epoch is the unmoved one.
-        let (params_out, metrics) = match best_logit {
+        let (params_out, metrics) = match scored.best_logit {
             Some(logit) => {
-                let moved = params.with_contact_bias_moved(-logit)?;
-                let weights = InferenceWeights::new(&config, &moved)?;
-                let (detected, _) =
-                    super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
-                (moved, ValidationMetrics { loss: raw.loss, ..detected })
+                (params.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
             }
-            None => (params.clone(), raw),
+            None => (params.clone(), scored.metrics),
         };
         let row = EpochRow {
             epoch,

@@ -102,8 +102,7 @@ pub fn prepare_study(
             let synthesis_options =
                 SynthOptions { method, exclude_source: Some(entry.id.clone()), ..SynthOptions::default() };
             let made = synthesize_prediction(
-                prediction.cochleagram.clone(),
-                prediction.contact.as_deref(),
+                prediction.sound.clone(),
                 prediction.duration_s,
                 db,
                 &bundle.manifest.cochleagram,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::mix::{limit, place_clip};
 use super::retrieve::choose_clips;
 use super::{PlacedHit, SynthesisError};
-use crate::predict::contacts::{ContactParams, predicted_hits};
+use crate::predict::PredictedSound;
+use crate::predict::contacts::ContactParams;
 use crate::predict::{ModelBundle, predict_video_streaming};
 use crate::retrieval::ClipDatabase;
 use crate::sound::{Cochleagram, CochleagramParams, HitParams, ResynthParams, resynthesize};
@@ -119,11 +120,10 @@ pub fn render_parametric(
     Ok(track)
 }
 
-/// Makes the track of a predicted cochleagram for a video of `duration_s`. The hits come from
-/// `contact`, the predicted contact probability of each step, where the model gives it.
+/// Makes the track of a predicted sound for a video of `duration_s`: clips (or the parametric
+/// resynthesis) at the prediction's hits.
 pub fn synthesize_prediction(
-    predicted: Cochleagram,
-    contact: Option<&[f32]>,
+    predicted: PredictedSound,
     duration_s: f64,
     db: Option<&ClipDatabase>,
     params: &CochleagramParams,
@@ -131,7 +131,8 @@ pub fn synthesize_prediction(
     look: Option<Look<'_>>,
 ) -> Result<Synthesis, SynthesisError> {
     let len = track_len(duration_s);
-    let detected = predicted_hits(&predicted, contact, &options.hit_params, &options.contact_params);
+    let detected = predicted.hits(&options.hit_params, &options.contact_params);
+    let predicted = predicted.cochleagram;
     let mut material = None;
     let (track, hits) = match options.method {
         Method::Retrieval => {
@@ -187,8 +188,7 @@ pub fn synthesize_video(
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
     let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
     synthesize_prediction(
-        prediction.cochleagram,
-        prediction.contact.as_deref(),
+        prediction.sound,
         prediction.duration_s,
         db,
         &bundle.manifest.cochleagram,
