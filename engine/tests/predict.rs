@@ -11,8 +11,11 @@ use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, SynthConfig};
 use foley_engine::paths::cache_dir;
 use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, contact_probabilities, forward};
-use foley_engine::predict::{ModelBundle, PredictError, TrainOptions, TrainProgress, predict_features, train};
-use foley_engine::vision::{EncoderSpec, OrtEncoder};
+use foley_engine::predict::{
+    ENCODER_DIR, ModelBundle, PredictError, TrainOptions, TrainProgress, encoder_spec_in, keep_encoder,
+    predict_features, train,
+};
+use foley_engine::vision::{EncoderManifest, EncoderSpec, OrtEncoder};
 use rand::SeedableRng as _;
 
 fn small_config() -> ModelConfig {
@@ -252,4 +255,31 @@ fn streaming_prediction_equals_whole_video_prediction() {
         whole.data.iter().zip(&streamed.sound.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "streamed and whole predictions differ by {worst}");
     assert_eq!(streamed.sound.contact.map(|c| c.len()), bundle.manifest.config.contact_head.then_some(whole.steps()));
+}
+
+#[test]
+fn a_model_folder_carries_a_custom_encoder_and_not_the_default() {
+    let default = EncoderSpec::default_encoder().unwrap();
+    let model = tempfile::tempdir().unwrap();
+    // The default encoder: nothing is copied, and the folder's encoder is the default.
+    keep_encoder(model.path(), &default).unwrap();
+    assert!(!model.path().join(ENCODER_DIR).exists());
+    assert_eq!(encoder_spec_in(model.path()).unwrap().identity, default.identity);
+
+    // Another encoder (here the default's ONNX under another name): copied into the folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(&default.onnx_path, elsewhere.path().join("custom.onnx")).unwrap();
+    let manifest = EncoderManifest { name: "custom".into(), onnx: "custom.onnx".into(), ..default.manifest.clone() };
+    std::fs::write(elsewhere.path().join("encoder.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let custom = EncoderSpec::load(&elsewhere.path().join("encoder.json")).unwrap();
+    keep_encoder(model.path(), &custom).unwrap();
+    let kept = encoder_spec_in(model.path()).unwrap();
+    assert_eq!(kept.identity, custom.identity);
+    assert!(kept.onnx_path.starts_with(model.path().join(ENCODER_DIR)), "{}", kept.onnx_path.display());
+    // The model folder no longer needs the original.
+    drop(elsewhere);
+    assert_eq!(encoder_spec_in(model.path()).unwrap().identity.name, "custom");
+    // Training again on the default encoder takes the copy away, and nothing else is left.
+    keep_encoder(model.path(), &default).unwrap();
+    assert!(std::fs::read_dir(model.path()).unwrap().next().is_none());
 }

@@ -278,8 +278,7 @@ fn predict_speed(model: Option<&PathBuf>, seconds: f64) -> anyhow::Result<()> {
 
 fn predictor_quality(data: &Path, model: Option<&PathBuf>) -> anyhow::Result<()> {
     let bundle = super::predict::load_model(model)?;
-    let spec = vision::EncoderSpec::default_encoder()?;
-    let mut encoder = vision::open_encoder(Backend::Ort, spec)?;
+    let mut encoder = vision::open_encoder(Backend::Ort, bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "videos");
     let result = foley_engine::predict::evaluate_split(
         &bundle,
@@ -544,8 +543,7 @@ fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
     let db = super::synth::load_database(&bundle.dir)?;
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let video = make_scene_video(temp.path(), seconds)?;
-    let spec = vision::EncoderSpec::default_encoder()?;
-    let mut encoder = vision::open_encoder(Backend::Ort, spec)?;
+    let mut encoder = vision::open_encoder(Backend::Ort, bundle.encoder_spec()?)?;
     let before = peak_memory();
     let start = Instant::now();
     let made = synthesize_video(

@@ -115,7 +115,8 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
     let looks = match looks_from {
         None => None,
         Some(dir) => {
-            let spec = vision::EncoderSpec::default_encoder()?;
+            // The looks are in the features of the model's own encoder.
+            let spec = foley_engine::predict::encoder_spec_in(&args.out)?;
             let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
             bar.set_message("looks");
             let looks = retrieval::dataset_looks(dir, Split::Train, encoder.as_mut(), &cancel, &mut progress)

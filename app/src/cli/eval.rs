@@ -64,8 +64,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot load the baseline model in {}", dir.display()))
         })
         .transpose()?;
-    let spec = vision::EncoderSpec::default_encoder()?;
-    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    // The baseline reads the same features: evaluation checks it against this encoder.
+    let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let options = EvalOptions {
         data: args.data.clone(),
         out: args.out.clone(),

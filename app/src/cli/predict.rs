@@ -39,8 +39,7 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<ModelBundle> {
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let bundle = load_model(args.model.as_ref())?;
-    let spec = vision::EncoderSpec::default_encoder()?;
-    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "encoding");
     let cancel = AtomicBool::new(false);
     let prediction = predict::predict_video_streaming(&args.video, &bundle, encoder.as_mut(), &cancel, &mut |p| {

@@ -70,8 +70,7 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let bundle = super::predict::load_model(model.as_ref())?;
             let db = super::synth::load_database(&bundle.dir)?;
-            let spec = vision::EncoderSpec::default_encoder()?;
-            let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
+            let mut encoder = vision::open_encoder(vision::Backend::Ort, bundle.encoder_spec()?)?;
             let options = PrepareOptions {
                 data: data.clone(),
                 out: out.clone(),

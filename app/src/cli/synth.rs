@@ -104,8 +104,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
             bundle.dir.display()
         );
     }
-    let spec = vision::EncoderSpec::default_encoder()?;
-    let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
+    let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "listening");
     let cancel = AtomicBool::new(false);
     let options = SynthOptions { method, ..SynthOptions::default() };

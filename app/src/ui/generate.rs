@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use foley_engine::predict::{self, ModelBundle};
 use foley_engine::retrieval::{ClipDatabase, MANIFEST_FILE};
 use foley_engine::synthesis::{Method, SynthOptions, Synthesis, synthesize_video};
-use foley_engine::vision::{self, Backend, EncoderSpec};
+use foley_engine::vision::{self, Backend};
 
 /// A finished generation.
 #[derive(Debug)]
@@ -108,7 +108,7 @@ fn run(
     if method == Method::Retrieval && db.is_none() {
         return Err(format!("the model in {} has no clip database; choose the parametric method", dir.display()));
     }
-    let spec = EncoderSpec::default_encoder().map_err(|e| e.to_string())?;
+    let spec = bundle.encoder_spec().map_err(|e| e.to_string())?;
     let mut encoder = vision::open_encoder(backend, spec).map_err(|e| e.to_string())?;
     let _ = tx.send(Message::Device(encoder.device()));
     let options = SynthOptions { method, ..SynthOptions::default() };

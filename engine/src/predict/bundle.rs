@@ -12,7 +12,7 @@ use super::PredictError;
 use super::dataset::DataSummary;
 use super::model::{InferenceWeights, ModelConfig, Params};
 use crate::sound::CochleagramParams;
-use crate::vision::{EncoderIdentity, InputSpec};
+use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec};
 
 /// The bundle format this build writes and reads.
 pub const BUNDLE_VERSION: u32 = 1;
@@ -20,6 +20,9 @@ pub const BUNDLE_VERSION: u32 = 1;
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The manifest inside a bundle folder.
 pub const MANIFEST_FILE: &str = "model.json";
+/// The folder inside a bundle that holds a copy of the encoder it was trained on, when that is
+/// not the set-up's default: its manifest (`encoder.json`) and ONNX file.
+pub const ENCODER_DIR: &str = "encoder";
 
 /// Validation figures of the saved weights.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,6 +101,12 @@ impl ModelBundle {
         Ok(())
     }
 
+    /// The encoder whose features the model reads: the copy in its [`ENCODER_DIR`] where it was
+    /// trained on another encoder than the default, else the set-up's default.
+    pub fn encoder_spec(&self) -> Result<EncoderSpec, PredictError> {
+        encoder_spec_in(&self.dir)
+    }
+
     /// Reads a bundle folder (or its `model.json`).
     pub fn load(path: &Path) -> Result<Self, PredictError> {
         let dir = if path.is_dir() { path.to_owned() } else { path.parent().unwrap_or(Path::new(".")).to_owned() };
@@ -170,4 +179,51 @@ impl ModelBundle {
 pub fn default_model_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default");
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// The encoder kept in the model folder `dir` ([`ENCODER_DIR`]), or the set-up's default where
+/// there is none.
+pub fn encoder_spec_in(dir: &Path) -> Result<EncoderSpec, PredictError> {
+    let kept = dir.join(ENCODER_DIR).join(crate::vision::MANIFEST_NAME);
+    Ok(if kept.is_file() { EncoderSpec::load(&kept)? } else { EncoderSpec::default_encoder()? })
+}
+
+/// Makes the model folder `dir` carry the encoder `spec`, so that the model can be used where
+/// only the folder is: nothing for the set-up's default encoder (every installation has it),
+/// else a copy of its manifest and ONNX file in [`ENCODER_DIR`], replacing any other. The copy is
+/// made beside the folder and renamed into place, so a failure leaves no half-copied encoder.
+pub fn keep_encoder(dir: &Path, spec: &EncoderSpec) -> Result<(), PredictError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PredictError::Io { path, source }
+    };
+    let target = dir.join(ENCODER_DIR);
+    let same_file = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same_file(&spec.manifest_path, &crate::vision::default_manifest_path()) {
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(io(&target))?;
+        }
+        return Ok(());
+    }
+    if let Ok(kept) = EncoderSpec::load(&target.join(crate::vision::MANIFEST_NAME))
+        && kept.identity == spec.identity
+    {
+        return Ok(());
+    }
+    let temp = tempfile::Builder::new().prefix(".encoder").tempdir_in(dir).map_err(io(dir))?;
+    let onnx_name = spec.onnx_path.file_name().map_or_else(|| "model.onnx".into(), std::ffi::OsStr::to_owned);
+    let onnx = temp.path().join(&onnx_name);
+    std::fs::copy(&spec.onnx_path, &onnx).map_err(io(&onnx))?;
+    let manifest = EncoderManifest { onnx: onnx_name.into(), ..spec.manifest.clone() };
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PredictError::BadBundle { path: dir.to_owned(), reason: e.to_string() })?;
+    let manifest_path = temp.path().join(crate::vision::MANIFEST_NAME);
+    std::fs::write(&manifest_path, json).map_err(io(&manifest_path))?;
+    if target.exists() {
+        std::fs::remove_dir_all(&target).map_err(io(&target))?;
+    }
+    std::fs::rename(temp.path(), &target).map_err(io(&target))?;
+    // Renamed away: nothing is left for the guard to delete.
+    let _ = temp.keep();
+    Ok(())
 }

@@ -15,7 +15,8 @@ mod predicted;
 mod train;
 
 pub use bundle::{
-    BUNDLE_VERSION, BundleManifest, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics, default_model_dir,
+    BUNDLE_VERSION, BundleManifest, ENCODER_DIR, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics,
+    default_model_dir, encoder_spec_in, keep_encoder,
 };
 pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};

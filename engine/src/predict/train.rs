@@ -395,6 +395,8 @@ pub fn train(
     }
 
     std::fs::create_dir_all(out).map_err(|source| PredictError::Io { path: out.to_owned(), source })?;
+    // The model folder carries a custom encoder, so synthesis can find the features' encoder.
+    super::bundle::keep_encoder(out, encoder.spec())?;
     let (mut state, params, mut adam, resumed) = match read_checkpoint_state(out)? {
         Some(state) => {
             let same = TrainOptions { epochs: options.epochs, ..state.options.clone() } == *options;

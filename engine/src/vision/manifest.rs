@@ -85,10 +85,13 @@ pub struct EncoderSpec {
     pub identity: EncoderIdentity,
 }
 
+/// The file name of an encoder manifest where foley writes one.
+pub const MANIFEST_NAME: &str = "encoder.json";
+
 /// Where the set-up puts the default encoder's manifest.
 #[must_use]
 pub fn default_manifest_path() -> PathBuf {
-    crate::paths::cache_dir().join("assets").join("efficientnet-lite0").join("encoder.json")
+    crate::paths::cache_dir().join("assets").join("efficientnet-lite0").join(MANIFEST_NAME)
 }
 
 impl EncoderSpec {

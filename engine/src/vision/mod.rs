@@ -20,6 +20,6 @@ pub use features::{
 pub use gpu::{SUPPORTED_OPS, WgpuEncoder};
 pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
 pub use manifest::{
-    EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, OutputSpec, default_manifest_path,
+    EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,
 };
 pub use ort_encoder::OrtEncoder;
