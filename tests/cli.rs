@@ -373,12 +373,28 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     let data = generated_dataset(dir.path(), 4, 3, 2, "0.75");
     let model = dir.path().join("model");
     let cache = dir.path().join("cache");
+    // Another encoder than the default: the same network, its file made different by a doc string
+    // appended as one more protobuf field, so only this encoder's features fit the model.
+    let default = foley_engine::vision::EncoderSpec::default_encoder().unwrap();
+    let custom = dir.path().join("custom");
+    std::fs::create_dir(&custom).unwrap();
+    let mut onnx = std::fs::read(&default.onnx_path).unwrap();
+    onnx.extend_from_slice(b"\x32\x0bfoley tests");
+    std::fs::write(custom.join("custom.onnx"), onnx).unwrap();
+    let manifest = foley_engine::vision::EncoderManifest {
+        name: "custom".into(),
+        onnx: "custom.onnx".into(),
+        ..default.manifest.clone()
+    };
+    std::fs::write(custom.join("encoder.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
     let train = foley(&[
         "train",
         "--data",
         data.to_str().unwrap(),
         "--out",
         model.to_str().unwrap(),
+        "--encoder",
+        custom.join("encoder.json").to_str().unwrap(),
         "--epochs",
         "2",
         "--hidden",
@@ -394,6 +410,9 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     for file in ["model.json", "model.safetensors", "metrics.csv", "loss_curve.png", "clips.json", "clips.wav"] {
         assert!(model.join(file).is_file(), "{file} missing; {}", stderr(&train));
     }
+    // The model keeps its encoder, so what follows needs no --encoder, and the original may go.
+    assert!(model.join("encoder").join("custom.onnx").is_file());
+    std::fs::remove_dir_all(&custom).unwrap();
     let video = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
