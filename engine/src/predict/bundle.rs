@@ -191,7 +191,8 @@ pub fn encoder_spec_in(dir: &Path) -> Result<EncoderSpec, PredictError> {
 /// Makes the model folder `dir` carry the encoder `spec`, so that the model can be used where
 /// only the folder is: nothing for the set-up's default encoder (every installation has it),
 /// else a copy of its manifest and ONNX file in [`ENCODER_DIR`], replacing any other. The copy is
-/// made beside the folder and renamed into place, so a failure leaves no half-copied encoder.
+/// made in a hidden temporary folder inside `dir` and renamed into place, so a failure leaves no
+/// half-copied encoder.
 pub fn keep_encoder(dir: &Path, spec: &EncoderSpec) -> Result<(), PredictError> {
     let io = |path: &Path| {
         let path = path.to_owned();
