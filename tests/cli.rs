@@ -413,6 +413,11 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     // The model keeps its encoder, so what follows needs no --encoder, and the original may go.
     assert!(model.join("encoder").join("custom.onnx").is_file());
     std::fs::remove_dir_all(&custom).unwrap();
+    // Continuing that run on the default encoder is refused, and the model keeps its encoder.
+    let again = foley(&["train", "--data", data.to_str().unwrap(), "--out", model.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("training run on encoder `custom`"), "{}", stderr(&again));
+    assert!(model.join("encoder").join("custom.onnx").is_file());
     let video = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -283,6 +283,26 @@ fn save_checkpoint(out: &Path, state: &mut CheckpointState, params: &Params, ada
     Ok(())
 }
 
+/// A run continued in `out` must read the features it started on: the encoder of the model saved
+/// there is checked before any feature is computed.
+fn check_same_encoder(out: &Path, encoder: &crate::vision::EncoderIdentity) -> Result<(), PredictError> {
+    if read_checkpoint_state(out)?.is_none() {
+        return Ok(());
+    }
+    let Ok(saved) = ModelBundle::load(out) else { return Ok(()) };
+    let before = &saved.manifest.encoder;
+    if before.onnx_sha256 == encoder.onnx_sha256 {
+        return Ok(());
+    }
+    Err(PredictError::Data {
+        path: checkpoint_dir(out),
+        reason: format!(
+            "this folder holds a training run on encoder `{}` (ONNX sha256 {}), not `{}` (sha256 {}); use another folder, or delete it to start over",
+            before.name, before.onnx_sha256, encoder.name, encoder.onnx_sha256
+        ),
+    })
+}
+
 fn read_checkpoint_state(out: &Path) -> Result<Option<CheckpointState>, PredictError> {
     let state_path = checkpoint_dir(out).join("state.json");
     let Ok(text) = std::fs::read_to_string(&state_path) else { return Ok(None) };
@@ -348,6 +368,7 @@ pub fn train(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<TrainReport, PredictError> {
+    check_same_encoder(out, &encoder.spec().identity)?;
     let dataset = GreatestHits::open(data)?;
     let entries: Vec<_> = dataset.split(Split::Train).cloned().collect();
     if entries.len() < 2 {
