@@ -12,7 +12,7 @@ from the float encoder's, so a model must be trained on them:
     foley clips build --bank --looks DATA --out MODEL
 
 The model folder keeps a copy of the encoder, so `foley synth --model MODEL` uses it. foley's wgpu
-encoder does not run quantised graphs (it refuses QuantizeLinear by name).
+encoder does not run quantised graphs (it names the first op it lacks, DequantizeLinear).
 
 Needs `ffmpeg` (the set-up installs it) and the set-up's default encoder.
 """
