@@ -26,16 +26,30 @@ pub struct Scored {
     pub metrics: ValidationMetrics,
     /// With a contact head, the logit at which a threshold on its candidates has the best F1.
     pub best_logit: Option<f32>,
-    /// Each example's predicted cochleagram and contact logits: moving the head's bias only
-    /// shifts the logits, so detection can be scored again without running the network.
-    predictions: Vec<(Cochleagram, Option<Vec<f32>>)>,
+    /// Each example's prediction, kept so that detection can be scored again.
+    predictions: Vec<ValidationPrediction>,
+}
+
+/// One example's predicted sound and, with a contact head, its contact logits: moving the head's
+/// bias only shifts the logits, so the network need not run again.
+struct ValidationPrediction {
+    sound: PredictedSound,
+    logits: Option<Vec<f32>>,
 }
 
 impl Scored {
     /// The metrics of the same weights with the contact head's bias moved by `shift`: the
     /// detection changes; the loss and the cochleagram's scores are those of the unmoved head.
     pub fn with_contact_bias_moved(&self, examples: &[Example], shift: f32) -> ValidationMetrics {
-        let (detection, _) = detect(&self.predictions, examples, shift);
+        let moved: Vec<PredictedSound> = self
+            .predictions
+            .iter()
+            .map(|p| PredictedSound {
+                cochleagram: p.sound.cochleagram.clone(),
+                contact: p.logits.as_ref().map(|l| contact_probabilities(l, shift)),
+            })
+            .collect();
+        let (detection, _) = detect(&moved.iter().collect::<Vec<_>>(), examples);
         detection.apply(&self.metrics)
     }
 }
@@ -62,8 +76,9 @@ pub fn score(
             loss_sum += (eps + sq).ln();
             mse_sum += sq;
         }
-        if let Some(logits) = &logits {
-            loss_sum += contact_weight * cross_entropy_sum(&contact_probabilities(logits, 0.0), &e.contact_target);
+        let contact = logits.as_ref().map(|l| contact_probabilities(l, 0.0));
+        if let Some(p) = &contact {
+            loss_sum += contact_weight * cross_entropy_sum(p, &e.contact_target);
         }
         steps_total += e.steps();
         for band in 0..bands {
@@ -73,10 +88,12 @@ pub fn score(
                 correlations.push(r);
             }
         }
-        predictions.push((Cochleagram { start_s: 0.0, rate_hz: rate, bands, data: pred }, logits));
+        let cochleagram = Cochleagram { start_s: 0.0, rate_hz: rate, bands, data: pred };
+        predictions.push(ValidationPrediction { sound: PredictedSound { cochleagram, contact }, logits });
     }
     let steps = steps_total.max(1) as f64;
-    let (detection, mut ranked) = detect(&predictions, examples, 0.0);
+    let sounds: Vec<&PredictedSound> = predictions.iter().map(|p| &p.sound).collect();
+    let (detection, mut ranked) = detect(&sounds, examples);
     let best_logit = if weights.config.contact_head { f1_best_logit(&mut ranked, detection.truth) } else { None };
     let metrics = detection.apply(&ValidationMetrics {
         epoch,
@@ -87,10 +104,7 @@ pub fn score(
         } else {
             correlations.iter().sum::<f64>() / correlations.len() as f64
         },
-        hit_f1: 0.0,
-        hit_accuracy: 0.0,
-        hit_ap: 0.0,
-        hit_median_error_ms: None,
+        ..ValidationMetrics::default()
     });
     Ok(Scored { metrics, best_logit, predictions })
 }
@@ -117,22 +131,14 @@ impl Detection {
     }
 }
 
-/// Scores the hits of each prediction (contact logits shifted by `shift`) against the examples'
-/// contacts; also gives every candidate ranked, matched or not.
-fn detect(
-    predictions: &[(Cochleagram, Option<Vec<f32>>)],
-    examples: &[Example],
-    shift: f32,
-) -> (Detection, Vec<(f32, bool)>) {
+/// Scores the hits of each predicted sound against its example's contacts; also gives every
+/// candidate ranked, matched or not.
+fn detect(sounds: &[&PredictedSound], examples: &[Example]) -> (Detection, Vec<(f32, bool)>) {
     let (hit_params, contact_params) = (HitParams::default(), ContactParams::default());
     let (mut truth_total, mut detected_total) = (0usize, 0usize);
     let mut errors = Vec::new();
     let mut ranked = Vec::new();
-    for ((cochleagram, logits), e) in predictions.iter().zip(examples) {
-        let predicted = PredictedSound {
-            cochleagram: cochleagram.clone(),
-            contact: logits.as_ref().map(|l| contact_probabilities(l, shift)),
-        };
+    for (predicted, e) in sounds.iter().zip(examples) {
         let times: Vec<f64> = predicted.hits(&hit_params, &contact_params).iter().map(|h| h.time_s).collect();
         let truth: Vec<f64> = e.contacts.iter().map(|c| c.time_s).collect();
         truth_total += truth.len();
