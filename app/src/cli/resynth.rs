@@ -18,8 +18,10 @@ pub struct ResynthArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// What carries each band: tones (one sinusoid per band; converges fast) or noise
-    /// (McDermott and Simoncelli's texture synthesis; more natural for scrapes, slower).
+    /// What the iterations start from: tones (one sinusoid per band; the closest) or noise
+    /// (McDermott and Simoncelli's texture synthesis; more natural for scrapes, slower to
+    /// converge), both then imposed band by band; or modulated-tones (each band's sinusoid
+    /// multiplied by its envelope, without band splitting: about ten times faster).
     #[arg(long, value_enum, default_value = "tones")]
     pub carrier: CarrierArg,
     /// Sample format: 16, 24 or f32.
@@ -31,6 +33,7 @@ pub struct ResynthArgs {
 pub enum CarrierArg {
     Tones,
     Noise,
+    ModulatedTones,
 }
 
 pub fn run(args: &ResynthArgs) -> anyhow::Result<()> {
@@ -39,6 +42,7 @@ pub fn run(args: &ResynthArgs) -> anyhow::Result<()> {
     let carrier = match args.carrier {
         CarrierArg::Tones => Carrier::Tones,
         CarrierArg::Noise => Carrier::Noise,
+        CarrierArg::ModulatedTones => Carrier::ModulatedTones,
     };
     let settings = ResynthParams { iterations: args.iterations, seed: args.seed, carrier };
     let (track, report) = sound::resynthesize(&target, &params, &settings)?;
