@@ -21,7 +21,7 @@ pub struct ResynthArgs {
     /// What the iterations start from: tones (one sinusoid per band; the closest) or noise
     /// (McDermott and Simoncelli's texture synthesis; more natural for scrapes, slower to
     /// converge), both then imposed band by band; or modulated-tones (each band's sinusoid
-    /// multiplied by its envelope, without band splitting: about ten times faster).
+    /// multiplied by its envelope, without band splitting: more than twice as fast).
     #[arg(long, value_enum, default_value = "tones")]
     pub carrier: CarrierArg,
     /// Sample format: 16, 24 or f32.

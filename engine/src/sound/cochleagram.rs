@@ -264,7 +264,7 @@ struct Scratch {
 }
 
 /// Threads that analyse bands in parallel (the machine's cores, up to 4).
-fn worker_count() -> usize {
+pub(super) fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 4)
 }
 

@@ -109,7 +109,7 @@ pub fn render_parametric(
     len: usize,
 ) -> Result<Vec<f32>, SynthesisError> {
     // Modulated tones: this runs for every evaluated video and study clip, and band-by-band
-    // imposition would take about ten times as long for a track a little closer to the target.
+    // imposition would take more than twice as long for a track a little closer to the target.
     let settings = ResynthParams { carrier: Carrier::ModulatedTones, ..ResynthParams::default() };
     let (audio, _) = resynthesize(predicted, params, &settings)?;
     let mut track = vec![0.0f32; len];
