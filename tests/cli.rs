@@ -219,6 +219,12 @@ fn cochleagram_hits_and_resynth_write_files_other_tools_read() {
     let report = probe_json(&wav);
     assert_eq!(report["audio"]["source_rate"], 48_000);
     assert!((report["duration_s"].as_f64().unwrap() - 2.0).abs() < 0.02);
+
+    let refused = d.join("none.wav");
+    let run = foley(&["resynth", npy.to_str().unwrap(), "-o", refused.to_str().unwrap(), "--iterations", "0"]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("needs at least one iteration"), "{}", stderr(&run));
+    assert!(!refused.exists());
 }
 
 #[test]

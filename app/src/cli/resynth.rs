@@ -12,7 +12,8 @@ pub struct ResynthArgs {
     /// Output WAV (48 kHz).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Iterations of envelope imposition.
+    /// Iterations (at least one). With tones or noise, the first half impose the envelopes; the
+    /// rest descend the error on the waveform, then scale the bands toward the target.
     #[arg(long, default_value_t = 10)]
     pub iterations: usize,
     /// Seed of the starting noise.
@@ -21,7 +22,7 @@ pub struct ResynthArgs {
     /// What the iterations start from: tones (one sinusoid per band; the closest) or noise
     /// (McDermott and Simoncelli's texture synthesis; more natural for scrapes, slower to
     /// converge), both then imposed band by band; or modulated-tones (each band's sinusoid
-    /// multiplied by its envelope, without band splitting: more than twice as fast).
+    /// multiplied by its envelope, without band splitting or descent: several times faster).
     #[arg(long, value_enum, default_value = "tones")]
     pub carrier: CarrierArg,
     /// Sample format: 16, 24 or f32.
@@ -45,7 +46,11 @@ pub fn run(args: &ResynthArgs) -> anyhow::Result<()> {
         CarrierArg::ModulatedTones => Carrier::ModulatedTones,
     };
     let settings = ResynthParams { iterations: args.iterations, seed: args.seed, carrier };
-    let (track, report) = sound::resynthesize(&target, &params, &settings)?;
+    let bar = super::progress::bar(args.iterations as u64, "iterations");
+    let result =
+        sound::resynthesize_with_progress(&target, &params, &settings, &mut |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    let (track, report) = result?;
     for (i, e) in report.relative_error.iter().enumerate() {
         eprintln!("iteration {:>2}: relative error {:.2}%", i + 1, e * 100.0);
     }

@@ -132,9 +132,7 @@ pub fn cochleagram_of(track: &AudioTrack, params: &CochleagramParams) -> Result<
     if track.rate != params.sample_rate {
         return Err(SoundError::SampleRate { got: track.rate, expected: params.sample_rate });
     }
-    let mut analyzer = CochleagramAnalyzer::new(params.clone())?;
-    let mut data = analyzer.push(&track.samples);
-    data.extend(analyzer.finish());
+    let data = CochleagramAnalyzer::new(params.clone())?.analyse(&track.samples);
     Ok(Cochleagram { start_s: track.start_s, rate_hz: params.step_rate_hz, bands: params.bands(), data })
 }
 
@@ -263,11 +261,6 @@ struct Scratch {
     envelope: Vec<f32>,
 }
 
-/// Threads that analyse bands in parallel (the machine's cores, up to 4).
-pub(super) fn worker_count() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 4)
-}
-
 impl std::fmt::Debug for CochleagramAnalyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CochleagramAnalyzer")
@@ -283,26 +276,17 @@ impl CochleagramAnalyzer {
         let filterbank = params.filterbank(BLOCK);
         let forward = RealFftPlanner::<f32>::new().plan_fft_forward(BLOCK);
         let mut planner = FftPlanner::<f32>::new();
-        let nyquist_bin = BLOCK / 2;
         let bands: Vec<BandPlan> = filterbank
             .bands
             .iter()
             .map(|band| {
                 let len = (2 * band.gains.len()).next_power_of_two().clamp(MIN_BAND_LEN, BLOCK);
-                let gains = band
-                    .gains
-                    .iter()
-                    .enumerate()
-                    .map(|(i, g)| {
-                        let bin = band.first_bin + i;
-                        if bin == 0 || bin == nyquist_bin { *g } else { 2.0 * g }
-                    })
-                    .collect();
+                let gains = band.analytic_gains(BLOCK);
                 BandPlan { first_bin: band.first_bin, gains, len, inverse: planner.plan_fft_inverse(len) }
             })
             .collect();
         let scratch_len = bands.iter().map(|b| b.inverse.get_inplace_scratch_len()).max().unwrap_or(0);
-        let workers = (0..worker_count())
+        let workers = (0..super::workers::worker_count())
             .map(|_| Scratch {
                 band: vec![Complex::default(); BLOCK],
                 fft: vec![Complex::default(); scratch_len],
@@ -345,6 +329,31 @@ impl CochleagramAnalyzer {
     /// Ends the signal and returns the remaining rows. The cochleagram has
     /// `ceil(samples * step_rate / sample_rate)` steps in all.
     pub fn finish(mut self) -> Vec<f32> {
+        self.finish_signal()
+    }
+
+    /// Forgets the signal pushed so far: the next sample pushed is sample 0 of a new signal. The
+    /// filterbank and the FFT plans are kept, which is what makes analysing many signals with one
+    /// analyser cheaper than with a new one each.
+    pub fn reset(&mut self) {
+        self.history.clear();
+        self.history.resize(MARGIN, 0.0);
+        self.history_start = -(MARGIN as i64);
+        self.pushed = 0;
+        self.next_block = 0;
+        self.next_step = 0;
+    }
+
+    /// The cochleagram rows of a whole signal; the analyser is reset before and after.
+    pub fn analyse(&mut self, samples: &[f32]) -> Vec<f32> {
+        self.reset();
+        let mut rows = self.push(samples);
+        rows.extend(self.finish_signal());
+        self.reset();
+        rows
+    }
+
+    fn finish_signal(&mut self) -> Vec<f32> {
         let total_steps =
             (self.pushed as f64 * self.params.step_rate_hz / f64::from(self.params.sample_rate)).ceil() as u64;
         let mut out = Vec::new();
@@ -489,6 +498,19 @@ mod tests {
         assert_eq!(streamed.len(), whole.data.len());
         let worst = streamed.iter().zip(&whole.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(worst < 1e-6, "{worst}");
+
+        // An analyser reset halfway through another signal starts afresh, and one analyser can
+        // analyse signal after signal.
+        let other = tone(300.0, 0.5, 2.0);
+        let mut reused = CochleagramAnalyzer::new(CochleagramParams::default()).unwrap();
+        assert!(!reused.push(&other).is_empty());
+        reused.reset();
+        let mut again = reused.push(&samples);
+        again.extend(reused.finish());
+        assert_eq!(again, whole.data);
+        let mut reused = CochleagramAnalyzer::new(CochleagramParams::default()).unwrap();
+        assert_eq!(reused.analyse(&other).len(), 180 * 42);
+        assert_eq!(reused.analyse(&samples), whole.data);
     }
 
     /// The same features computed the slow, obvious way: one FFT over the whole (zero-padded)

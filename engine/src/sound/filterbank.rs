@@ -49,6 +49,16 @@ impl BandResponse {
     pub fn end_bin(&self) -> usize {
         self.first_bin + self.gains.len()
     }
+
+    /// The gains that turn the band's bins of a real signal's FFT of `fft_len` samples into its
+    /// analytic signal's: doubled, except at DC and Nyquist, which have no negative twin.
+    #[must_use]
+    pub fn analytic_gains(&self, fft_len: usize) -> Vec<f32> {
+        (self.first_bin..)
+            .zip(&self.gains)
+            .map(|(bin, g)| if bin == 0 || 2 * bin == fft_len { *g } else { 2.0 * g })
+            .collect()
+    }
 }
 
 /// The filterbank for one FFT length and sample rate.

@@ -4,9 +4,12 @@
 mod cochleagram;
 mod error;
 mod filterbank;
+mod gradient;
 mod hits;
+mod lbfgs;
 mod npy;
 mod resynth;
+mod workers;
 
 pub use cochleagram::{Cochleagram, CochleagramAnalyzer, CochleagramParams, cochleagram_of, cochleagram_of_file};
 pub use error::SoundError;
@@ -15,4 +18,4 @@ pub use hits::{
     Hit, HitCandidate, HitParams, detect_hits, hit_candidates, level_onset, onset_strength, write_hits_csv,
 };
 pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
-pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize};
+pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize, resynthesize_with_progress};

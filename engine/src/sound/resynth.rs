@@ -23,13 +23,22 @@
 //! [`GAIN_EXPONENT`]), interpolated like the levels. A signal with the target cochleagram is left
 //! as it is, and the error keeps falling where replacing envelopes stalls.
 //!
+//! What neither can reach is how each step depends on the waveform around it: before an attack,
+//! the target holds only the analysis filters' spread of the attack, and how far a synthesised
+//! attack spreads depends on its fine structure, not on the levels imposed before it. So each of
+//! those later iterations first descends the error on the waveform itself ([`DESCENT_STEPS`]
+//! steps of L-BFGS on the exact gradient of the analysis, see [`super::gradient`]), then scales
+//! the bands by the gains measured after the descent. The descent sees levels far below
+//! [`DESCENT_SMOOTHING`] only faintly (the compression is infinitely steep at silence); the gains
+//! then correct those step by step.
+//!
 //! Impacts start abruptly, which a level interpolated between 90 Hz steps cannot: it would rise
 //! over a whole step and fill the quiet step before the attack. The envelopes therefore jump at
 //! the target's onsets ([`detect_hits`](super::detect_hits) on the target itself, which places
 //! them to within a few milliseconds), see [`band_envelope`].
 //!
-//! [`Carrier::ModulatedTones`] skips the band splitting: each band's sinusoid is multiplied by its
-//! envelope directly, more than twice as fast and a little further from the target.
+//! [`Carrier::ModulatedTones`] skips the band splitting and the descent: each band's sinusoid is
+//! multiplied by its envelope directly, several times faster and further from the target.
 //!
 //! The report gives the relative error of the re-analysed cochleagram after each iteration.
 
@@ -37,7 +46,9 @@ use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 use serde::{Deserialize, Serialize};
 
-use super::{Cochleagram, CochleagramParams, SoundError, cochleagram_of};
+use super::gradient::WholeAnalysis;
+use super::lbfgs::{Lbfgs, Point};
+use super::{Cochleagram, CochleagramAnalyzer, CochleagramParams, SoundError};
 use crate::media::AudioTrack;
 
 /// What the iterations start from, and how the envelopes are imposed.
@@ -50,8 +61,8 @@ pub enum Carrier {
     /// Noise, then band-by-band imposition (McDermott and Simoncelli): natural for textures,
     /// slower to converge.
     Noise,
-    /// Each band's sinusoid multiplied by its envelope, without splitting into bands: more than
-    /// twice as fast, a little further from the target.
+    /// Each band's sinusoid multiplied by its envelope, without splitting into bands or the
+    /// descent: several times faster, further from the target.
     ModulatedTones,
 }
 
@@ -86,6 +97,16 @@ pub fn resynthesize(
     params: &CochleagramParams,
     settings: &ResynthParams,
 ) -> Result<(AudioTrack, ResynthReport), SoundError> {
+    resynthesize_with_progress(target, params, settings, &mut |_| {})
+}
+
+/// [`resynthesize`], calling `progress` with the number of iterations done after each one.
+pub fn resynthesize_with_progress(
+    target: &Cochleagram,
+    params: &CochleagramParams,
+    settings: &ResynthParams,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(AudioTrack, ResynthReport), SoundError> {
     if target.bands != params.bands() {
         return Err(SoundError::InvalidParameter(format!(
             "the cochleagram has {} bands; expected {}",
@@ -99,6 +120,9 @@ pub fn resynthesize(
             target.rate_hz, params.step_rate_hz
         )));
     }
+    if settings.iterations == 0 {
+        return Err(SoundError::InvalidParameter("the resynthesis needs at least one iteration".into()));
+    }
     let sr = f64::from(params.sample_rate);
     let n = (target.steps() as f64 * sr / params.step_rate_hz).round() as usize;
     let silent = AudioTrack { rate: params.sample_rate, start_s: target.start_s, samples: vec![0.0; n] };
@@ -106,7 +130,7 @@ pub fn resynthesize(
     if n == 0 || target_norm == 0.0 {
         return Ok((silent, ResynthReport { relative_error: Vec::new() }));
     }
-    let mut fit = Fit::new(target, params, target_norm);
+    let mut fit = Fit::new(target, params, target_norm, progress)?;
     match settings.carrier {
         Carrier::ModulatedTones => modulate_tones(&mut fit, settings, n)?,
         Carrier::Tones => impose_by_band(&mut fit, settings, tones(n, &params.centres_hz(), sr, settings.seed))?,
@@ -130,16 +154,26 @@ struct Fit<'a> {
     /// The gain that would bring each step and band of the last result to the target (see
     /// [`GAIN_EXPONENT`]).
     gains: Vec<f64>,
+    progress: &'a mut dyn FnMut(usize),
+    /// One analyser for every iteration: building its filterbank and FFT plans takes longer
+    /// than an analysis.
+    analyzer: CochleagramAnalyzer,
 }
 
 impl<'a> Fit<'a> {
-    fn new(target: &'a Cochleagram, params: &'a CochleagramParams, target_norm: f64) -> Self {
+    fn new(
+        target: &'a Cochleagram,
+        params: &'a CochleagramParams,
+        target_norm: f64,
+        progress: &'a mut dyn FnMut(usize),
+    ) -> Result<Self, SoundError> {
         let inv = 1.0 / params.compression;
         let onsets = super::detect_hits(target, &super::HitParams::default())
             .iter()
             .map(|h| (h.time_s - target.start_s) * target.rate_hz)
             .collect();
-        Self {
+        Ok(Self {
+            analyzer: CochleagramAnalyzer::new(params.clone())?,
             target,
             params,
             target_norm,
@@ -148,7 +182,8 @@ impl<'a> Fit<'a> {
             report: ResynthReport { relative_error: Vec::new() },
             best: (f64::INFINITY, Vec::new()),
             gains: vec![1.0; target.data.len()],
-        }
+            progress,
+        })
     }
 
     /// The levels imposed on band `b` at the audio rate.
@@ -156,29 +191,52 @@ impl<'a> Fit<'a> {
         band_envelope(&self.imposed, self.target.bands, b, self.params, n, onsets)
     }
 
-    /// Analyses `signal`, records its error (keeping it if it is the closest yet), corrects the
-    /// imposed levels by `up` (the exponent of the ratio where the result is too quiet) and
-    /// `down` (where it is too loud), and sets the gains.
-    fn analyse_and_correct(&mut self, signal: &[f32], up: f64, down: f64) -> Result<(), SoundError> {
-        let track =
-            AudioTrack { rate: self.params.sample_rate, start_s: self.target.start_s, samples: signal.to_vec() };
-        let analysed = cochleagram_of(&track, self.params)?;
-        let diff: Vec<f32> = analysed.data.iter().zip(&self.target.data).map(|(a, b)| a - b).collect();
+    /// The cochleagram of `signal`.
+    fn analyse(&mut self, signal: &[f32]) -> Vec<f32> {
+        self.analyzer.analyse(signal)
+    }
+
+    /// Records the error of an iteration's result, whose cochleagram is `analysed`, keeping the
+    /// result if it is the closest yet.
+    fn record(&mut self, signal: &[f32], analysed: &[f32]) {
+        let diff: Vec<f32> = analysed.iter().zip(&self.target.data).map(|(a, b)| a - b).collect();
         let error = norm(&diff) / self.target_norm;
         self.report.relative_error.push(error);
         if error < self.best.0 {
-            self.best = (error, track.samples);
+            self.best = (error, signal.to_vec());
         }
+        (self.progress)(self.report.relative_error.len());
+    }
+
+    /// Each step and band's target and achieved levels, linear.
+    fn level_pairs<'b>(&'b self, analysed: &'b [f32]) -> impl Iterator<Item = (f64, f64)> + 'b {
         let inv = 1.0 / self.params.compression;
-        let steps = self.imposed.iter_mut().zip(&mut self.gains).zip(&analysed.data).zip(&self.target.data);
-        for (((level, gain), got), want) in steps {
-            let (got, want) = (f64::from(got.max(0.0)).powf(inv), f64::from(want.max(0.0)).powf(inv));
+        analysed
+            .iter()
+            .zip(&self.target.data)
+            .map(move |(got, want)| (f64::from(want.max(0.0)).powf(inv), f64::from(got.max(0.0)).powf(inv)))
+    }
+
+    /// Corrects the imposed levels by the ratio of target to achieved level raised to `up` where
+    /// the result is too quiet and `down` where it is too loud.
+    fn correct_levels(&mut self, analysed: &[f32], up: f64, down: f64) {
+        let ratios: Vec<f64> = self
+            .level_pairs(analysed)
             // Bounded, so one badly placed step cannot run away.
-            let ratio = ((want + 1e-9) / (got + 1e-9)).clamp(0.25, 4.0);
+            .map(|(want, got)| ((want + 1e-9) / (got + 1e-9)).clamp(0.25, 4.0))
+            .collect();
+        for (level, ratio) in self.imposed.iter_mut().zip(ratios) {
             *level *= ratio.powf(if ratio < 1.0 { down } else { up });
-            *gain = ((want + 1e-12) / (got + 1e-12)).clamp(0.1, 10.0).powf(GAIN_EXPONENT);
         }
-        Ok(())
+    }
+
+    /// Sets the gains that would bring a signal whose cochleagram is `analysed` to the target.
+    fn set_gains(&mut self, analysed: &[f32]) {
+        let gains: Vec<f64> = self
+            .level_pairs(analysed)
+            .map(|(want, got)| ((want + 1e-12) / (got + 1e-12)).clamp(0.1, 10.0).powf(GAIN_EXPONENT))
+            .collect();
+        self.gains = gains;
     }
 }
 
@@ -192,61 +250,70 @@ fn impose_by_band(fit: &mut Fit<'_>, settings: &ResynthParams, mut signal: Vec<f
     let filterbank = fit.params.filterbank(len);
     let mut planner = FftPlanner::<f32>::new();
     let plan = BandPlan { forward: planner.plan_fft_forward(len), inverse: planner.plan_fft_inverse(len), len, pad, n };
-    let workers = super::cochleagram::worker_count();
     let mut spectrum = vec![Complex::<f32>::default(); len];
     // The first iteration always replaces the envelopes: gains need an analysis to come from.
     let refine_from = (settings.iterations / 2).max(1);
+    let whole = (settings.iterations > refine_from)
+        .then(|| WholeAnalysis::new(fit.params, n, fit.target.steps(), DESCENT_SMOOTHING));
     for iteration in 0..settings.iterations {
+        if let Some(whole) = whole.as_ref().filter(|_| iteration >= refine_from) {
+            signal = descend(whole, &fit.target.data, signal);
+            let analysed = fit.analyse(&signal);
+            fit.set_gains(&analysed);
+        }
         spectrum.fill(Complex::default());
         for (s, x) in spectrum[pad..pad + n].iter_mut().zip(&signal) {
             s.re = *x;
         }
         plan.forward.process(&mut spectrum);
         // Each worker takes an interleaved share of the bands (wide and narrow alike) and sums
-        // them; a share whose thread cannot be started is done here.
-        let fit_now = &*fit;
-        let (plan, spectrum, filterbank, onsets) = (&plan, &spectrum, &filterbank, &fit_now.onsets);
-        let share = move |w: usize| {
+        // them.
+        let (plan, spectrum, filterbank, onsets) = (&plan, &spectrum, &filterbank, &fit.onsets);
+        let (gains, imposed, bands, params) = (&fit.gains, &fit.imposed, fit.target.bands, fit.params);
+        let shares = super::workers::run_shares("resynth", |w, workers| {
             let mut sum = vec![Complex::<f32>::default(); len];
             let mut band = vec![Complex::<f32>::default(); len];
             for b in (w..filterbank.bands.len()).step_by(workers) {
                 let imposition = if iteration >= refine_from {
-                    Imposition::Gain(band_envelope(&fit_now.gains, fit_now.target.bands, b, fit_now.params, n, onsets))
+                    Imposition::Gain(band_envelope(gains, bands, b, params, n, onsets))
                 } else {
-                    Imposition::Envelope(fit_now.envelope(b, n, onsets))
+                    Imposition::Envelope(band_envelope(imposed, bands, b, params, n, onsets))
                 };
                 plan.impose(&filterbank.bands[b], &imposition, spectrum, &mut band, &mut sum);
             }
             sum
-        };
-        let mut total = std::thread::scope(|scope| {
-            let handles: Vec<_> = (1..workers)
-                .map(|w| {
-                    std::thread::Builder::new()
-                        .name(format!("resynth-{w}"))
-                        .spawn_scoped(scope, move || share(w))
-                        .map_err(|_| w)
-                })
-                .collect();
-            let mut total = share(0);
-            for handle in handles {
-                let part = match handle {
-                    // A worker only panics on a bug; re-raise it here rather than lose its bands.
-                    Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                    Err(w) => share(w),
-                };
-                total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
-            }
-            total
         });
+        let mut shares = shares.into_iter();
+        let mut total = shares.next().unwrap_or_else(|| vec![Complex::default(); len]);
+        for part in shares {
+            total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
+        }
         plan.inverse.process(&mut total);
         let scale = 1.0 / len as f32;
         for (x, s) in signal.iter_mut().zip(&total[pad..pad + n]) {
             *x = s.re * scale;
         }
-        fit.analyse_and_correct(&signal, 0.5, 1.0)?;
+        let analysed = fit.analyse(&signal);
+        fit.record(&signal, &analysed);
+        fit.correct_levels(&analysed, 0.5, 1.0);
     }
     Ok(())
+}
+
+/// Up to [`DESCENT_STEPS`] steps of L-BFGS from `signal` on the error of its cochleagram;
+/// returns where the descent stopped.
+fn descend(whole: &WholeAnalysis, target: &[f32], signal: Vec<f32>) -> Vec<f32> {
+    let mut gradient = vec![0.0; signal.len()];
+    let loss = whole.loss_and_gradient(&signal, target, &mut gradient);
+    let mut point = Point { x: signal, loss, gradient };
+    let mut lbfgs = Lbfgs::new(DESCENT_MEMORY, DESCENT_FIRST_STEP);
+    let mut evaluate = |x: &[f32], gradient: &mut [f32]| whole.loss_and_gradient(x, target, gradient);
+    for _ in 0..DESCENT_STEPS {
+        if lbfgs.step(&mut point, &mut evaluate).is_none() {
+            break;
+        }
+    }
+    point.x
 }
 
 /// What an iteration does to each band, at the audio rate.
@@ -340,7 +407,9 @@ fn modulate_tones(fit: &mut Fit<'_>, settings: &ResynthParams, n: usize) -> Resu
             }
         }
         // Half-steps either way keep neighbouring steps from overshooting each other.
-        fit.analyse_and_correct(&signal, 0.5, 0.5)?;
+        let analysed = fit.analyse(&signal);
+        fit.record(&signal, &analysed);
+        fit.correct_levels(&analysed, 0.5, 0.5);
     }
     Ok(())
 }
@@ -388,6 +457,19 @@ fn norm(values: &[f32]) -> f64 {
 /// apply: a little past the ratio itself, since each band's share of a step is spread over its
 /// neighbours by the filters and the averaging, so a plain ratio falls short.
 const GAIN_EXPONENT: f64 = 1.5;
+
+/// Steps of descent on the waveform in each iteration that scales the bands by gains (each takes
+/// one evaluation of the analysis and its gradient, rarely more).
+const DESCENT_STEPS: usize = 20;
+/// Steps the descent's L-BFGS remembers.
+const DESCENT_MEMORY: usize = 6;
+/// The length of the descent's first step, relative to the signal's norm (the line search
+/// shortens it as needed; later steps take theirs from the curvature measured).
+const DESCENT_FIRST_STEP: f64 = 0.01;
+/// The level (linear, -60 dBFS) added to every level before the compression in the descent's
+/// error, see [`WholeAnalysis::new`]: steps well above it count as in the error itself, steps
+/// far below it hardly at all.
+const DESCENT_SMOOTHING: f64 = 1e-3;
 
 /// Below this, a level is silence (-140 dBFS).
 const FLOOR: f64 = 1e-7;
@@ -486,10 +568,10 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sound::cochleagram_of;
 
-    #[test]
-    fn the_error_falls_and_a_silent_target_gives_silence() {
-        // A target made from a real signal: a decaying knock.
+    /// The cochleagram of a real signal: a decaying knock after silence.
+    fn knock_target(params: &CochleagramParams) -> Cochleagram {
         let samples: Vec<f32> = (0..48_000)
             .map(|k| {
                 let t = k as f32 / 48_000.0;
@@ -500,8 +582,13 @@ mod tests {
                 }
             })
             .collect();
+        cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples }, params).unwrap()
+    }
+
+    #[test]
+    fn the_error_falls_and_a_silent_target_gives_silence() {
         let params = CochleagramParams::default();
-        let target = cochleagram_of(&AudioTrack { rate: 48_000, start_s: 0.0, samples }, &params).unwrap();
+        let target = knock_target(&params);
         let (track, report) =
             resynthesize(&target, &params, &ResynthParams { iterations: 4, seed: 3, carrier: Carrier::Noise }).unwrap();
         assert_eq!(track.samples.len(), 48_000);
@@ -539,6 +626,32 @@ mod tests {
         let (quiet, report) = resynthesize(&silent, &params, &ResynthParams::default()).unwrap();
         assert!(quiet.samples.iter().all(|&s| s == 0.0));
         assert!(report.relative_error.is_empty());
+    }
+
+    #[test]
+    fn the_descent_brings_the_audible_steps_closer() {
+        let params = CochleagramParams::default();
+        let target = knock_target(&params);
+        let settings = ResynthParams { iterations: 1, seed: 3, carrier: Carrier::Tones };
+        let (start, _) = resynthesize(&target, &params, &settings).unwrap();
+        let whole = WholeAnalysis::new(&params, start.samples.len(), target.steps(), DESCENT_SMOOTHING);
+        let descended = descend(&whole, &target.data, start.samples.clone());
+        // The squared error over the steps and bands above the smoothing level.
+        let audible_error = |samples: &[f32]| -> f64 {
+            let track = AudioTrack { rate: 48_000, start_s: 0.0, samples: samples.to_vec() };
+            let analysed = cochleagram_of(&track, &params).unwrap();
+            let loud = DESCENT_SMOOTHING.powf(params.compression) as f32;
+            analysed
+                .data
+                .iter()
+                .zip(&target.data)
+                .filter(|(_, t)| **t > loud)
+                .map(|(a, t)| f64::from(a - t).powi(2))
+                .sum()
+        };
+        let (before, after) = (audible_error(&start.samples), audible_error(&descended));
+        eprintln!("audible error before the descent {before:.5}, after {after:.5}");
+        assert!(after < 0.6 * before, "{before} -> {after}");
     }
 
     #[test]
