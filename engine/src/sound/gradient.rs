@@ -109,6 +109,9 @@ impl WholeAnalysis {
     /// (with the smoothing, see [`new`](Self::new)); its gradient with respect to each sample
     /// goes into `gradient`.
     pub(super) fn loss_and_gradient(&self, signal: &[f32], target: &[f32], gradient: &mut [f32]) -> f64 {
+        // Without smoothing, the slope at a silent step would be infinite.
+        debug_assert!(self.smoothing > 0.0, "the gradient needs a positive smoothing level");
+        debug_assert_eq!(target.len(), self.steps * self.bands.len());
         let spectrum = self.spectrum(signal);
         let bands = self.bands.len();
         // The bands hold only non-negative frequencies, so each share's gradient does too.
