@@ -178,6 +178,19 @@ struct StepWindow {
     compression: f32,
 }
 
+/// Hann weights `0.5 * (1 + cos(angle))` at the angles `first_angle + k * step_angle`, k = 0, 1,
+/// ...: the cosine advances by the recurrence `cos(a + s) = 2 cos(s) cos(a) - cos(a - s)`, one
+/// multiply-add a sample instead of a cosine call.
+pub(super) fn hann_weights(first_angle: f64, step_angle: f64) -> impl Iterator<Item = f64> {
+    let two_cos_step = 2.0 * step_angle.cos();
+    let mut cosines = ((first_angle - step_angle).cos(), first_angle.cos());
+    std::iter::repeat_with(move || {
+        let (previous, now) = cosines;
+        cosines = (now, two_cos_step * now - previous);
+        0.5 * (1.0 + now)
+    })
+}
+
 /// One band's compressed, averaged envelope at the block's steps.
 fn band_column(band: &BandPlan, spectrum: &[Complex<f32>], scratch: &mut Scratch, window: &StepWindow) -> Vec<f32> {
     let buf = &mut scratch.band[..band.len];
@@ -200,23 +213,16 @@ fn band_column(band: &BandPlan, spectrum: &[Complex<f32>], scratch: &mut Scratch
         let centre = (window.first_step + i as u64) as f64 * window.samples_per_step;
         let lo = ((centre - half_window - block_start) / spacing).ceil().max(0.0) as usize;
         let hi = (((centre + half_window - block_start) / spacing).floor() as usize).min(band.len - 1);
-        // Hann weights 0.5 * (1 + cos(phase)); the cosine advances by a fixed angle per sample,
-        // so a recurrence replaces a cosine call per sample.
         let step_angle = std::f64::consts::PI * spacing / half_window;
         let first_angle = std::f64::consts::PI * (block_start + lo as f64 * spacing - centre) / half_window;
-        let (mut cos_prev, mut cos_now) = ((first_angle - step_angle).cos(), first_angle.cos());
-        let two_cos_step = 2.0 * step_angle.cos();
         let (mut sum, mut weights) = (0.0_f64, 0.0_f64);
-        for (m, e) in envelope.iter().enumerate().take(hi + 1).skip(lo) {
+        let samples = envelope.iter().enumerate().take(hi + 1).skip(lo);
+        for ((m, e), w) in samples.zip(hann_weights(first_angle, step_angle)) {
             let position = block_start + m as f64 * spacing;
             if position >= 0.0 && position < window.signal_len as f64 {
-                let w = 0.5 * (1.0 + cos_now);
                 sum += w * f64::from(*e);
                 weights += w;
             }
-            let cos_next = two_cos_step * cos_now - cos_prev;
-            cos_prev = cos_now;
-            cos_now = cos_next;
         }
         let mean = if weights > 0.0 { (sum / weights) as f32 } else { 0.0 };
         column.push(mean.max(0.0).powf(window.compression));

@@ -175,23 +175,15 @@ impl WholeAnalysis {
         let pad = self.pad as f64;
         let lo = ((centre - half + pad) / spacing).ceil().max(0.0) as usize;
         let hi = (((centre + half + pad) / spacing).floor() as usize).min(band.len - 1);
-        // The cosine advances by a fixed angle per sample: a recurrence instead of a cosine call
-        // per sample, as in the analyser.
         let step_angle = std::f64::consts::PI * spacing / half;
         let first_angle = std::f64::consts::PI * (lo as f64 * spacing - pad - centre) / half;
-        let (mut cos_prev, mut cos_now) = ((first_angle - step_angle).cos(), first_angle.cos());
-        let two_cos_step = 2.0 * step_angle.cos();
         let mut total = 0.0;
-        for m in lo..=hi {
+        for (m, w) in (lo..=hi).zip(super::cochleagram::hann_weights(first_angle, step_angle)) {
             let position = m as f64 * spacing - pad;
             if position >= 0.0 && position < self.n as f64 {
-                let w = 0.5 * (1.0 + cos_now);
                 weights.push((m, w));
                 total += w;
             }
-            let cos_next = two_cos_step * cos_now - cos_prev;
-            cos_prev = cos_now;
-            cos_now = cos_next;
         }
         if total > 0.0 {
             weights.iter_mut().for_each(|(_, w)| *w /= total);

@@ -186,11 +186,6 @@ impl<'a> Fit<'a> {
         })
     }
 
-    /// The levels imposed on band `b` at the audio rate.
-    fn envelope(&self, b: usize, n: usize, onsets: &[f64]) -> Vec<f32> {
-        band_envelope(&self.imposed, self.target.bands, b, self.params, n, onsets)
-    }
-
     /// The cochleagram of `signal`.
     fn analyse(&mut self, signal: &[f32]) -> Vec<f32> {
         self.analyzer.analyse(signal)
@@ -283,8 +278,7 @@ fn impose_by_band(fit: &mut Fit<'_>, settings: &ResynthParams, mut signal: Vec<f
             }
             sum
         });
-        let mut shares = shares.into_iter();
-        let mut total = shares.next().unwrap_or_else(|| vec![Complex::default(); len]);
+        let mut total = vec![Complex::<f32>::default(); len];
         for part in shares {
             total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
         }
@@ -295,7 +289,10 @@ fn impose_by_band(fit: &mut Fit<'_>, settings: &ResynthParams, mut signal: Vec<f
         }
         let analysed = fit.analyse(&signal);
         fit.record(&signal, &analysed);
-        fit.correct_levels(&analysed, 0.5, 1.0);
+        // The imposed levels only serve the iterations that replace envelopes.
+        if iteration + 1 < refine_from {
+            fit.correct_levels(&analysed, 0.5, 1.0);
+        }
     }
     Ok(())
 }
@@ -348,10 +345,8 @@ impl BandPlan {
         let (len, pad, n) = (self.len, self.pad, self.n);
         // The band's analytic signal: its filtered positive frequencies, doubled.
         band.fill(Complex::default());
-        for (i, g) in response.gains.iter().enumerate() {
-            let bin = response.first_bin + i;
-            let factor = if bin == 0 || 2 * bin == len { 1.0 } else { 2.0 };
-            band[bin] = spectrum[bin] * (g * factor);
+        for (bin, g) in (response.first_bin..).zip(response.analytic_gains(len)) {
+            band[bin] = spectrum[bin] * g;
         }
         self.inverse.process(band);
         // The band becomes real: its phase kept and the envelope imposed, or scaled by the gain
@@ -400,7 +395,7 @@ fn modulate_tones(fit: &mut Fit<'_>, settings: &ResynthParams, n: usize) -> Resu
         // envelopes stay geometric between steps here.
         signal.fill(0.0);
         for (b, (centre, phase)) in centres.iter().zip(&phases).enumerate() {
-            let envelope = fit.envelope(b, n, &[]);
+            let envelope = band_envelope(&fit.imposed, fit.target.bands, b, fit.params, n, &[]);
             let mut carrier = Phasor::new(*centre, sr, *phase);
             for (x, e) in signal.iter_mut().zip(&envelope) {
                 *x += e * carrier.next();
