@@ -559,3 +559,31 @@ fn encoded_videos_decode_back_with_their_timing_and_sound() {
     assert!(media::encode_video(&bad, &mut std::iter::empty(), None, &odd).is_err());
     assert!(!bad.exists());
 }
+
+#[test]
+fn encoded_videos_keep_their_last_frame_at_every_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fps, preset) in [
+        ((24, 1), "veryfast"),
+        ((25, 1), "superfast"),
+        ((30_000, 1001), "veryfast"),
+        ((50, 1), "superfast"),
+        ((60, 1), "veryfast"),
+    ] {
+        let options = media::EncodeOptions { width: 64, height: 48, fps, crf: 30, preset: preset.into() };
+        let frames = (3.0 * f64::from(fps.0) / f64::from(fps.1)).round() as u32;
+        let path = dir.path().join(format!("{}-{}.mp4", fps.0, fps.1));
+        let written = media::encode_video(
+            &path,
+            &mut (0..frames).map(|i| gradient_frame(i, 64, 48)),
+            Some(&click_track(3.0)),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(written, u64::from(frames));
+        let times = all_frame_times(&path);
+        assert_eq!(times.len(), frames as usize, "{fps:?}: {} of {frames} frames decode", times.len());
+        let last = f64::from(frames - 1) * f64::from(fps.1) / f64::from(fps.0);
+        assert!((times[times.len() - 1] - last).abs() < 1e-3, "{fps:?}");
+    }
+}

@@ -172,6 +172,9 @@ fn drain_video(
     let mut packet = ffmpeg_next::Packet::empty();
     while enc.receive_packet(&mut packet).is_ok() {
         packet.set_stream(0);
+        // Every frame lasts one frame period. Without it the container gives the last frame no
+        // duration, and its edit list then ends before that frame: players and decoders drop it.
+        packet.set_duration(1);
         packet.rescale_ts(enc_tb, out_tb);
         packet.write_interleaved(output).map_err(out_err("cannot write a video packet"))?;
     }
