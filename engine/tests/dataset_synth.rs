@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use foley_engine::data::synth::{self, SynthConfig};
-use foley_engine::data::{GreatestHits, Split, read_manifest};
+use foley_engine::data::synth::{self, Style, SynthConfig};
+use foley_engine::data::{GreatestHits, Split, read_manifest, read_texture_manifest, texturebank_manifest};
 use foley_engine::media;
 use foley_engine::paths::cache_dir;
 use foley_engine::sound::{CochleagramParams, HitParams, cochleagram_of, detect_hits};
@@ -13,8 +13,8 @@ use foley_engine::sound::{CochleagramParams, HitParams, cochleagram_of, detect_h
 fn generate(out: &Path, seed: u64) {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/clipbank/manifest.csv");
     let bank = read_manifest(&manifest).unwrap();
-    let config = SynthConfig { videos: 5, seconds: 4.0, seed, train_share: 0.6 };
-    synth::generate(out, &bank, &cache_dir(), &config, &|_| {}).unwrap();
+    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 4.0, seed, 0.6) };
+    synth::generate(out, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
 }
 
 #[test]
@@ -88,4 +88,91 @@ fn generated_data_reads_back_is_reproducible_and_sounds_at_every_contact() {
         std::fs::read(d.join(format!("{}_times.txt", synth::video_id(if d == c { 12 } else { 11 }, 0)))).unwrap()
     };
     assert!(first(&a) != first(&c));
+}
+
+/// Photo-style scenes: videos with contacts (`negatives` 0) or without (`negatives` 1).
+fn generate_photo(out: &Path, seed: u64, videos: usize, negatives: f64) {
+    let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
+    let textures = read_texture_manifest(&texturebank_manifest()).unwrap();
+    let config = SynthConfig { negatives, ..SynthConfig::new(videos, 3.0, seed, 0.5) };
+    synth::generate(out, &bank, &textures, &cache_dir(), &config, &|_| {}).unwrap();
+}
+
+#[test]
+fn photo_scenes_vary_in_rate_and_size_use_their_split_and_sound_only_at_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, silent) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("silent"));
+    generate_photo(&a, 21, 6, 0.0);
+    generate_photo(&b, 21, 6, 0.0);
+    generate_photo(&silent, 22, 2, 1.0);
+    let textures = read_texture_manifest(&texturebank_manifest()).unwrap();
+    let split_of_photo = |id: &str| textures.iter().find(|t| t.id == id).unwrap().split.unwrap();
+    let params = CochleagramParams::default();
+    let mut shapes = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for (root, with_contacts) in [(&a, true), (&silent, false)] {
+        let dataset = GreatestHits::open(root).unwrap();
+        for video in &dataset.videos {
+            let notes: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(root.join(format!("{}_scene.json", video.id))).unwrap())
+                    .unwrap();
+            let info = media::VideoReader::open(&video.video).unwrap().info().clone();
+            let (w, h) = (info.width, info.height);
+            assert!(synth::PHOTO_SIZES.iter().any(|s| (s.0, s.1) == (w, h)), "{}: {w}x{h}", video.id);
+            assert_eq!(notes["width"], w);
+            let rate = synth::PHOTO_RATES.iter().find(|r| format!("{}/{}", r.0, r.1) == notes["fps"]).unwrap();
+            let fps = f64::from(rate.0) / f64::from(rate.1);
+            assert!((info.fps - fps).abs() < 1e-3, "{}: {} fps", video.id, info.fps);
+            let mut reader = media::VideoReader::open(&video.video).unwrap();
+            let mut frames = 0;
+            while reader.next_frame().unwrap().is_some() {
+                frames += 1;
+            }
+            assert_eq!(frames, (3.0 * fps).round() as usize, "{}", video.id);
+            shapes.insert((w, h, notes["fps"].to_string()));
+            // Every photo comes from the video's own split.
+            let split = video.split.unwrap();
+            for photo in notes["photos"].as_array().unwrap() {
+                assert_eq!(split_of_photo(photo.as_str().unwrap()), split, "{}: {photo}", video.id);
+            }
+            let contacts = video.contacts().unwrap();
+            let track = media::read_audio(video.audio.as_ref().unwrap(), 48_000).unwrap();
+            assert_eq!(track.samples.len(), 3 * 48_000);
+            let hits = detect_hits(&cochleagram_of(&track, &params).unwrap(), &HitParams::default());
+            if with_contacts {
+                assert!(notes["negative"].is_null());
+                assert!(
+                    !notes["swings"].as_array().unwrap().is_empty() || contacts.len() <= 1,
+                    "{}: no air swing",
+                    video.id
+                );
+                for contact in &contacts {
+                    assert_eq!(contact.material.as_deref(), notes["material"].as_str());
+                    let nearest = hits.iter().map(|h| (h.time_s - contact.time_s).abs()).fold(f64::INFINITY, f64::min);
+                    assert!(nearest <= 0.010, "{}: no hit within 10 ms of {} ({nearest})", video.id, contact.time_s);
+                    checked += 1;
+                }
+            } else {
+                assert!(!notes["negative"].is_null(), "{}", video.id);
+                assert!(contacts.is_empty(), "{}", video.id);
+                assert!(hits.is_empty(), "{}: hits {hits:?} in a video where nothing is struck", video.id);
+            }
+            // Same seed, same bytes.
+            if root == &a {
+                for path in [Some(&video.video), video.audio.as_ref(), video.times.as_ref()].into_iter().flatten() {
+                    let twin = b.join(path.file_name().unwrap());
+                    assert!(
+                        std::fs::read(path).unwrap() == std::fs::read(&twin).unwrap(),
+                        "{} differs",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+    assert!(shapes.len() >= 3, "too little variety in size and rate: {shapes:?}");
+    let sheet = dir.path().join("sheet.png");
+    foley_engine::data::contact_sheet(&GreatestHits::open(&a).unwrap(), &sheet, 3).unwrap();
+    assert!(std::fs::metadata(&sheet).unwrap().len() > 10_000);
 }

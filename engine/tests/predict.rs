@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{Device, Tensor};
 use foley_engine::data::read_manifest;
-use foley_engine::data::synth::{self, SynthConfig};
+use foley_engine::data::synth::{self, Style, SynthConfig};
 use foley_engine::paths::cache_dir;
 use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, contact_probabilities, forward};
 use foley_engine::predict::{
@@ -118,8 +118,8 @@ fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
 
 fn dataset(dir: &Path) {
     let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
-    let config = SynthConfig { videos: 5, seconds: 3.0, seed: 4, train_share: 0.8 };
-    synth::generate(dir, &bank, &cache_dir(), &config, &|_| {}).unwrap();
+    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 3.0, 4, 0.8) };
+    synth::generate(dir, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
 }
 
 fn options(epochs: usize) -> TrainOptions {
@@ -235,8 +235,9 @@ fn streaming_prediction_equals_whole_video_prediction() {
     synth::generate(
         &data,
         &bank,
+        &[],
         &cache_dir(),
-        &SynthConfig { videos: 1, seconds: 4.0, seed: 5, train_share: 0.0 },
+        &SynthConfig { style: Style::Drawn, ..SynthConfig::new(1, 4.0, 5, 0.0) },
         &|_| {},
     )
     .unwrap();

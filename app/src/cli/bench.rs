@@ -322,8 +322,9 @@ fn make_scene_video(dir: &Path, seconds: f64) -> anyhow::Result<PathBuf> {
     let count = (seconds / 10.0).ceil().max(1.0) as usize;
     eprintln!("drawing {count} scenes of 10 s ...");
     let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest())?;
-    let config = foley_engine::data::synth::SynthConfig { videos: count, seconds: 10.0, seed: 11, train_share: 0.0 };
-    foley_engine::data::synth::generate(&scenes, &bank, &cache_dir(), &config, &|_| {})
+    let photos = foley_engine::data::read_texture_manifest(&foley_engine::data::texturebank_manifest())?;
+    let config = foley_engine::data::synth::SynthConfig::new(count, 10.0, 11, 0.0);
+    foley_engine::data::synth::generate(&scenes, &bank, &photos, &cache_dir(), &config, &|_| {})
         .context("cannot draw the scenes (run scripts/setup.sh first)")?;
     let list: String = (0..count)
         .map(|i| {

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use foley_engine::data::{self, synth::SynthConfig};
+use foley_engine::data::{
+    self,
+    synth::{Style, SynthConfig},
+};
 use foley_engine::paths::{cache_dir, clipbank_manifest};
 use foley_engine::sound::{self, CochleagramParams, HitParams};
 
@@ -15,10 +18,11 @@ pub struct DatasetArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DatasetCommand {
-    /// Generate a dataset in the Greatest Hits layout: drawn scenes of a drumstick striking and
-    /// scratching surfaces, with the clip bank's real recordings as their sound (456x256, 29.97
-    /// fps, H.264 + AAC, 48 kHz WAV, times files, train/test lists). The same seed gives the
-    /// same files.
+    /// Generate a dataset in the Greatest Hits layout: scenes of a drumstick striking and
+    /// scratching surfaces, with the clip bank's real recordings as their sound (H.264 + AAC,
+    /// 48 kHz WAV, times files, train/test lists). The `photo` style films photos of real
+    /// surfaces at 24-60 fps and several sizes, with air swings and videos without contact; the
+    /// `drawn` style draws flat surfaces at 456x256, 29.97 fps. The same seed gives the same files.
     Synth {
         /// Output folder.
         #[arg(long)]
@@ -34,9 +38,19 @@ pub enum DatasetCommand {
         /// Share of the videos in the train split.
         #[arg(long, default_value_t = 0.8)]
         split: f64,
+        /// How the scenes look.
+        #[arg(long, value_enum, default_value_t = StyleArg::Photo)]
+        style: StyleArg,
+        /// Share of the videos without any contact: air swings only, things passing, a camera
+        /// pan (photo style).
+        #[arg(long, default_value_t = 0.1)]
+        negatives: f64,
         /// The clip bank manifest (default: the one foley was built with).
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// The texture bank manifest (default: the one foley was built with).
+        #[arg(long)]
+        textures: Option<PathBuf>,
     },
     /// Draw a contact sheet of a dataset: for a few videos (one per material), frames around the
     /// first contact with its labels, and the sound's cochleagram with the contacts marked.
@@ -61,6 +75,15 @@ pub enum DatasetCommand {
     },
 }
 
+/// How generated scenes look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    /// Photos of real surfaces in perspective, filmed by a simulated camera.
+    Photo,
+    /// Flat drawn surfaces, 456x256 at 29.97 fps.
+    Drawn,
+}
+
 pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
     match &args.command {
         DatasetCommand::Preview { dataset, output, videos } => {
@@ -69,30 +92,55 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
             Ok(())
         }
         DatasetCommand::BankHits { manifest } => bank_hits(&manifest.clone().unwrap_or_else(clipbank_manifest)),
-        DatasetCommand::Synth { out, videos, seconds, seed, split, manifest } => synth(
+        DatasetCommand::Synth { out, videos, seconds, seed, split, style, negatives, manifest, textures } => synth(
             out,
-            &SynthConfig { videos: *videos, seconds: *seconds, seed: *seed, train_share: *split },
+            &SynthConfig {
+                videos: *videos,
+                seconds: *seconds,
+                seed: *seed,
+                train_share: *split,
+                style: match style {
+                    StyleArg::Photo => Style::Photo,
+                    StyleArg::Drawn => Style::Drawn,
+                },
+                negatives: *negatives,
+            },
             &manifest.clone().unwrap_or_else(clipbank_manifest),
+            &textures.clone().unwrap_or_else(data::texturebank_manifest),
         ),
     }
 }
 
-fn synth(out: &std::path::Path, config: &SynthConfig, manifest: &std::path::Path) -> anyhow::Result<()> {
-    if !(1.0..=600.0).contains(&config.seconds) || !(0.0..=1.0).contains(&config.train_share) || config.videos == 0 {
-        anyhow::bail!("--seconds must be 1-600, --split 0-1, and --videos at least 1");
+fn synth(
+    out: &std::path::Path,
+    config: &SynthConfig,
+    manifest: &std::path::Path,
+    textures: &std::path::Path,
+) -> anyhow::Result<()> {
+    if !(1.0..=600.0).contains(&config.seconds)
+        || !(0.0..=1.0).contains(&config.train_share)
+        || !(0.0..=1.0).contains(&config.negatives)
+        || config.videos == 0
+    {
+        anyhow::bail!("--seconds must be 1-600, --split and --negatives 0-1, and --videos at least 1");
     }
     let bank = data::read_manifest(manifest)?;
+    let photos = data::read_texture_manifest(textures)?;
     let bar = super::progress::bar(config.videos as u64, "generating");
     let start = std::time::Instant::now();
-    let summary = data::synth::generate(out, &bank, &cache_dir(), config, &|n| bar.set_position(n as u64))?;
+    let summary = data::synth::generate(out, &bank, &photos, &cache_dir(), config, &|n| bar.set_position(n as u64))
+        .context("cannot generate the dataset (has scripts/setup.sh run?)")?;
     bar.finish_and_clear();
     for ((split, material), n) in &summary.videos {
         println!("{:<6} {material:<8} {n} videos", format!("{split:?}").to_lowercase());
     }
+    let rates: Vec<String> = summary.rates.iter().map(|(fps, n)| format!("{n} at {fps} fps")).collect();
     eprintln!(
-        "wrote {} videos ({} contacts) to {} in {:.1} s",
+        "wrote {} videos ({} contacts; {} without contact; {}) to {} in {:.1} s",
         config.videos,
         summary.contacts,
+        summary.negatives,
+        rates.join(", "),
         out.display(),
         start.elapsed().as_secs_f64()
     );

@@ -751,8 +751,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
-        let config = foley_engine::data::synth::SynthConfig { videos: 1, seconds: 4.0, seed: 7, train_share: 0.0 };
-        foley_engine::data::synth::generate(&data, &bank, &foley_engine::paths::cache_dir(), &config, &|_| {}).unwrap();
+        let config = foley_engine::data::synth::SynthConfig {
+            style: foley_engine::data::synth::Style::Drawn,
+            ..foley_engine::data::synth::SynthConfig::new(1, 4.0, 7, 0.0)
+        };
+        foley_engine::data::synth::generate(&data, &bank, &[], &foley_engine::paths::cache_dir(), &config, &|_| {})
+            .unwrap();
         let video = data.join("synth-7-00000_denoised.mp4");
 
         let mut h = Harness::builder()

@@ -41,13 +41,19 @@ pub fn contact_sheet(dataset: &GreatestHits, out: &Path, videos: usize) -> Resul
             first.time_s
         );
         sheet.text(2, y0 + 2, &label, [255, 255, 255]);
-        let mut reader = VideoReader::open_with(
-            &video.video,
-            VideoReaderOptions { size: Some((THUMB.0 as u32, THUMB.1 as u32)), threads: 0 },
-        )?;
+        // Each frame fits its cell with its own aspect ratio (portrait videos too).
+        let (w, h) = {
+            let info = VideoReader::open(&video.video)?.info().clone();
+            let scale =
+                (THUMB.0 as f64 / f64::from(info.width.max(1))).min(THUMB.1 as f64 / f64::from(info.height.max(1)));
+            let even = |v: f64| ((v / 2.0).floor() as u32 * 2).max(2);
+            (even(f64::from(info.width) * scale), even(f64::from(info.height) * scale))
+        };
+        let (dx, dy) = ((THUMB.0 - w as usize) / 2, (THUMB.1 - h as usize) / 2);
+        let mut reader = VideoReader::open_with(&video.video, VideoReaderOptions { size: Some((w, h)), threads: 0 })?;
         for (k, offset) in OFFSETS.iter().enumerate() {
             if let Some(frame) = reader.seek((first.time_s + offset).max(0.0))? {
-                sheet.blit(k * THUMB.0, y0 + LABEL_H, THUMB.0, &frame.rgb);
+                sheet.blit(k * THUMB.0 + dx, y0 + LABEL_H + dy, w as usize, &frame.rgb);
                 sheet.text(k * THUMB.0 + 3, y0 + LABEL_H + 3, &format!("{offset:+.2} s"), [255, 255, 0]);
             }
         }

@@ -80,10 +80,31 @@ pub enum EvalProgress {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalReport {
     pub methods: Vec<MethodScores>,
+    /// The full model's figures per frame rate of the test videos (`method` names the rate).
+    pub by_rate: Vec<MethodScores>,
+    /// The full model on the test videos without any labelled contact.
+    pub silent: SilentScores,
     /// Mean squared distance per step between the model's predicted cochleagram and the real one.
     pub predicted_distance: f64,
     pub test_videos: usize,
     pub train_clips: usize,
+}
+
+/// What a method placed on videos where nothing is struck.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SilentScores {
+    pub videos: usize,
+    pub minutes: f64,
+    pub hits: usize,
+    /// `None` without such videos.
+    pub hits_per_minute: Option<f64>,
+}
+
+/// A video's frame rate, rounded to hundredths, from its frames' times (the median interval).
+fn frame_rate(times: &[f64]) -> String {
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
+    gaps.sort_by(f64::total_cmp);
+    gaps.get(gaps.len() / 2).map_or_else(|| "unknown".to_owned(), |g| format!("{:.2}", 1.0 / g))
 }
 
 pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
@@ -161,6 +182,8 @@ pub fn evaluate_synthesis(
     let per_frame_weights = per_frame.map(ModelBundle::inference).transpose()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
+    let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
+    let mut silent = SilentScores::default();
     let mut figures = Vec::new();
     let (mut predicted_sum, mut predicted_steps) = (0.0, 0usize);
     for (v, entry) in test.iter().enumerate() {
@@ -252,6 +275,21 @@ pub fn evaluate_synthesis(
                 scorers.push((name, TrackScorer::default()));
             }
             scorers[k].1.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression);
+            if k == 0 {
+                by_rate.entry(frame_rate(&example.times)).or_default().add(
+                    &contacts,
+                    &hits,
+                    ranking.as_deref(),
+                    &real,
+                    &made,
+                    params.compression,
+                );
+                if contacts.is_empty() {
+                    silent.videos += 1;
+                    silent.minutes += duration / 60.0;
+                    silent.hits += hits.len();
+                }
+            }
             if k == 0 && figures.len() < options.figures {
                 figures.push(Figure {
                     id: entry.id.clone(),
@@ -266,8 +304,11 @@ pub fn evaluate_synthesis(
     }
     progress(EvalProgress::Videos { done: test.len(), total: test.len() });
 
+    silent.hits_per_minute = (silent.minutes > 0.0).then(|| silent.hits as f64 / silent.minutes);
     let report = EvalReport {
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
+        by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
+        silent,
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),
         train_clips: clips.len(),
@@ -354,6 +395,34 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
                 }
             ));
         }
+    }
+    if let Some(full) = report.methods.first() {
+        md.push_str(&format!("\nPer frame rate, {}:\n\n| frame rate | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
+        for r in &report.by_rate {
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
+                r.method,
+                r.videos,
+                r.contacts,
+                r.hit_ap,
+                r.hit_accuracy,
+                r.hit_f1,
+                figure(r.median_error_ms, 1.0, 1)
+            ));
+        }
+        let f1s: Vec<f64> = report.by_rate.iter().filter(|r| r.contacts > 0).map(|r| r.hit_f1).collect();
+        if let (Some(lo), Some(hi)) = (f1s.iter().copied().reduce(f64::min), f1s.iter().copied().reduce(f64::max)) {
+            md.push_str(&format!("\nSpread of F1 across frame rates: {:.3}.\n", hi - lo));
+        }
+        let s = &report.silent;
+        md.push_str(&format!(
+            "\nVideos where nothing is struck: {} ({:.2} min); {} placed {} hits there, {} per minute.\n",
+            s.videos,
+            s.minutes,
+            full.method,
+            s.hits,
+            figure(s.hits_per_minute, 1.0, 2)
+        ));
     }
     md.push_str(&format!(
         "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",

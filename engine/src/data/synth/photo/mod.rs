@@ -1,0 +1,662 @@
+//! Scenes that look filmed: a photo of the material's surface on a ground plane in perspective,
+//! a photo of a wall or of outdoors behind it, one light with shading and soft shadows, a
+//! shaded stick held by a hand (or from outside the frame) moving in continuous time with
+//! motion blur over the shutter, the surface's reactions, and a camera that shakes, drifts in
+//! exposure and white balance and adds sensor noise. Some videos have no contact at all: air
+//! swings only, things passing through the air, or a camera panning over the scene.
+
+mod camera;
+mod draw;
+mod motion;
+mod scene;
+mod sensor;
+mod texture;
+
+use rand::RngExt as _;
+use rand_chacha::ChaCha8Rng;
+
+use self::camera::{Camera, Vec3, add, scale};
+use self::draw::{Patch, Rect, Shape};
+use self::motion::{StrokeKind, StrokeMix, SurfacePoints, Trajectory};
+use self::scene::{Backdrop, Finish, Ground, Inset, Lighting, SceneSpec, StillScene, SurfaceLook};
+use self::sensor::{CameraMove, Sensor};
+pub use self::texture::Texture;
+use super::plan::PlannedContact;
+
+/// What a video without contacts shows instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Negative {
+    /// The stick swings but never touches the surface.
+    Swings,
+    /// No stick: things pass through the air above the surface.
+    Passing,
+    /// No stick: the camera pans across the scene, things may pass.
+    Pan,
+}
+
+/// The photos a scene is made of.
+#[derive(Debug)]
+pub struct Photos {
+    /// The surface: a photo of its material, or what a procedural material is drawn over.
+    pub surface: Texture,
+    pub background: Texture,
+    /// Whether the background is outdoors (far, no wall corner).
+    pub outdoor: bool,
+}
+
+/// Everything that does not change during a video, and what moves in it.
+#[derive(Debug)]
+pub struct PhotoStage {
+    sensor: Sensor,
+    camera: Camera,
+    light: Lighting,
+    still: StillScene,
+    /// The still scene with the last frame's moving parts drawn in.
+    work: Vec<[f32; 3]>,
+    dirty: Option<Rect>,
+    stick: Option<Stick>,
+    reaction: &'static str,
+    contacts: Vec<ContactMark>,
+    passers: Vec<Passer>,
+    /// Seconds the shutter is open.
+    shutter_s: f64,
+}
+
+/// A contact as the surface's reaction needs it.
+#[derive(Debug, Clone, PartialEq)]
+struct ContactMark {
+    time_s: f64,
+    at: [f64; 2],
+    speed: f64,
+    particles: Vec<Particle>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Particle {
+    velocity: Vec3,
+    radius: f64,
+    colour: [f32; 3],
+    /// Droplets vanish into the surface; grains lie on it for a while.
+    vanishes: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Stick {
+    path: Trajectory,
+    radius: f64,
+    colour: [f32; 3],
+    gloss: f32,
+    hand: Option<Hand>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Hand {
+    skin: [f32; 3],
+    sleeve: [f32; 3],
+    /// The forearm's direction away from the grip, relative to the stick's.
+    lift: f64,
+    twist: f64,
+}
+
+/// Something moving through the air without touching the surface: a ball, a bird, a hand.
+#[derive(Debug, Clone, PartialEq)]
+struct Passer {
+    from: Vec3,
+    to: Vec3,
+    start_s: f64,
+    duration_s: f64,
+    bob: (f64, f64),
+    radius: f64,
+    colour: [f32; 3],
+    /// Drawn as a waving forearm rather than a ball.
+    arm: bool,
+}
+
+impl PhotoStage {
+    /// When the stick's air swings stop short of the surface, seconds.
+    #[must_use]
+    pub fn swing_times(&self) -> Vec<f64> {
+        self.stick.as_ref().map_or_else(Vec::new, |s| {
+            s.path.strokes().iter().filter(|s| matches!(s.kind, StrokeKind::Swing { .. })).map(|s| s.time_s).collect()
+        })
+    }
+}
+
+impl Passer {
+    fn centre(&self, t: f64) -> Option<Vec3> {
+        let u = (t - self.start_s) / self.duration_s;
+        if !(0.0..=1.0).contains(&u) {
+            return None;
+        }
+        let mut p = add(self.from, scale(camera::sub(self.to, self.from), u));
+        p[2] += self.bob.0 * (std::f64::consts::TAU * self.bob.1 * (t - self.start_s)).sin();
+        Some(p)
+    }
+}
+
+/// Picks surface points inside the picture (or on the inset).
+struct Visible<'a> {
+    camera: &'a Camera,
+    frame: [f64; 2],
+    margin: [f64; 2],
+    inset: Option<&'a Inset>,
+}
+
+impl SurfacePoints for Visible<'_> {
+    fn random_point(&self, rng: &mut ChaCha8Rng) -> [f64; 2] {
+        if let Some(inset) = self.inset {
+            return inset.random_point(rng);
+        }
+        for _ in 0..50 {
+            let x = self.margin[0] + self.frame[0] * rng.random_range(0.2..0.8);
+            let y = self.margin[1] + self.frame[1] * rng.random_range(0.35..0.85);
+            if let Some(p) = self.camera.ground_at(x, y) {
+                return [p[0], p[1]];
+            }
+        }
+        [0.0, 0.0]
+    }
+}
+
+/// The frame a scene is filmed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What scene to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneRequest<'a> {
+    pub material: &'a str,
+    pub size: FrameSize,
+    /// Frames per second.
+    pub fps: f64,
+    pub seconds: f64,
+    /// `Some` for a scene without contacts.
+    pub negative: Option<Negative>,
+    /// Whether the material has scraped recordings (so scratches can sound).
+    pub can_scratch: bool,
+}
+
+fn skin_tone(rng: &mut ChaCha8Rng) -> [f32; 3] {
+    let (light, dark) = ([0.75, 0.45, 0.33], [0.22, 0.08, 0.03]);
+    let t = rng.random_range(0.0_f32..1.0);
+    std::array::from_fn(|k| light[k] + (dark[k] - light[k]) * t)
+}
+
+fn random_colour(rng: &mut ChaCha8Rng) -> [f32; 3] {
+    std::array::from_fn(|_| rng.random_range(0.01_f32..0.35))
+}
+
+impl PhotoStage {
+    /// The scene `request` asks for, from `photos`. Returns the stage and the contacts the sound
+    /// must follow.
+    pub fn new(request: &SceneRequest<'_>, photos: &Photos, rng: &mut ChaCha8Rng) -> (Self, Vec<PlannedContact>) {
+        let SceneRequest { material, size, fps, seconds, negative, can_scratch } = *request;
+        let (w, h) = (size.width as usize, size.height as usize);
+        let motion = match negative {
+            Some(Negative::Pan) => {
+                let (ax, ay) = (rng.random_range(-0.25..0.25) * w as f64, rng.random_range(-0.1..0.1) * h as f64);
+                CameraMove::Pan([ax, ay])
+            }
+            _ if rng.random_range(0.0..1.0) < 0.3 => CameraMove::Shake(0.0),
+            _ => CameraMove::Shake(rng.random_range(0.0..0.012)),
+        };
+        let margin = match motion {
+            CameraMove::Pan(by) => {
+                [by[0].abs() / 2.0 + 0.03 * w as f64 + 4.0, by[1].abs() / 2.0 + 0.03 * h as f64 + 4.0]
+            }
+            CameraMove::Shake(_) => [0.03 * w as f64 + 4.0, 0.03 * h as f64 + 4.0],
+        }
+        .map(f64::ceil);
+        let scene_size = [w + 2 * margin[0] as usize, h + 2 * margin[1] as usize];
+        let camera = Camera::looking_down(
+            rng.random_range(0.3..0.9),
+            rng.random_range(30.0_f64..75.0).to_radians(),
+            rng.random_range(-15.0_f64..15.0).to_radians(),
+            rng.random_range(-5.0_f64..5.0).to_radians(),
+            rng.random_range(40.0_f64..65.0).to_radians(),
+            h as f64,
+            [scene_size[0] as f64, scene_size[1] as f64],
+        );
+        let light = Lighting::random(rng);
+        let finish = Finish::of(material, rng);
+        let ground = Ground {
+            tile: rng.random_range(0.3..1.2),
+            angle: rng.random_range(0.0..std::f64::consts::TAU),
+            offset: [rng.random_range(0.0..1.0), rng.random_range(0.0..1.0)],
+        };
+        let backdrop = if photos.outdoor {
+            Backdrop {
+                distance: rng.random_range(3.0..10.0),
+                tile: rng.random_range(3.0..8.0),
+                offset: [rng.random_range(0.0..1.0), 0.0],
+                indoor: false,
+            }
+        } else {
+            Backdrop {
+                distance: rng.random_range(0.5..2.0),
+                tile: rng.random_range(0.5..2.0),
+                offset: [rng.random_range(0.0..1.0), rng.random_range(0.0..1.0)],
+                indoor: true,
+            }
+        };
+        let centre_ground =
+            camera.ground_at(scene_size[0] as f64 / 2.0, scene_size[1] as f64 * 0.6).unwrap_or([0.0; 3]);
+        let look = match material {
+            "glass" => SurfaceLook::Inset {
+                floor: photos.surface.clone(),
+                inset: Inset::Pane {
+                    centre: [centre_ground[0], centre_ground[1]],
+                    half: [rng.random_range(0.15..0.35), rng.random_range(0.12..0.25)],
+                    angle: rng.random_range(-0.5..0.5),
+                    tint: [rng.random_range(0.6..0.8), rng.random_range(0.8..0.95), rng.random_range(0.75..0.9)],
+                },
+            },
+            "skin" => SurfaceLook::Inset {
+                floor: photos.surface.clone(),
+                inset: Inset::Drum {
+                    centre: [centre_ground[0], centre_ground[1]],
+                    radius: rng.random_range(0.15..0.3),
+                    membrane: [rng.random_range(0.2..0.45), rng.random_range(0.17..0.4), rng.random_range(0.1..0.3)],
+                    rim: random_colour(rng),
+                },
+            },
+            _ => SurfaceLook::Photo(photos.surface.clone()),
+        };
+        let still = scene::render(&SceneSpec {
+            camera: &camera,
+            size: scene_size,
+            surface: &look,
+            ground: &ground,
+            finish: &finish,
+            background: &photos.background,
+            backdrop: &backdrop,
+            light: &light,
+        });
+        let inset = match &look {
+            SurfaceLook::Inset { inset, .. } => Some(inset),
+            SurfaceLook::Photo(_) => None,
+        };
+        let points = Visible { camera: &camera, frame: [w as f64, h as f64], margin, inset };
+        let with_stick = !matches!(negative, Some(Negative::Passing | Negative::Pan));
+        let stick = with_stick.then(|| {
+            let mix = StrokeMix {
+                swing_share: rng.random_range(0.1..0.3),
+                scratch_share: if can_scratch { 0.3 } else { 0.0 },
+                contacts: negative.is_none(),
+            };
+            let strokes = motion::plan_strokes(seconds, &mix, &points, rng);
+            let rest = strokes.first().map_or([0.0, 0.0, 0.2], |s| [s.at[0], s.at[1], s.apex]);
+            // The hand is beside or beyond the spot more often than between it and the camera.
+            let azimuth = if rng.random_range(0.0..1.0) < 0.8 {
+                rng.random_range(-0.3..std::f64::consts::PI + 0.3)
+            } else {
+                rng.random_range(0.0..std::f64::consts::TAU)
+            };
+            let path = Trajectory::new(
+                strokes,
+                rest,
+                rng.random_range(0.28..0.42),
+                [azimuth.cos(), azimuth.sin()],
+                rng.random_range(0.12..0.3),
+            );
+            let woods = [
+                [0.58, 0.35, 0.16],
+                [0.1, 0.045, 0.02],
+                [0.013, 0.013, 0.013],
+                [0.72, 0.72, 0.68],
+                [0.4, 0.012, 0.012],
+                [0.45, 0.3, 0.12],
+            ];
+            let base = woods[rng.random_range(0..woods.len())];
+            let hand = (rng.random_range(0.0..1.0) < 0.6).then(|| {
+                let skin = skin_tone(rng);
+                Hand {
+                    skin,
+                    sleeve: if rng.random_range(0.0..1.0) < 0.4 { skin } else { random_colour(rng) },
+                    lift: rng.random_range(0.2..0.9),
+                    twist: rng.random_range(-0.6..0.6),
+                }
+            });
+            Stick {
+                path,
+                radius: rng.random_range(0.006..0.011),
+                colour: base.map(|c: f32| (c * rng.random_range(0.8..1.2)).min(1.0)),
+                gloss: rng.random_range(0.1..0.6),
+                hand,
+            }
+        });
+        let mut passers = Vec::new();
+        let passing = match negative {
+            Some(Negative::Passing) => rng.random_range(1..4),
+            Some(Negative::Pan) => rng.random_range(0..2),
+            _ => usize::from(rng.random_range(0.0..1.0) < 0.15),
+        };
+        for _ in 0..passing {
+            passers.push(random_passer(&points, seconds, rng));
+        }
+        let reaction = super::reaction_of(material);
+        let contacts = stick.as_ref().map(|s| motion::contacts_of(s.path.strokes())).unwrap_or_default();
+        let marks = stick
+            .as_ref()
+            .map(|s| {
+                s.path
+                    .strokes()
+                    .iter()
+                    .filter(|s| !matches!(s.kind, StrokeKind::Swing { .. }))
+                    .map(|s| ContactMark {
+                        time_s: s.time_s,
+                        at: s.at,
+                        speed: s.speed(),
+                        particles: particles(reaction, s.speed(), &camera, &still, s.at, rng),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mean =
+            still.colour.iter().map(|c| (c[0] + c[1] + c[2]) / 3.0).sum::<f32>() / still.colour.len().max(1) as f32;
+        let sensor = Sensor::new(w, h, scene_size, mean, motion, seconds, rng);
+        let shutter_s = rng.random_range(0.15..1.0) / fps;
+        let work = still.colour.clone();
+        let stage = Self {
+            sensor,
+            camera,
+            light,
+            still,
+            work,
+            dirty: None,
+            stick,
+            reaction,
+            contacts: marks,
+            passers,
+            shutter_s,
+        };
+        (stage, contacts)
+    }
+
+    /// The frame at `t` seconds, packed RGB8; `seed` seeds its sensor noise.
+    pub fn frame(&mut self, t: f64, seed: u64) -> Vec<u8> {
+        let (w, h) = (self.still.width, self.still.height);
+        // How many instants the shutter's time is sampled at: enough that the fastest part
+        // moves about a pixel and a half between them.
+        let (t0, t1) = (t - self.shutter_s / 2.0, t + self.shutter_s / 2.0);
+        let travel = self.stick.as_ref().map_or(0.0, |s| {
+            let project = |p| self.camera.project(p).map_or([0.0; 2], |q| q.0);
+            let (a, b) = (project(s.path.tip(t0)), project(s.path.tip(t1)));
+            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+        });
+        let samples = ((travel / 1.5).ceil() as usize).clamp(1, 10);
+        let instants: Vec<f64> = (0..samples)
+            .map(|k| if samples == 1 { t } else { t0 + (t1 - t0) * (k as f64 + 0.5) / samples as f64 })
+            .collect();
+        let shapes: Vec<Vec<Shape>> = instants.iter().map(|&ti| self.shapes_at(ti)).collect();
+        let area =
+            shapes.iter().flatten().filter_map(|s| s.bounds(&self.camera, &self.light, w, h)).reduce(Rect::union);
+        // Put back the still scene where the last frame drew.
+        if let Some(r) = self.dirty.take() {
+            for y in r.y0..r.y1 {
+                self.work[y * w + r.x0..y * w + r.x1].copy_from_slice(&self.still.colour[y * w + r.x0..y * w + r.x1]);
+            }
+        }
+        if let Some(rect) = area {
+            let copy = |dst: &mut Vec<[f32; 3]>| {
+                dst.clear();
+                for y in rect.y0..rect.y1 {
+                    dst.extend_from_slice(&self.still.colour[y * w + rect.x0..y * w + rect.x1]);
+                }
+            };
+            let mut sum = vec![[0.0_f32; 3]; rect.width() * rect.height()];
+            let mut patch_pixels = Vec::with_capacity(sum.len());
+            for instant in &shapes {
+                copy(&mut patch_pixels);
+                let mut patch = Patch {
+                    rect,
+                    pixels: &mut patch_pixels,
+                    still: &self.still,
+                    camera: &self.camera,
+                    light: &self.light,
+                };
+                for shape in instant {
+                    shape.draw(&mut patch);
+                }
+                for (s, p) in sum.iter_mut().zip(&patch_pixels) {
+                    *s = std::array::from_fn(|k| s[k] + p[k]);
+                }
+            }
+            let n = shapes.len() as f32;
+            for y in rect.y0..rect.y1 {
+                for x in rect.x0..rect.x1 {
+                    self.work[y * w + x] = sum[(y - rect.y0) * rect.width() + (x - rect.x0)].map(|v| v / n);
+                }
+            }
+            self.dirty = Some(rect);
+        }
+        self.sensor.expose(&self.work, w, t, seed)
+    }
+
+    /// What is drawn at instant `t`, back to front.
+    fn shapes_at(&self, t: f64) -> Vec<Shape> {
+        let mut marks = Vec::new();
+        let mut shadows = Vec::new();
+        let mut solids: Vec<(f64, Shape)> = Vec::new();
+        let depth = |p: Vec3| self.camera.project(p).map_or(0.0, |q| q.1);
+        for c in &self.contacts {
+            let age = t - c.time_s;
+            if !(0.0..3.0).contains(&age) {
+                continue;
+            }
+            match self.reaction {
+                "splash" if age < 1.5 => {
+                    for (k, speed) in [0.22, 0.14].into_iter().enumerate() {
+                        let fade = (1.0 - age / 1.5) as f32 * (0.5 + 0.2 * c.speed.min(3.0) as f32) / (k as f32 + 1.0);
+                        marks.push(Shape::Ripple {
+                            at: c.at,
+                            radius: speed * age,
+                            width: 0.004 + 0.012 * age,
+                            strength: fade,
+                        });
+                    }
+                }
+                "deform" if age < 0.25 => {
+                    let depth = (1.0 - age / 0.25) as f32 * (0.15 * c.speed.min(4.0)) as f32;
+                    marks.push(Shape::Dip { at: c.at, radius: 0.04 + 0.01 * c.speed.min(4.0), depth });
+                }
+                _ => {}
+            }
+            for p in &c.particles {
+                let flight = 2.0 * p.velocity[2] / 9.81;
+                let tau = age.min(flight);
+                if p.vanishes && age > flight || age > flight + 0.8 {
+                    continue;
+                }
+                let centre = [
+                    c.at[0] + p.velocity[0] * tau,
+                    c.at[1] + p.velocity[1] * tau,
+                    (p.velocity[2] * tau - 4.9 * tau * tau).max(0.0) + p.radius,
+                ];
+                solids.push((depth(centre), Shape::Ball { centre, radius: p.radius, colour: p.colour }));
+            }
+        }
+        for passer in &self.passers {
+            let Some(c) = passer.centre(t) else { continue };
+            if passer.arm {
+                let elbow = add(c, [0.0, 0.25, 0.12]);
+                shadows.push(Shape::Shadow { a: c, b: elbow, radius: passer.radius, strength: 0.6 });
+                solids.push((
+                    depth(c),
+                    Shape::Capsule { a: c, b: elbow, radius: passer.radius, colour: passer.colour, gloss: 0.1 },
+                ));
+            } else {
+                shadows.push(Shape::Shadow { a: c, b: c, radius: passer.radius, strength: 0.6 });
+                solids.push((depth(c), Shape::Ball { centre: c, radius: passer.radius, colour: passer.colour }));
+            }
+        }
+        solids.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut out = marks;
+        if let Some(stick) = &self.stick {
+            let tip = stick.path.tip(t);
+            let grip = stick.path.grip(t);
+            let along = scale(camera::sub(grip, tip), 1.0 / stick.path.length);
+            match &stick.hand {
+                Some(hand) => {
+                    let butt = add(grip, scale(along, 0.06));
+                    let side = [-along[1], along[0], 0.0];
+                    let arm_dir = camera::normalize(add(add(along, [0.0, 0.0, hand.lift]), scale(side, hand.twist)));
+                    let (wrist, elbow) = (add(grip, scale(arm_dir, 0.05)), add(grip, scale(arm_dir, 0.45)));
+                    for (a, b, r) in [(tip, butt, stick.radius), (wrist, elbow, 0.038), (grip, wrist, 0.045)] {
+                        shadows.push(Shape::Shadow { a, b, radius: r, strength: 0.75 });
+                    }
+                    out.extend(shadows);
+                    out.extend(solids.into_iter().map(|s| s.1));
+                    out.push(Shape::Capsule { a: wrist, b: elbow, radius: 0.038, colour: hand.sleeve, gloss: 0.05 });
+                    out.push(Shape::Capsule {
+                        a: tip,
+                        b: butt,
+                        radius: stick.radius,
+                        colour: stick.colour,
+                        gloss: stick.gloss,
+                    });
+                    out.push(Shape::Capsule { a: grip, b: wrist, radius: 0.045, colour: hand.skin, gloss: 0.15 });
+                }
+                None => {
+                    let end = add(tip, scale(along, 4.0 * stick.path.length));
+                    shadows.push(Shape::Shadow { a: tip, b: end, radius: stick.radius, strength: 0.75 });
+                    out.extend(shadows);
+                    out.extend(solids.into_iter().map(|s| s.1));
+                    out.push(Shape::Capsule {
+                        a: tip,
+                        b: end,
+                        radius: stick.radius,
+                        colour: stick.colour,
+                        gloss: stick.gloss,
+                    });
+                }
+            }
+        } else {
+            out.extend(shadows);
+            out.extend(solids.into_iter().map(|s| s.1));
+        }
+        out
+    }
+}
+
+/// Bits thrown up by a contact: grains of a loose surface, droplets from water.
+fn particles(
+    reaction: &str,
+    speed: f64,
+    camera: &Camera,
+    still: &StillScene,
+    at: [f64; 2],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Particle> {
+    let (count, vanishes) = match reaction {
+        "scatter" => ((speed * rng.random_range(3.0..8.0)) as usize, false),
+        "splash" => ((speed * rng.random_range(4.0..10.0)) as usize, true),
+        _ => return Vec::new(),
+    };
+    let surface_colour = camera
+        .project([at[0], at[1], 0.0])
+        .map(|(p, _)| {
+            let (x, y) = ((p[0] as usize).min(still.width - 1), (p[1] as usize).min(still.height - 1));
+            still.colour[y * still.width + x]
+        })
+        .unwrap_or([0.3; 3]);
+    let kick = speed.sqrt();
+    (0..count.min(40))
+        .map(|_| {
+            let angle = rng.random_range(0.0..std::f64::consts::TAU);
+            let out = rng.random_range(0.1..0.5) * kick;
+            let shade = rng.random_range(0.6_f32..1.3);
+            Particle {
+                velocity: [angle.cos() * out, angle.sin() * out, rng.random_range(0.3..1.1) * kick],
+                radius: rng.random_range(0.002..0.006),
+                colour: if vanishes { [0.7, 0.75, 0.8] } else { surface_colour.map(|c| (c * shade * 2.0).min(1.0)) },
+                vanishes,
+            }
+        })
+        .collect()
+}
+
+fn random_passer(points: &Visible<'_>, seconds: f64, rng: &mut ChaCha8Rng) -> Passer {
+    let (a, b) = (points.random_point(rng), points.random_point(rng));
+    let radius = rng.random_range(0.015..0.07);
+    // Always clear of the surface, however it bobs.
+    let height = rng.random_range(0.1..0.5) + radius;
+    let spread = rng.random_range(0.3..1.0);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let norm = (dx * dx + dy * dy).sqrt().max(1e-3);
+    let from = [a[0] - dx / norm * spread, a[1] - dy / norm * spread, height];
+    let to = [b[0] + dx / norm * spread, b[1] + dy / norm * spread, height + rng.random_range(0.0..0.2)];
+    let duration_s = rng.random_range(0.8_f64..4.0).min(seconds);
+    let arm = rng.random_range(0.0..1.0) < 0.3;
+    Passer {
+        from,
+        to,
+        start_s: rng.random_range(0.0..(seconds - duration_s).max(0.01)),
+        duration_s,
+        bob: (rng.random_range(0.0..0.05), rng.random_range(0.5..4.0)),
+        radius: if arm { 0.04 } else { radius },
+        colour: if arm { skin_tone(rng) } else { random_colour(rng) },
+        arm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+
+    fn photos() -> Photos {
+        let checker: Vec<[f32; 3]> =
+            (0..64).map(|i| if (i % 8 + i / 8) % 2 == 0 { [0.4, 0.3, 0.2] } else { [0.2, 0.15, 0.1] }).collect();
+        Photos {
+            surface: Texture::from_rgb(8, 8, &checker),
+            background: Texture::from_rgb(2, 2, &[[0.5, 0.5, 0.45]; 4]),
+            outdoor: false,
+        }
+    }
+
+    #[test]
+    fn the_stick_touches_the_surface_in_the_picture_at_each_contact_and_swings_stop_short() {
+        let size = FrameSize { width: 160, height: 120 };
+        for seed in 0..4 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let request =
+                SceneRequest { material: "wood", size, fps: 30.0, seconds: 6.0, negative: None, can_scratch: true };
+            let (mut stage, contacts) = PhotoStage::new(&request, &photos(), &mut rng);
+            assert!(!contacts.is_empty(), "{seed}");
+            let path = stage.stick.as_ref().unwrap().path.clone();
+            for c in &contacts {
+                let tip = path.tip(c.time_s);
+                assert!(tip[2].abs() < 1e-12, "{seed}: {tip:?}");
+                let (p, _) = stage.camera.project(tip).unwrap();
+                assert!(
+                    p[0] > 0.0 && p[1] > 0.0 && p[0] < stage.still.width as f64 && p[1] < stage.still.height as f64
+                );
+                // The stick is drawn there: the frame differs from the still scene around the tip.
+                let with = stage.frame(c.time_s, 1);
+                let without = stage.sensor.expose(&stage.still.colour, stage.still.width, c.time_s, 1);
+                assert!(with != without, "{seed}: nothing drawn at the contact at {}", c.time_s);
+            }
+            for t in stage.swing_times() {
+                assert!(path.tip(t)[2] > 0.01, "{seed}: a swing touches the surface at {t}");
+            }
+        }
+        // Without a stick: no contacts, nothing to swing.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let request = SceneRequest {
+            material: "rock",
+            size,
+            fps: 25.0,
+            seconds: 6.0,
+            negative: Some(Negative::Passing),
+            can_scratch: false,
+        };
+        let (stage, contacts) = PhotoStage::new(&request, &photos(), &mut rng);
+        assert!(contacts.is_empty() && stage.stick.is_none() && !stage.passers.is_empty());
+    }
+}
