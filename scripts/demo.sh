@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), builds foley, and runs the main job on the built-in demo: a silent
-# 10 s video of a drumstick striking a surface (drawn by foley's scene generator, its sound
-# removed) gets its sound back with `foley synth`: the default model predicts the sound from the
+# 10 s video of a drumstick striking a surface (filmed by foley's scene generator from photos of
+# real surfaces, its sound removed) gets its sound back with `foley synth`: the default model predicts the sound from the
 # frames, and real recorded clips are placed at the predicted hits. With a display it ends by
 # opening the video with its new sound in the app; without one it prints where the files are.
 set -euo pipefail
@@ -16,9 +16,9 @@ DEMO=$CACHE/demo
 SCENE=$DEMO/scene
 SILENT=$DEMO/silent.mp4
 if [ ! -f "$SILENT" ]; then
-    echo "==> drawing the demo scene (test recordings only, which the model never heard)"
+    echo "==> making the demo scene (test photos and recordings only, which the model never saw or heard)"
     rm -rf "$SCENE"
-    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0
+    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0 --negatives 0
     # The user's situation: a video without its sound.
     ffmpeg -nostdin -v error -y -i "$SCENE/synth-7-00000_denoised.mp4" -an -c:v copy "$SILENT.part.mp4"
     mv "$SILENT.part.mp4" "$SILENT"

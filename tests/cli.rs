@@ -515,10 +515,15 @@ fn generated_dataset(dir: &Path, videos: u32, seconds: u32, seed: u32, split: &s
     data
 }
 
-/// Frames of a generated video of `seconds` at 29.97 fps, and the track length that covers them.
-fn generated_track_len(seconds: f64) -> usize {
-    let frames = (seconds * 30_000.0 / 1001.0).round();
-    (frames * 1001.0 / 30_000.0 * 48_000.0).round() as usize
+/// The track length that covers a generated video of `seconds`: its frames, at the frame rate
+/// its scene notes give (`num/den`), made into 48 kHz samples.
+fn generated_track_len(data: &Path, id: &str, seconds: f64) -> usize {
+    let notes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join(format!("{id}_scene.json"))).unwrap()).unwrap();
+    let (num, den) = notes["fps"].as_str().unwrap().split_once('/').unwrap();
+    let fps = num.parse::<f64>().unwrap() / den.parse::<f64>().unwrap();
+    let frames = (seconds * fps).round();
+    (frames / fps * 48_000.0).round() as usize
 }
 
 #[test]
@@ -543,7 +548,7 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
     // The track: 48 kHz mono, exactly as long as the video's frames.
     let reader = hound::WavReader::open(&wav).unwrap();
     assert_eq!((reader.spec().sample_rate, reader.spec().channels), (48_000, 1));
-    assert_eq!(reader.len() as usize, generated_track_len(4.0));
+    assert_eq!(reader.len() as usize, generated_track_len(&data, "synth-7-00000", 4.0));
 
     // The hits: the documented header, clips of the shipped database, near the true contacts.
     let text = std::fs::read_to_string(&hits).unwrap();
@@ -591,7 +596,7 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
     // The parametric method needs no clips and writes a track of the same length.
     let run = foley(&["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--method", "parametric"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(4.0));
+    assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(&data, "synth-7-00000", 4.0));
 }
 
 #[test]

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use audio::Recording;
 pub use drawn::{HEIGHT, WIDTH, reaction_of};
-use photo::{FrameSize, Negative, PhotoStage, Photos, SceneRequest, Texture};
+use photo::{CameraMove, FrameSize, Negative, PhotoStage, Photos, SceneRequest, Texture};
 use rand::RngExt as _;
 
 use super::{BankClip, DataError, Split, TexturePhoto, TextureUse};
@@ -295,6 +295,8 @@ fn make_photo_video(
         height: size.height,
         fps: format!("{}/{}", fps.0, fps.1),
         negative,
+        camera: stage.camera_move(),
+        hand: stage.hand(),
         swings: stage.swing_times(),
     };
     let notes = serde_json::to_string_pretty(&scene).map_err(|e| DataError::Line {
@@ -332,6 +334,10 @@ struct SceneNotes<'a> {
     fps: String,
     /// What a video without contact shows instead.
     negative: Option<Negative>,
+    /// How the camera moves.
+    camera: CameraMove,
+    /// Whether a hand holds the stick in the picture (`None`: no stick).
+    hand: Option<bool>,
     /// When air swings stop short of the surface, seconds.
     swings: Vec<f64>,
 }

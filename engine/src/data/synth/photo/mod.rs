@@ -19,7 +19,8 @@ use self::camera::{Camera, Vec3, add, scale};
 use self::draw::{Patch, Rect, Shape};
 use self::motion::{StrokeKind, StrokeMix, SurfacePoints, Trajectory};
 use self::scene::{Backdrop, Finish, Ground, Inset, Lighting, SceneSpec, StillScene, SurfaceLook};
-use self::sensor::{CameraMove, Sensor};
+pub use self::sensor::CameraMove;
+use self::sensor::Sensor;
 pub use self::texture::Texture;
 use super::plan::PlannedContact;
 
@@ -114,6 +115,18 @@ struct Passer {
 }
 
 impl PhotoStage {
+    /// How the camera moves: its shake (a share of the frame height) or pan (pixels).
+    #[must_use]
+    pub fn camera_move(&self) -> CameraMove {
+        self.sensor.motion
+    }
+
+    /// Whether a hand holds the stick in the picture (`None`: no stick).
+    #[must_use]
+    pub fn hand(&self) -> Option<bool> {
+        self.stick.as_ref().map(|s| s.hand.is_some())
+    }
+
     /// When the stick's air swings stop short of the surface, seconds.
     #[must_use]
     pub fn swing_times(&self) -> Vec<f64> {
@@ -228,44 +241,10 @@ impl PhotoStage {
             angle: rng.random_range(0.0..std::f64::consts::TAU),
             offset: [rng.random_range(0.0..1.0), rng.random_range(0.0..1.0)],
         };
-        let backdrop = if photos.outdoor {
-            Backdrop {
-                distance: rng.random_range(3.0..10.0),
-                tile: rng.random_range(3.0..8.0),
-                offset: [rng.random_range(0.0..1.0), 0.0],
-                indoor: false,
-            }
-        } else {
-            Backdrop {
-                distance: rng.random_range(0.5..2.0),
-                tile: rng.random_range(0.5..2.0),
-                offset: [rng.random_range(0.0..1.0), rng.random_range(0.0..1.0)],
-                indoor: true,
-            }
-        };
+        let backdrop = random_backdrop(photos.outdoor, rng);
         let centre_ground =
             camera.ground_at(scene_size[0] as f64 / 2.0, scene_size[1] as f64 * 0.6).unwrap_or([0.0; 3]);
-        let look = match material {
-            "glass" => SurfaceLook::Inset {
-                floor: photos.surface.clone(),
-                inset: Inset::Pane {
-                    centre: [centre_ground[0], centre_ground[1]],
-                    half: [rng.random_range(0.15..0.35), rng.random_range(0.12..0.25)],
-                    angle: rng.random_range(-0.5..0.5),
-                    tint: [rng.random_range(0.6..0.8), rng.random_range(0.8..0.95), rng.random_range(0.75..0.9)],
-                },
-            },
-            "skin" => SurfaceLook::Inset {
-                floor: photos.surface.clone(),
-                inset: Inset::Drum {
-                    centre: [centre_ground[0], centre_ground[1]],
-                    radius: rng.random_range(0.15..0.3),
-                    membrane: [rng.random_range(0.2..0.45), rng.random_range(0.17..0.4), rng.random_range(0.1..0.3)],
-                    rim: random_colour(rng),
-                },
-            },
-            _ => SurfaceLook::Photo(photos.surface.clone()),
-        };
+        let look = surface_look(material, photos, [centre_ground[0], centre_ground[1]], rng);
         let still = scene::render(&SceneSpec {
             camera: &camera,
             size: scene_size,
@@ -289,45 +268,7 @@ impl PhotoStage {
                 contacts: negative.is_none(),
             };
             let strokes = motion::plan_strokes(seconds, &mix, &points, rng);
-            let rest = strokes.first().map_or([0.0, 0.0, 0.2], |s| [s.at[0], s.at[1], s.apex]);
-            // The hand is beside or beyond the spot more often than between it and the camera.
-            let azimuth = if rng.random_range(0.0..1.0) < 0.8 {
-                rng.random_range(-0.3..std::f64::consts::PI + 0.3)
-            } else {
-                rng.random_range(0.0..std::f64::consts::TAU)
-            };
-            let path = Trajectory::new(
-                strokes,
-                rest,
-                rng.random_range(0.28..0.42),
-                [azimuth.cos(), azimuth.sin()],
-                rng.random_range(0.12..0.3),
-            );
-            let woods = [
-                [0.58, 0.35, 0.16],
-                [0.1, 0.045, 0.02],
-                [0.013, 0.013, 0.013],
-                [0.72, 0.72, 0.68],
-                [0.4, 0.012, 0.012],
-                [0.45, 0.3, 0.12],
-            ];
-            let base = woods[rng.random_range(0..woods.len())];
-            let hand = (rng.random_range(0.0..1.0) < 0.6).then(|| {
-                let skin = skin_tone(rng);
-                Hand {
-                    skin,
-                    sleeve: if rng.random_range(0.0..1.0) < 0.4 { skin } else { random_colour(rng) },
-                    lift: rng.random_range(0.2..0.9),
-                    twist: rng.random_range(-0.6..0.6),
-                }
-            });
-            Stick {
-                path,
-                radius: rng.random_range(0.006..0.011),
-                colour: base.map(|c: f32| (c * rng.random_range(0.8..1.2)).min(1.0)),
-                gloss: rng.random_range(0.1..0.6),
-                hand,
-            }
+            random_stick(strokes, rng)
         });
         let mut passers = Vec::new();
         let passing = match negative {
@@ -502,16 +443,19 @@ impl PhotoStage {
             let along = scale(camera::sub(grip, tip), 1.0 / stick.path.length);
             match &stick.hand {
                 Some(hand) => {
-                    let butt = add(grip, scale(along, 0.06));
+                    // The fist closes round the stick: a rounded block along it, the forearm
+                    // leaving it towards the elbow, the stick's butt showing past it.
+                    let butt = add(grip, scale(along, 0.11));
                     let side = [-along[1], along[0], 0.0];
                     let arm_dir = camera::normalize(add(add(along, [0.0, 0.0, hand.lift]), scale(side, hand.twist)));
-                    let (wrist, elbow) = (add(grip, scale(arm_dir, 0.05)), add(grip, scale(arm_dir, 0.45)));
-                    for (a, b, r) in [(tip, butt, stick.radius), (wrist, elbow, 0.038), (grip, wrist, 0.045)] {
+                    let (fist_a, fist_b) = (add(grip, scale(along, -0.025)), add(grip, scale(along, 0.045)));
+                    let (wrist, elbow) = (add(grip, scale(arm_dir, 0.06)), add(grip, scale(arm_dir, 0.45)));
+                    for (a, b, r) in [(tip, butt, stick.radius), (wrist, elbow, 0.036), (fist_a, fist_b, 0.04)] {
                         shadows.push(Shape::Shadow { a, b, radius: r, strength: 0.75 });
                     }
                     out.extend(shadows);
                     out.extend(solids.into_iter().map(|s| s.1));
-                    out.push(Shape::Capsule { a: wrist, b: elbow, radius: 0.038, colour: hand.sleeve, gloss: 0.05 });
+                    out.push(Shape::Capsule { a: wrist, b: elbow, radius: 0.036, colour: hand.sleeve, gloss: 0.05 });
                     out.push(Shape::Capsule {
                         a: tip,
                         b: butt,
@@ -519,7 +463,8 @@ impl PhotoStage {
                         colour: stick.colour,
                         gloss: stick.gloss,
                     });
-                    out.push(Shape::Capsule { a: grip, b: wrist, radius: 0.045, colour: hand.skin, gloss: 0.15 });
+                    out.push(Shape::Capsule { a: grip, b: wrist, radius: 0.032, colour: hand.skin, gloss: 0.15 });
+                    out.push(Shape::Capsule { a: fist_a, b: fist_b, radius: 0.04, colour: hand.skin, gloss: 0.15 });
                 }
                 None => {
                     let end = add(tip, scale(along, 4.0 * stick.path.length));
@@ -540,6 +485,94 @@ impl PhotoStage {
             out.extend(solids.into_iter().map(|s| s.1));
         }
         out
+    }
+}
+
+fn random_backdrop(outdoor: bool, rng: &mut ChaCha8Rng) -> Backdrop {
+    if outdoor {
+        Backdrop {
+            distance: rng.random_range(3.0..10.0),
+            tile: rng.random_range(3.0..8.0),
+            offset: [rng.random_range(0.0..1.0), 0.0],
+            indoor: false,
+        }
+    } else {
+        Backdrop {
+            distance: rng.random_range(0.5..2.0),
+            tile: rng.random_range(0.5..2.0),
+            offset: [rng.random_range(0.0..1.0), rng.random_range(0.0..1.0)],
+            indoor: true,
+        }
+    }
+}
+
+/// The surface's look: its photo, or for a material drawn procedurally, that drawing around
+/// `centre` (metres) over the photo.
+fn surface_look(material: &str, photos: &Photos, centre: [f64; 2], rng: &mut ChaCha8Rng) -> SurfaceLook {
+    match material {
+        "glass" => SurfaceLook::Inset {
+            floor: photos.surface.clone(),
+            inset: Inset::Pane {
+                centre,
+                half: [rng.random_range(0.15..0.35), rng.random_range(0.12..0.25)],
+                angle: rng.random_range(-0.5..0.5),
+                tint: [rng.random_range(0.6..0.8), rng.random_range(0.8..0.95), rng.random_range(0.75..0.9)],
+            },
+        },
+        "skin" => SurfaceLook::Inset {
+            floor: photos.surface.clone(),
+            inset: Inset::Drum {
+                centre,
+                radius: rng.random_range(0.15..0.3),
+                membrane: [rng.random_range(0.2..0.45), rng.random_range(0.17..0.4), rng.random_range(0.1..0.3)],
+                rim: random_colour(rng),
+            },
+        },
+        _ => SurfaceLook::Photo(photos.surface.clone()),
+    }
+}
+
+/// A stick making `strokes`, of a random length, thickness and colour, held by a hand (or from
+/// outside the frame) from a random side.
+fn random_stick(strokes: Vec<motion::Stroke>, rng: &mut ChaCha8Rng) -> Stick {
+    let rest = strokes.first().map_or([0.0, 0.0, 0.2], |s| [s.at[0], s.at[1], s.apex]);
+    // The hand is beside or beyond the spot more often than between it and the camera.
+    let azimuth = if rng.random_range(0.0..1.0) < 0.8 {
+        rng.random_range(-0.3..std::f64::consts::PI + 0.3)
+    } else {
+        rng.random_range(0.0..std::f64::consts::TAU)
+    };
+    let path = Trajectory::new(
+        strokes,
+        rest,
+        rng.random_range(0.28..0.42),
+        [azimuth.cos(), azimuth.sin()],
+        rng.random_range(0.12..0.3),
+    );
+    let woods = [
+        [0.58, 0.35, 0.16],
+        [0.1, 0.045, 0.02],
+        [0.013, 0.013, 0.013],
+        [0.72, 0.72, 0.68],
+        [0.4, 0.012, 0.012],
+        [0.45, 0.3, 0.12],
+    ];
+    let base = woods[rng.random_range(0..woods.len())];
+    let hand = (rng.random_range(0.0..1.0) < 0.6).then(|| {
+        let skin = skin_tone(rng);
+        Hand {
+            skin,
+            sleeve: if rng.random_range(0.0..1.0) < 0.4 { skin } else { random_colour(rng) },
+            lift: rng.random_range(0.2..0.9),
+            twist: rng.random_range(-0.6..0.6),
+        }
+    });
+    Stick {
+        path,
+        radius: rng.random_range(0.006..0.011),
+        colour: base.map(|c: f32| (c * rng.random_range(0.8..1.2)).min(1.0)),
+        gloss: rng.random_range(0.1..0.6),
+        hand,
     }
 }
 

@@ -186,9 +186,9 @@ pub fn plan_strokes(seconds: f64, mix: &StrokeMix, surface: &dyn SurfacePoints, 
         let travel = strokes.last().map_or(0.0, |s: &Stroke| {
             let from = s.end_point();
             let gap = length(sub([at[0], at[1], apex], from));
-            0.05 + gap * rng.random_range(0.8..2.0)
+            0.05 + gap * rng.random_range(0.5..1.5)
         });
-        let pause = if quick { rng.random_range(0.0..0.05) } else { rng.random_range(0.05..1.0) };
+        let pause = if quick { rng.random_range(0.0..0.05) } else { rng.random_range(0.05..0.6) };
         let start = ready + travel + pause;
         let time_s = ((start + fall_s) * 48_000.0).round() / 48_000.0;
         let stroke = Stroke {

@@ -46,12 +46,20 @@ pub struct Sensor {
     /// Noise, in 8-bit steps: a floor and a part that grows with brightness.
     noise_floor: f32,
     noise_shot: f32,
+    /// How it moves.
+    pub motion: CameraMove,
     /// Linear 0..1 to sRGB 0..255, 4096 steps.
     encode: Box<[f32; 4096]>,
+    /// Unit-variance noise the frames take their grain from, at offsets that change every frame.
+    grain: Vec<f32>,
 }
 
+/// The grain table's size less one (a power of two less one, to wrap offsets with a mask).
+const GRAIN_MASK: usize = (1 << 18) - 1;
+
 /// How a video's camera moves.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CameraMove {
     /// Held still on a tripod, or by a hand that shakes by about this share of the frame height.
     Shake(f64),
@@ -94,6 +102,7 @@ impl Sensor {
         Self {
             width,
             height,
+            motion,
             shake: [Wander::new(shake, 0.2..3.0, rng), Wander::new(shake, 0.2..3.0, rng)],
             pan,
             seconds,
@@ -105,6 +114,10 @@ impl Sensor {
             noise_floor,
             noise_shot: rng.random_range(0.0..1.0) * noise_floor,
             encode: Box::new(std::array::from_fn(|i| srgb_encode(i as f32 / 4095.0))),
+            // The sum of two uniforms, scaled to unit variance.
+            grain: (0..=GRAIN_MASK)
+                .map(|_| (rng.random_range(-1.0_f32..1.0) + rng.random_range(-1.0..1.0)) * 1.225)
+                .collect(),
         }
     }
 
@@ -124,8 +137,13 @@ impl Sensor {
             std::array::from_fn(|k| exposure * self.balance[k] * (1.0 + self.balance_drift[k].at(t) as f32));
         let (w, h) = (self.width, self.height);
         let corner2 = ((w * w + h * h) as f64 / 4.0) as f32;
-        let column_falloff: Vec<f32> =
-            (0..w).map(|x| (x as f64 + 0.5 - w as f64 / 2.0).powi(2) as f32 / corner2).collect();
+        // Vignetting as a column factor times a row factor; per column and channel the gain too.
+        let column_gain: Vec<f32> = (0..w * 3)
+            .map(|j| {
+                let dx = (j / 3) as f64 + 0.5 - w as f64 / 2.0;
+                4095.0 * gain[j % 3] * (1.0 - self.vignette * (dx * dx) as f32 / corner2)
+            })
+            .collect();
         let sigma: [f32; 256] = std::array::from_fn(|v| self.noise_floor + self.noise_shot * (v as f32 / 255.0).sqrt());
         // The frame's top-left corner in the scene image, kept inside it.
         let left = (centre[0] - w as f64 / 2.0).clamp(0.0, (scene_width - w - 1) as f64);
@@ -135,57 +153,35 @@ impl Sensor {
         let weights = [(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy];
         let flat: &[f32] = bytemuck::cast_slice(scene);
         let stride = scene_width * 3;
-        let mut noise = NoiseSource::new(seed);
+        let (luma_at, chroma_at) = ((seed as usize) & GRAIN_MASK, ((seed >> 24) as usize) & GRAIN_MASK);
         let mut out = vec![0_u8; w * h * 3];
         let mut warped = vec![0.0_f32; w * 3];
+        let mut index = vec![0_u16; w * 3];
         for (y, row) in out.chunks_exact_mut(w * 3).enumerate() {
             let dy = y as f64 + 0.5 - h as f64 / 2.0;
-            let row_falloff = (dy * dy) as f32 / corner2;
+            let row_gain = 1.0 - self.vignette * (dy * dy) as f32 / corner2;
             let r0 = &flat[(iy + y) * stride + ix * 3..][..w * 3 + 3];
             let r1 = &flat[(iy + y + 1) * stride + ix * 3..][..w * 3 + 3];
             for (j, v) in warped.iter_mut().enumerate() {
                 *v = weights[0] * r0[j] + weights[1] * r0[j + 3] + weights[2] * r1[j] + weights[3] * r1[j + 3];
             }
-            for ((px, c), col) in row.chunks_exact_mut(3).zip(warped.chunks_exact(3)).zip(&column_falloff) {
-                let scale = 4095.0 * (1.0 - self.vignette * (col + row_falloff));
-                let [grain, n0, n1, n2] = noise.four();
-                for (k, chroma) in [n0, n1, n2].into_iter().enumerate() {
-                    // A float-to-int cast saturates: the index is within the table.
-                    let v = self.encode[((c[k] * gain[k] * scale) as u32).min(4095) as usize];
+            // A float-to-int cast saturates at 0: the index is within the table.
+            for ((i, v), g) in index.iter_mut().zip(&warped).zip(&column_gain) {
+                *i = ((v * g * row_gain) as u32).min(4095) as u16;
+            }
+            for (x, (px, i)) in row.chunks_exact_mut(3).zip(index.chunks_exact(3)).enumerate() {
+                let p = y * w + x;
+                let luma = self.grain[(luma_at + p) & GRAIN_MASK];
+                for k in 0..3 {
+                    let v = self.encode[usize::from(i[k])];
                     // Luma noise shared by the channels, a little chroma noise of each.
-                    let n = sigma[usize::from(v as u8)] * (grain + 0.35 * chroma);
+                    let chroma = self.grain[(chroma_at + 3 * p + k) & GRAIN_MASK];
+                    let n = sigma[usize::from(v as u8)] * (luma + 0.35 * chroma);
                     px[k] = (v + n + 0.5) as u8;
                 }
             }
         }
         out
-    }
-}
-
-/// Cheap reproducible noise, about unit variance (the sum of two uniforms, scaled).
-#[derive(Debug)]
-struct NoiseSource(u64);
-
-impl NoiseSource {
-    fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    /// 64 random bits (xorshift64*).
-    fn bits(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Four samples, each the sum of two 8-bit uniforms, centred and scaled to about unit variance.
-    fn four(&mut self) -> [f32; 4] {
-        let b = self.bits();
-        std::array::from_fn(|k| {
-            let (u, v) = ((b >> (16 * k)) & 0xff, (b >> (16 * k + 8)) & 0xff);
-            (u as f32 + v as f32 - 255.0) * (2.45 / 255.0)
-        })
     }
 }
 
