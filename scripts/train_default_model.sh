@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Retrains foley's default model from scratch, as shipped in assets/models/default: generates the
-# training data (300 photo-style videos of 10 s in the Greatest Hits layout, seed 1, all in the
-# train split: the model is judged on other data, made with other seeds from the test split's
-# photos and recordings), computes and caches the CNN features, trains the LSTM (seed 1), and
-# builds the clip database from the clip bank's train recordings. Prints the time of each stage.
+# training data (300 drawn-style videos of 10 s in the Greatest Hits layout, seed 1), computes
+# and caches the CNN features, trains the LSTM (seed 1), and builds the clip database from the clip
+# bank's train recordings. Prints the time of each stage.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +15,7 @@ OUT=$ROOT/assets/models/default
 
 start=$(date +%s)
 rm -rf "$DATA"
-"$FOLEY" dataset synth --out "$DATA" --videos 300 --seconds 10 --seed 1 --split 1
+"$FOLEY" dataset synth --out "$DATA" --videos 300 --seconds 10 --seed 1 --style drawn
 generated=$(date +%s)
 rm -rf "$OUT"
 "$FOLEY" train --data "$DATA" --out "$OUT" --epochs 30 --seed 1

@@ -652,3 +652,136 @@ fn a_study_is_prepared_and_its_typed_in_answers_reported() {
     assert!(stdout(&run).contains("2 answers from 1 participants"), "{}", stdout(&run));
     assert!(study.join("report.md").is_file() && study.join("chart.png").is_file());
 }
+
+/// A DivX-style AVI (MPEG-4 part 2 with B-frames: most frames carry no PTS, the last none at all)
+/// gets a track as long as its frames, with its hits inside the video.
+#[test]
+fn synth_gives_a_divx_avi_a_track_as_long_as_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=24000/1001",
+            "-frames:v",
+            "72",
+            "-c:v",
+            "mpeg4",
+            "-vtag",
+            "DIVX",
+            "-bf",
+            "2",
+            "-q:v",
+            "4",
+        ],
+        &dir.path().join("divx.avi"),
+    );
+    let (wav, hits) = (dir.path().join("out.wav"), dir.path().join("hits.csv"));
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--hits", hits.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let frame = 1001.0 / 24_000.0;
+    let video_s = 72.0 * frame;
+    let track_s = f64::from(hound::WavReader::open(&wav).unwrap().len()) / 48_000.0;
+    assert!((track_s - video_s).abs() <= frame + 1e-3, "track of {track_s} s for {video_s} s of video");
+    for line in std::fs::read_to_string(&hits).unwrap().lines().skip(1) {
+        let t: f64 = line.split(',').next().unwrap().parse().unwrap();
+        assert!((0.0..track_s).contains(&t), "hit at {t} s outside the {track_s} s track");
+    }
+}
+
+#[test]
+fn a_benchmark_with_nothing_to_time_is_an_error() {
+    let run = foley(&["bench", "retrieval", "--queries", "0"]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("--queries") && !stderr(&run).contains("panicked"), "{}", stderr(&run));
+}
+
+/// Scenes without a single contact give retrieval no clips: `foley eval` says so.
+#[test]
+fn eval_on_a_dataset_without_contacts_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        "2",
+        "--seconds",
+        "2",
+        "--split",
+        "0.5",
+        "--negatives",
+        "1",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let run = foley(&["eval", "--data", data.to_str().unwrap(), "--out", dir.path().join("report").to_str().unwrap()]);
+    assert!(!run.status.success());
+    let message = stderr(&run);
+    assert!(message.contains("no labelled contacts") && !message.contains("panicked"), "{message}");
+}
+
+/// When the copy with sound cannot be made (Theora does not go into mp4), the run leaves no WAV,
+/// no CSV and no temporary file, and an earlier run's WAV stays as it was.
+#[test]
+fn synth_whose_video_out_fails_leaves_nothing_of_that_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::ffmpeg(
+        &["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "50", "-c:v", "libtheora"],
+        &dir.path().join("in.ogv"),
+    );
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (wav, hits, copy) = (out.join("track.wav"), out.join("hits.csv"), out.join("copy.mp4"));
+    std::fs::write(&wav, b"an earlier run").unwrap();
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--hits",
+        hits.to_str().unwrap(),
+        "--video-out",
+        copy.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("copy.mp4"), "{}", stderr(&run));
+    let left: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, ["track.wav"], "{left:?}");
+    assert_eq!(std::fs::read(&wav).unwrap(), b"an earlier run");
+
+    // Reading and writing the same video is refused before any work.
+    let mp4 = support::h264_video(dir.path(), "in.mp4", "25", 25, "160x120");
+    let run =
+        foley(&["synth", mp4.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--video-out", mp4.to_str().unwrap()]);
+    assert!(!run.status.success() && stderr(&run).contains("replace the video"), "{}", stderr(&run));
+}
+
+/// Ctrl-C stops a long run: a clear message, a failure code, and no output or temporary file.
+#[test]
+fn synth_interrupted_by_ctrl_c_leaves_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = support::h264_video(dir.path(), "long.mp4", "30", 3600, "160x120");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_foley"))
+        .args(["synth", video.to_str().unwrap(), "-o"])
+        .arg(out.join("track.wav"))
+        .arg("--hits")
+        .arg(out.join("hits.csv"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough to be past start-up and into the frames (120 s of video take far longer).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let run = child.wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{message}");
+    assert!(message.contains("interrupted") && message.contains("nothing was written"), "{message}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "files left behind");
+}

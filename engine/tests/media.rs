@@ -38,6 +38,41 @@ fn constant_rate_timestamps_follow_the_frame_rate() {
     }
 }
 
+/// The same 72 frames at 23.976 fps in containers whose timestamps decoders report differently:
+/// DivX-style AVI with B-frames (most frames without a PTS, the last flushed out with none),
+/// Matroska with B-frames, Ogg/Theora, an MPEG-2 program stream and VP9 in WebM.
+#[test]
+fn frames_of_every_container_cover_the_video_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = 72;
+    let fps = 24_000.0 / 1001.0;
+    let source = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=24000/1001", "-frames:v", "72"];
+    let cases: [(&str, &[&str]); 5] = [
+        ("divx.avi", &["-c:v", "mpeg4", "-vtag", "DIVX", "-bf", "2", "-q:v", "4"]),
+        ("bframes.mkv", &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-pix_fmt", "yuv420p"]),
+        ("theora.ogv", &["-c:v", "libtheora", "-q:v", "5"]),
+        ("mpeg2.mpg", &["-c:v", "mpeg2video", "-bf", "2", "-q:v", "4", "-f", "vob"]),
+        ("vp9.webm", &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"]),
+    ];
+    for (name, codec) in cases {
+        let args: Vec<&str> = source.iter().chain(codec).copied().collect();
+        let path = support::ffmpeg(&args, &dir.path().join(name));
+        let info = VideoReader::open(&path).unwrap().info().clone();
+        let times = all_frame_times(&path);
+        assert_eq!(times.len(), frames, "{name}: frames decoded");
+        assert_eq!(info.frame_count, frames as u64, "{name}: frames counted");
+        assert!((info.duration_s - frames as f64 / fps).abs() < 1.0 / fps, "{name}: duration {}", info.duration_s);
+        assert!(times.windows(2).all(|w| w[1] > w[0]), "{name}: frame times out of order: {times:?}");
+        // Within one frame of where the frame belongs (a decoder may report a B-frame stream one
+        // frame late, as FFmpeg's own tools then do), and inside the video's span.
+        for (i, t) in times.iter().enumerate() {
+            let expected = i as f64 / fps;
+            assert!((t - expected).abs() <= 1.0 / fps + 1e-3, "{name}: frame {i} at {t}, expected {expected}");
+            assert!(*t >= 0.0 && *t < info.duration_s + 1e-3, "{name}: frame {i} at {t} outside the video");
+        }
+    }
+}
+
 #[test]
 fn variable_rate_timestamps_are_kept() {
     let dir = tempfile::tempdir().unwrap();
@@ -443,39 +478,73 @@ fn a_video_stream_without_frames_is_refused() {
     assert!(err.to_string().contains("no_frames.mkv"));
 }
 
+/// A phone video's display rotation: frames come upright, as FFmpeg's own tools show them, at
+/// their upright size, and so reach the player and the CNN upright.
 #[test]
-fn rotation_matches_what_ffmpeg_displays() {
+fn frames_of_a_rotated_video_come_upright() {
     let dir = tempfile::tempdir().unwrap();
     let video = support::h264_video(dir.path(), "v.mp4", "25", 5, "160x120");
     assert_eq!(VideoReader::open(&video).unwrap().info().rotation_deg, 0);
-    let rotated = support::ffmpeg(
-        &["-i", video.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90"],
-        &dir.path().join("rotated.mp4"),
-    );
-    let mut reader = VideoReader::open(&rotated).unwrap();
-    let degrees = reader.info().rotation_deg;
-    assert!(degrees == 90 || degrees == 270, "{degrees}");
-    let frame = reader.next_frame().unwrap().unwrap();
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    // The ffmpeg command applies the display matrix itself: our frame, turned clockwise by the
-    // reported angle, must be the picture it shows.
-    let shown = support::ffmpeg(
-        &["-i", rotated.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24"],
-        &dir.path().join("shown.rgb"),
-    );
-    let shown = std::fs::read(shown).unwrap();
-    assert_eq!(shown.len(), w * h * 3);
-    let mut turned = vec![0_u8; w * h * 3];
-    for y in 0..h {
-        for x in 0..w {
-            // Clockwise by 90: (x, y) goes to (h-1-y, x) in an h-wide picture; by 270: (y, w-1-x).
-            let (tx, ty, tw) = if degrees == 90 { (h - 1 - y, x, h) } else { (y, w - 1 - x, h) };
-            let (src, dst) = ((y * w + x) * 3, (ty * tw + tx) * 3);
-            turned[dst..dst + 3].copy_from_slice(&frame.rgb[src..src + 3]);
+    let mut unrotated_diff: Option<f64> = None;
+    for angle in ["0", "90", "180", "270"] {
+        let rotated = support::ffmpeg(
+            &["-i", video.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", &format!("rotate={angle}")],
+            &dir.path().join(format!("rotated{angle}.mp4")),
+        );
+        let mut reader = VideoReader::open(&rotated).unwrap();
+        let info = reader.info().clone();
+        // The legacy tag's angle counts the other way than the display matrix: 90 is reported as
+        // 270 and the other way round; what matters is that the picture matches FFmpeg's.
+        let expected = match angle {
+            "90" => 270,
+            "270" => 90,
+            other => other.parse().unwrap(),
+        };
+        assert_eq!(info.rotation_deg, expected, "{angle}");
+        let upright = if info.rotation_deg.is_multiple_of(180) { (160, 120) } else { (120, 160) };
+        assert_eq!((info.width, info.height), upright, "{angle}");
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!((frame.width, frame.height), upright, "{angle}");
+        // The ffmpeg command applies the display matrix itself.
+        let shown = support::ffmpeg(
+            &["-i", rotated.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24"],
+            &dir.path().join(format!("shown{angle}.rgb")),
+        );
+        let shown = std::fs::read(shown).unwrap();
+        assert_eq!(shown.len(), frame.rgb.len(), "{angle}");
+        let mean_diff =
+            frame.rgb.iter().zip(&shown).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / shown.len() as f64;
+        assert!(mean_diff < 2.0, "rotated by {angle}: mean difference {mean_diff} from what ffmpeg shows");
+
+        // Scaled for the CNN, still upright: the same picture at a quarter of its size.
+        let mut small = VideoReader::open_with(
+            &rotated,
+            VideoReaderOptions { size: Some((upright.0 / 4, upright.1 / 4)), ..Default::default() },
+        )
+        .unwrap();
+        let small = small.next_frame().unwrap().unwrap();
+        let (w, h) = (small.width as usize, small.height as usize);
+        let mut diff = 0.0;
+        for y in 0..h {
+            for x in 0..w {
+                // Against the mean of the 4x4 block of the full frame it covers.
+                for c in 0..3 {
+                    let mut block = 0.0;
+                    for dy in 0..4 {
+                        for dx in 0..4 {
+                            block += f64::from(frame.rgb[((y * 4 + dy) * upright.0 as usize + x * 4 + dx) * 3 + c]);
+                        }
+                    }
+                    diff += (f64::from(small.rgb[(y * w + x) * 3 + c]) - block / 16.0).abs();
+                }
+            }
         }
+        let diff = diff / (w * h * 3) as f64;
+        // Scaling filters differ from a block mean; an unrotated video gives the baseline, and
+        // a picture turned the wrong way would be far from it.
+        let baseline = *unrotated_diff.get_or_insert(diff);
+        assert!((diff - baseline).abs() < 1.0, "rotated by {angle}, scaled: {diff} against {baseline} unrotated");
     }
-    let mean_diff = turned.iter().zip(&shown).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / shown.len() as f64;
-    assert!(mean_diff < 2.0, "rotated by {degrees}: mean difference {mean_diff} from what ffmpeg shows");
 }
 
 fn gradient_frame(i: u32, w: u32, h: u32) -> Vec<u8> {

@@ -318,6 +318,28 @@ fn the_wgpu_encoder_refuses_an_op_it_does_not_run_and_names_it() {
     assert!(err.to_string().contains("Sigmoid") && err.to_string().contains("--backend ort"), "{err}");
 }
 
+/// Attributes with the wrong number of values or out of range are errors naming the node, not a
+/// crash: one stride, three pads, a zero or negative dilation.
+#[test]
+fn the_wgpu_encoder_refuses_malformed_conv_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (attribute, bad) in [
+        ("strides", ints("strides", &[2])),
+        ("pads", ints("pads", &[0, 1, 1])),
+        ("dilations", ints("dilations", &[0, 1])),
+        ("strides", ints("strides", &[-1, 1])),
+    ] {
+        let mut model = small_model(vec![]);
+        let graph = model.graph.as_mut().unwrap();
+        let conv = &mut graph.node[0];
+        conv.attribute.retain(|a| a.name != attribute);
+        conv.attribute.push(bad);
+        let spec = EncoderSpec::load(&write_small_model(dir.path(), &model)).unwrap();
+        let err = WgpuEncoder::new(spec).unwrap_err().to_string();
+        assert!(err.contains("Conv_c1") && err.contains(attribute), "{attribute}: {err}");
+    }
+}
+
 #[test]
 fn a_manifest_that_names_a_file_that_is_not_onnx_is_refused() {
     let dir = tempfile::tempdir().unwrap();

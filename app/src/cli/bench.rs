@@ -470,6 +470,10 @@ fn write_truth(path: &Path, times: &[f64], clips: &[String]) -> anyhow::Result<(
 fn retrieval_speed(model: Option<&PathBuf>, entries: usize, queries: usize) -> anyhow::Result<()> {
     use foley_engine::retrieval::{SearchIndex, WINDOW_STEPS, squared_distance};
     use rand::{RngExt as _, SeedableRng as _};
+    anyhow::ensure!(
+        entries > 0 && queries > 0,
+        "--entries and --queries must be at least 1 (got {entries} and {queries})"
+    );
     let bundle = super::predict::load_model(model)?;
     let db = super::synth::load_database(&bundle.dir)?
         .with_context(|| format!("the model in {} has no clip database", bundle.dir.display()))?;

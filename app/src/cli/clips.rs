@@ -1,7 +1,6 @@
 //! `foley clips`: the clip database a model's retrieval searches.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
 use foley_engine::data::{Split, read_manifest};
@@ -110,7 +109,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let cancel = AtomicBool::new(false);
+    let cancel = super::interrupt::flag();
     let looks_from = if args.sound_only { None } else { args.looks.as_ref().or(args.data.as_ref()) };
     let looks = match looks_from {
         None => None,
@@ -119,14 +118,14 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
             let spec = foley_engine::predict::encoder_spec_in(&args.out)?;
             let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
             bar.set_message("looks");
-            let looks = retrieval::dataset_looks(dir, Split::Train, encoder.as_mut(), &cancel, &mut progress)
+            let looks = retrieval::dataset_looks(dir, Split::Train, encoder.as_mut(), cancel, &mut progress)
                 .with_context(|| format!("cannot read how the videos of {} look", dir.display()))?;
             bar.set_message("clips");
             Some(looks)
         }
     };
     let db = if let Some(data) = &args.data {
-        retrieval::build_from_dataset(data, args.split.into(), &args.out, &params, looks, &cancel, &mut progress)
+        retrieval::build_from_dataset(data, args.split.into(), &args.out, &params, looks, cancel, &mut progress)
             .with_context(|| format!("cannot build a clip database from {}", data.display()))?
     } else if args.bank {
         let manifest = foley_engine::paths::clipbank_manifest();

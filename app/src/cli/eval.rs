@@ -2,7 +2,6 @@
 //! baselines, written as a report.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use foley_engine::eval::{EvalOptions, EvalProgress, evaluate_synthesis};
@@ -76,14 +75,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         machine: machine(),
     };
     let bar = super::progress::bar(0, "clips");
-    let cancel = AtomicBool::new(false);
+    let cancel = super::interrupt::flag();
     let report = evaluate_synthesis(
         &bundle,
         own_clips.as_ref(),
         per_frame.as_ref(),
         encoder.as_mut(),
         &options,
-        &cancel,
+        cancel,
         &mut |p| {
             let (what, done, total) = match p {
                 EvalProgress::Clips { done, total } => ("clips", done, total),

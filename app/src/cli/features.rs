@@ -1,7 +1,6 @@
 //! `foley features`: the CNN features of every frame of a video.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use foley_engine::vision::{self, Backend, EncoderSpec};
@@ -51,9 +50,9 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
     let mut encoder = vision::open_encoder(args.backend.into(), spec)?;
     eprintln!("encoder: {} on {}", encoder.spec().identity.name, encoder.device());
     let bar = super::progress::bar(0, "encoding");
-    let cancel = AtomicBool::new(false);
+    let cancel = super::interrupt::flag();
     let start = std::time::Instant::now();
-    let summary = vision::write_features(&args.video, &args.output, encoder.as_mut(), &cancel, &mut |p| {
+    let summary = vision::write_features(&args.video, &args.output, encoder.as_mut(), cancel, &mut |p| {
         bar.set_length(p.frames_total);
         bar.set_position(p.frames_done);
     });

@@ -7,6 +7,7 @@ mod dataset;
 mod eval;
 mod features;
 mod hits;
+mod interrupt;
 mod mux;
 mod predict;
 mod probe;
@@ -18,6 +19,7 @@ mod train;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// Give a silent video of hits and scratches its sound.
@@ -72,6 +74,28 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // The long jobs stop cleanly on Ctrl-C; they poll the flag between frames or batches.
+    if matches!(
+        cli.command,
+        Some(
+            Command::Features(_)
+                | Command::Train(_)
+                | Command::Predict(_)
+                | Command::Synth(_)
+                | Command::Eval(_)
+                | Command::Clips(_)
+        )
+    ) {
+        interrupt::install()?;
+    }
+    let result = run_command(cli);
+    if interrupt::requested() {
+        return result.context("interrupted");
+    }
+    result
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => crate::ui::run(None),
         Some(Command::Open { video }) => crate::ui::run(video),

@@ -1,7 +1,6 @@
 //! `foley predict`: the predicted cochleagram of a silent video.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use foley_engine::predict::{self, ModelBundle};
@@ -41,8 +40,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let bundle = load_model(args.model.as_ref())?;
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "encoding");
-    let cancel = AtomicBool::new(false);
-    let prediction = predict::predict_video_streaming(&args.video, &bundle, encoder.as_mut(), &cancel, &mut |p| {
+    let cancel = super::interrupt::flag();
+    let prediction = predict::predict_video_streaming(&args.video, &bundle, encoder.as_mut(), cancel, &mut |p| {
         bar.set_length(p.frames_total);
         bar.set_position(p.frames_done);
     });

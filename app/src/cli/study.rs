@@ -107,8 +107,11 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<()> {
             study::write_report(&report, dir, &out)?;
             println!("{} answers from {} participants", report.answers, report.participants);
             for g in &report.overall {
+                let clustered = g.by_participant.map_or_else(String::new, |(low, high)| {
+                    format!("; participants resampled {:.1}% - {:.1}%", 100.0 * low, 100.0 * high)
+                });
                 println!(
-                    "{:<12} predicted chosen as real in {} of {} trials: {:.1}% (95% interval {:.1}% - {:.1}%)",
+                    "{:<12} predicted chosen as real in {} of {} trials: {:.1}% (95% interval {:.1}% - {:.1}%{clustered})",
                     g.method,
                     g.predicted_chosen,
                     g.trials,

@@ -2,7 +2,6 @@
 //! video with the track and the placed hits as CSV).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context as _, bail};
 use foley_engine::media::{self, AudioTrack, WavFormat};
@@ -74,6 +73,20 @@ fn check_output(path: &Path, extensions: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An empty temporary file beside `target` with the same extension (FFmpeg picks the container
+/// by it), removed unless it is renamed onto `target`.
+fn staged(target: &Path) -> anyhow::Result<tempfile::TempPath> {
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let suffix = target.extension().map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    let file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(&format!(".part{suffix}"))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    Ok(file.into_temp_path())
+}
+
 /// The clip database beside a model, if it has one.
 pub fn load_database(model_dir: &Path) -> anyhow::Result<Option<ClipDatabase>> {
     if !model_dir.join(foley_engine::retrieval::MANIFEST_FILE).is_file() {
@@ -89,6 +102,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     check_output(&args.output, &["wav"])?;
     if let Some(v) = &args.video_out {
         check_output(v, &["mp4", "m4v", "mov", "mkv"])?;
+        if v.exists() && std::fs::canonicalize(v).ok() == std::fs::canonicalize(&args.video).ok() {
+            bail!("{}: --video-out would replace the video being read", v.display());
+        }
     }
     if let Some(h) = &args.hits {
         check_output(h, &["csv"])?;
@@ -106,29 +122,46 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "listening");
-    let cancel = AtomicBool::new(false);
+    let cancel = super::interrupt::flag();
     let options = SynthOptions { method, ..SynthOptions::default() };
     let made =
-        synthesis::synthesize_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, &cancel, &mut |p| {
+        synthesis::synthesize_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
             bar.set_length(p.frames_total);
             bar.set_position(p.frames_done);
         });
     bar.finish_and_clear();
+    if super::interrupt::requested() {
+        bail!("nothing was written");
+    }
     let made = made.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
 
-    media::write_wav(&args.output, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
+    // Every output is made beside its target first and renamed only once all are made: a run that
+    // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
+    let wav = staged(&args.output)?;
+    media::write_wav(&wav, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let mut outputs = vec![(wav, &args.output)];
     if let Some(path) = &args.hits {
-        synthesis::write_placed_hits(path, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
+        let csv = staged(path)?;
+        synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
+        outputs.push((csv, path));
     }
     if let Some(path) = &args.video_out {
+        let video = staged(path)?;
         let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: made.track.clone() };
         let bar = super::progress::bar(1000, "muxing");
-        let muxed = media::mux_audio_with_progress(&args.video, &track, path, None, &mut |f| {
+        let muxed = media::mux_audio_with_progress(&args.video, &track, &video, None, &mut |f| {
             bar.set_position((f * 1000.0) as u64);
         });
         bar.finish_and_clear();
         muxed.with_context(|| format!("cannot write {}", path.display()))?;
+        outputs.push((video, path));
+    }
+    if super::interrupt::requested() {
+        bail!("nothing was written");
+    }
+    for (temp, target) in outputs {
+        temp.persist(target).with_context(|| format!("cannot write {}", target.display()))?;
     }
 
     let mut materials: Vec<(String, usize)> = Vec::new();

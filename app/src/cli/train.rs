@@ -1,7 +1,6 @@
 //! `foley train`: fit the sound predictor on a dataset in the Greatest Hits layout.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use foley_engine::data::Split;
@@ -72,9 +71,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     eprintln!("encoder: {} on {}", encoder.spec().identity.name, encoder.device());
     let preparing = super::progress::bar(0, "features");
     let fitting = super::progress::bar(0, "epoch");
-    let cancel = AtomicBool::new(false);
+    let cancel = super::interrupt::flag();
     let features_root = args.cache.clone().unwrap_or_else(cache_dir);
-    let report = predict::train(&args.data, &args.out, &options, encoder.as_mut(), &features_root, &cancel, &mut |p| {
+    let report = predict::train(&args.data, &args.out, &options, encoder.as_mut(), &features_root, cancel, &mut |p| {
         match p {
             TrainProgress::Preparing { done, total } => {
                 preparing.set_length(*total as u64);
@@ -108,7 +107,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     // The clips retrieval searches: every labelled contact of the training videos.
     let bundle = predict::ModelBundle::load(&args.out)?;
     let bar = super::progress::bar(0, "looks");
-    let looks = retrieval::dataset_looks(&args.data, Split::Train, encoder.as_mut(), &cancel, &mut |done, total| {
+    let looks = retrieval::dataset_looks(&args.data, Split::Train, encoder.as_mut(), cancel, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
@@ -120,7 +119,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         &args.out,
         &bundle.manifest.cochleagram,
         Some(looks),
-        &cancel,
+        cancel,
         &mut |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);

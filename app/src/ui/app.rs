@@ -263,6 +263,8 @@ impl FoleyApp {
         self.original = None;
         self.original_rx = None;
         self.project_path = None;
+        // Saved hits belong to the project's own video only.
+        self.pending_hits = None;
         self.view = View::default();
         self.thumbnails.clear();
         self.thumbs_rx = None;
@@ -604,7 +606,9 @@ impl FoleyApp {
                 frames.iter().filter(|&&f| f > 16.0).count()
             );
             self.longest_frame_ms = longest;
-            match result.and_then(|generated| Session::new(generated, self.pending_hits.take())) {
+            // Taken whatever the outcome: a failed generation must not hand them to the next one.
+            let saved_hits = self.pending_hits.take();
+            match result.and_then(|generated| Session::new(generated, saved_hits)) {
                 Ok(mut session) => {
                     let image = std::mem::take(&mut session.generated.cochleagram_image);
                     session.cochleagram = Some(ctx.load_texture("cochleagram", image, egui::TextureOptions::LINEAR));
@@ -866,5 +870,16 @@ mod tests {
         let project = super::super::project::Project::load(&out("work.foley.json")).unwrap();
         assert_eq!(project.hits.len(), hits);
         assert_eq!(project.video, video);
+
+        // A project edited by hand, with a hit past the video's end, is refused with the reason,
+        // and its hits do not reach the next generation.
+        let mut edited = project.clone();
+        edited.hits[0].time_s = 99.0;
+        edited.save(&out("edited.foley.json")).unwrap();
+        h.state_mut().apply(&ctx, Command::WithFile(Dialog::OpenProject, out("edited.foley.json")));
+        settle(&mut h, |app| !app.busy() && app.error.as_deref().is_some_and(|e| e.contains("hit 1")));
+        let error = h.state().error.clone().unwrap();
+        assert!(error.contains("past the video's end"), "{error}");
+        assert!(h.state().session.is_none() && h.state().pending_hits.is_none());
     }
 }

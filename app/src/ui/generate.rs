@@ -119,7 +119,8 @@ fn run(
             Ok(()) => wake(),
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
         })
-        .map_err(|e| if cancel.load(Ordering::Relaxed) { "generation cancelled".to_owned() } else { e.to_string() })?;
+        // A real failure is reported as itself even when a cancel was asked for meanwhile.
+        .map_err(|e| if e.is_cancelled() { "generation cancelled".to_owned() } else { e.to_string() })?;
     let cochleagram_image = super::session::cochleagram_image(&synthesis.cochleagram);
     Ok(Generated { synthesis, cochleagram_image, db, method })
 }

@@ -36,6 +36,12 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Starts from a generation; `hits` replaces the generated hits (a reopened project).
     pub fn new(generated: Generated, hits: Option<Vec<PlacedHit>>) -> Result<Self, String> {
+        // A project file may have been edited by hand or made for another video.
+        for (i, hit) in hits.iter().flatten().enumerate() {
+            if let Some(problem) = hit.problem(Some(generated.synthesis.duration_s)) {
+                return Err(format!("the project's hit {} cannot be used: {problem}", i + 1));
+            }
+        }
         // The generated track already matches the generated hits; saved hits need a render.
         let saved = hits.is_some();
         let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.hits.clone()));

@@ -103,6 +103,7 @@ mod tests {
             assert!(ids.insert(clip.id.clone()), "duplicate id {}", clip.id);
             assert_eq!(clip.sha256.len(), 64, "{}", clip.id);
             assert!(clip.action == "hit" || clip.action == "scratch", "{}", clip.id);
+            assert!(crate::data::is_known_material(&clip.material), "{}: material {}", clip.id, clip.material);
             assert!(!clip.license.is_empty() && !clip.attribution.is_empty(), "{}", clip.id);
             // Every recording has at least one measured hit, inside the recording.
             let offsets = clip.hit_offsets();

@@ -37,6 +37,15 @@ pub const KNOWN_MATERIALS: &[&str] = &[
     "cloth",
 ];
 
+/// Materials of foley's own recordings and scenes that the released dataset does not name.
+pub const EXTRA_MATERIALS: &[&str] = &["ice", "sand", "skin", "snow"];
+
+/// Whether `material` is one of the released dataset's or foley's own.
+#[must_use]
+pub fn is_known_material(material: &str) -> bool {
+    KNOWN_MATERIALS.contains(&material) || EXTRA_MATERIALS.contains(&material)
+}
+
 /// Which list a video is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -11,7 +11,8 @@ mod texturebank;
 pub use clipbank::{BankClip, MANIFEST_HEADER, read_manifest, write_manifest};
 pub use error::DataError;
 pub use greatest_hits::{
-    Action, Contact, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, majority_material, read_times,
+    Action, Contact, EXTRA_MATERIALS, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, is_known_material,
+    majority_material, read_times,
 };
 pub use preview::contact_sheet;
 pub use texturebank::{TEXTURE_MANIFEST_HEADER, TexturePhoto, TextureUse, read_texture_manifest, texturebank_manifest};

@@ -148,6 +148,17 @@ pub fn evaluate_synthesis(
             reason: format!("needs labelled train and test videos; it has {} and {}", train.len(), test.len()),
         });
     }
+    // Retrieval and the baselines draw their clips from the train split's contacts.
+    let mut train_contacts = 0;
+    for entry in &train {
+        train_contacts += entry.contacts()?.len();
+    }
+    if train_contacts == 0 {
+        return Err(EvalError::Unusable {
+            path: options.data.clone(),
+            reason: format!("its {} train videos have no labelled contacts to take clips from", train.len()),
+        });
+    }
     std::fs::create_dir_all(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
 
     // How each train video looks (its first frame's features) and its material: retrieval reads

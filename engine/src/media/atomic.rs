@@ -59,6 +59,23 @@ impl PendingFile {
     }
 }
 
+/// Commits a data file and the sidecar that describes it, so that they appear together or not at
+/// all: an old sidecar is removed first (a crash between the renames then leaves data without a
+/// sidecar, which readers refuse, never new data beside an old sidecar), and if the sidecar cannot
+/// be committed the data is removed again.
+pub(crate) fn commit_pair(data: PendingFile, sidecar: PendingFile) -> Result<(), MediaError> {
+    match std::fs::remove_file(&sidecar.target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(MediaError::Write { path: sidecar.target.clone(), source }),
+    }
+    let data_target = data.target.clone();
+    data.commit()?;
+    sidecar.commit().inspect_err(|_| {
+        let _ = std::fs::remove_file(&data_target);
+    })
+}
+
 /// Runs `write` on a temporary file beside `path`, then renames it onto `path`.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io::Result<()>) -> Result<(), MediaError> {
     let (pending, file) = PendingFile::beside(path)?;
@@ -82,4 +99,34 @@ pub(crate) fn publish(temp: &Path, target: &Path) -> std::io::Result<()> {
     }
     file.sync_all()?;
     std::fs::rename(temp, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn pending(target: &Path, text: &str) -> PendingFile {
+        let (pending, mut file) = PendingFile::beside(target).unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        pending
+    }
+
+    #[test]
+    fn a_pair_appears_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, sidecar) = (dir.path().join("f.npy"), dir.path().join("f.json"));
+        commit_pair(pending(&data, "old data"), pending(&sidecar, "old sidecar")).unwrap();
+        commit_pair(pending(&data, "new data"), pending(&sidecar, "new sidecar")).unwrap();
+        assert_eq!(std::fs::read_to_string(&data).unwrap(), "new data");
+        assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), "new sidecar");
+
+        // The sidecar fails after the data was renamed: neither is left, and no temporary file.
+        let failing = pending(&sidecar, "newer sidecar");
+        std::fs::remove_file(failing.path()).unwrap();
+        assert!(commit_pair(pending(&data, "newer data"), failing).is_err());
+        assert!(!data.exists() && !sidecar.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

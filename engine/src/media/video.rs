@@ -17,9 +17,10 @@ use super::input::{self, seconds, stream_start};
 /// What a video stream is, as read from its container and a scan of its packet timestamps.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoInfo {
-    /// Coded frame width in pixels.
+    /// Width in pixels of the picture as displayed: the coded width, or the coded height where
+    /// the display rotation is a quarter turn. Frames are delivered upright.
     pub width: u32,
-    /// Coded frame height in pixels.
+    /// Height in pixels of the picture as displayed.
     pub height: u32,
     /// Average frame rate (frames per second).
     pub fps: f64,
@@ -93,6 +94,11 @@ pub struct VideoReader {
     catch_up_to: Option<i64>,
     /// The longest interval between consecutive frames, in stream ticks (from the packet scan).
     max_interval: i64,
+    /// The shortest interval between consecutive frames, in stream ticks (at least 1): the step
+    /// from a frame to the next when the decoder gives the next no usable timestamp.
+    frame_step: i64,
+    /// Timestamp (stream ticks) of the frame last decoded since the last seek.
+    last_ts: Option<i64>,
 }
 
 /// A seek at most this far ahead of the frame last returned decodes forward from there instead
@@ -149,14 +155,20 @@ impl VideoReader {
             .video()
             .map_err(|e| MediaError::codec(path, "cannot open a decoder for the video stream", e))?;
         let origin = scan.first_pts;
+        let rotation_deg = rotation_of(&stream);
+        let (width, height) = if rotation_deg % 180 == 90 {
+            (decoder.height(), decoder.width())
+        } else {
+            (decoder.width(), decoder.height())
+        };
         let info = VideoInfo {
-            width: decoder.width(),
-            height: decoder.height(),
+            width,
+            height,
             fps: scan.average_fps(&[stream.avg_frame_rate(), stream.rate()]),
             variable_rate: scan.is_variable(),
             duration_s: seconds(scan.span_ticks(), time_base),
             frame_count: scan.count,
-            rotation_deg: rotation_of(&stream),
+            rotation_deg,
             codec: decoder.id().name().to_owned(),
             container_start_s: seconds(stream_start(&stream).unwrap_or(origin), time_base),
         };
@@ -176,6 +188,8 @@ impl VideoReader {
             position_s: None,
             catch_up_to: None,
             max_interval: scan.max_interval,
+            frame_step: scan.min_interval.max(1),
+            last_ts: None,
         })
     }
 
@@ -265,6 +279,7 @@ impl VideoReader {
                 .map_err(|e| MediaError::codec(&self.path, format!("cannot seek to {time_s:.3} s"), e))?;
         }
         self.decoder.flush();
+        self.last_ts = None;
         self.pending = None;
         self.eof_sent = false;
         self.finished = false;
@@ -303,7 +318,8 @@ impl VideoReader {
         loop {
             match self.decoder.receive_frame(&mut raw) {
                 Ok(()) => {
-                    let ts = raw.timestamp().or(raw.pts()).unwrap_or(self.origin);
+                    let ts = next_timestamp(raw.timestamp().or(raw.pts()), self.last_ts, self.frame_step, self.origin);
+                    self.last_ts = Some(ts);
                     return Ok(Some((seconds(ts - self.origin, self.time_base), raw)));
                 }
                 Err(ffmpeg_next::Error::Eof) => {
@@ -347,6 +363,9 @@ impl VideoReader {
 
     fn convert(&mut self, time_s: f64, raw: &frame::Video) -> Result<VideoFrame, MediaError> {
         let (out_w, out_h) = self.output_size();
+        let rotation = self.info.rotation_deg;
+        // Scaled in the coded orientation, then turned upright.
+        let (scaled_w, scaled_h) = if rotation % 180 == 90 { (out_h, out_w) } else { (out_w, out_h) };
         let source = (raw.format(), raw.width(), raw.height());
         if self.scaler.as_ref().is_none_or(|s| s.source != source) {
             let context = scaling::Context::get(
@@ -354,8 +373,8 @@ impl VideoReader {
                 source.1,
                 source.2,
                 Pixel::RGB24,
-                out_w,
-                out_h,
+                scaled_w,
+                scaled_h,
                 scaling::Flags::BILINEAR,
             )
             .map_err(|e| MediaError::codec(&self.path, format!("cannot convert {:?} frames to RGB", source.0), e))?;
@@ -367,12 +386,48 @@ impl VideoReader {
             .context
             .run(raw, &mut rgb_frame)
             .map_err(|e| MediaError::codec(&self.path, "cannot convert a frame to RGB", e))?;
+        let coded = packed_rows(&rgb_frame, scaled_w as usize * 3, scaled_h as usize);
         Ok(VideoFrame {
             time_s,
             width: out_w,
             height: out_h,
-            rgb: packed_rows(&rgb_frame, out_w as usize * 3, out_h as usize),
+            rgb: turned_clockwise(coded, scaled_w as usize, scaled_h as usize, rotation),
         })
+    }
+}
+
+/// Packed RGB rows of a `w` x `h` picture turned clockwise by `degrees` (0, 90, 180 or 270).
+fn turned_clockwise(rgb: Vec<u8>, w: usize, h: usize, degrees: u32) -> Vec<u8> {
+    if degrees == 0 {
+        return rgb;
+    }
+    let mut out = vec![0_u8; rgb.len()];
+    for y in 0..h {
+        for x in 0..w {
+            // Clockwise by 90, (x, y) lands at (h-1-y, x) of an h-wide picture; by 180 at
+            // (w-1-x, h-1-y); by 270 at (y, w-1-x) of an h-wide picture.
+            let to = match degrees {
+                90 => x * h + (h - 1 - y),
+                180 => (h - 1 - y) * w + (w - 1 - x),
+                _ => (w - 1 - x) * h + y,
+            };
+            out[to * 3..to * 3 + 3].copy_from_slice(&rgb[(y * w + x) * 3..(y * w + x) * 3 + 3]);
+        }
+    }
+    out
+}
+
+/// The timestamp of a decoded frame: FFmpeg's best-effort one when it follows the previous
+/// frame's, else one frame period after the previous frame. Files with packed B-frames (DivX-style
+/// AVI) leave most frames without a PTS and the last one flushed out of the decoder without any
+/// timestamp; counting on from the previous frame keeps such a video's frames in order and its
+/// length right. Without a previous frame, a frame lacking a timestamp starts the video.
+fn next_timestamp(decoded: Option<i64>, previous: Option<i64>, step: i64, origin: i64) -> i64 {
+    match (decoded, previous) {
+        (Some(ts), Some(prev)) if ts > prev => ts,
+        (Some(ts), None) => ts,
+        (_, Some(prev)) => prev + step,
+        (None, None) => origin,
     }
 }
 

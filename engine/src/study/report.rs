@@ -25,6 +25,9 @@ pub struct GroupShare {
     /// 95% Wilson interval of the share.
     pub low: f64,
     pub high: f64,
+    /// For the overall shares, a 95% interval that lets answers cluster by participant (see
+    /// [`participant_bootstrap`]); `None` for other groups and with fewer than two participants.
+    pub by_participant: Option<(f64, f64)>,
 }
 
 /// Every share the report shows.
@@ -51,6 +54,41 @@ pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// Resamplings of [`participant_bootstrap`] in a report.
+pub const BOOTSTRAP_ROUNDS: usize = 4000;
+
+/// The 95% percentile-bootstrap interval of a pooled share when participants, not answers, are
+/// the sampled units: `participants` holds each one's `(trials, predicted chosen)`; each round
+/// draws as many participants with replacement and pools their answers. A participant who
+/// answers alike throughout then widens the interval as one person, not as many answers. `None`
+/// with fewer than two participants, where no spread between them can be seen.
+#[must_use]
+pub fn participant_bootstrap(participants: &[(usize, usize)], rounds: usize, seed: u64) -> Option<(f64, f64)> {
+    use rand::{RngExt as _, SeedableRng as _};
+    if participants.len() < 2 || rounds == 0 {
+        return None;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut shares: Vec<f64> = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let (mut n, mut k) = (0usize, 0usize);
+        for _ in 0..participants.len() {
+            let (trials, chosen) = participants[rng.random_range(0..participants.len())];
+            n += trials;
+            k += chosen;
+        }
+        if n > 0 {
+            shares.push(k as f64 / n as f64);
+        }
+    }
+    if shares.is_empty() {
+        return None;
+    }
+    shares.sort_by(f64::total_cmp);
+    let at = |q: f64| shares[((q * (shares.len() - 1) as f64).round() as usize).min(shares.len() - 1)];
+    Some((at(0.025), at(0.975)))
+}
+
 fn shares(rows: &[&ResultRow], key: &dyn Fn(&ResultRow) -> String) -> Vec<GroupShare> {
     let mut groups: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for r in rows {
@@ -62,7 +100,16 @@ fn shares(rows: &[&ResultRow], key: &dyn Fn(&ResultRow) -> String) -> Vec<GroupS
         .into_iter()
         .map(|((method, group), (n, k))| {
             let (low, high) = wilson_interval(k, n);
-            GroupShare { method, group, trials: n, predicted_chosen: k, share: k as f64 / n as f64, low, high }
+            GroupShare {
+                method,
+                group,
+                trials: n,
+                predicted_chosen: k,
+                share: k as f64 / n as f64,
+                low,
+                high,
+                by_participant: None,
+            }
         })
         .collect()
 }
@@ -77,22 +124,35 @@ pub fn report_study(dir: &Path) -> Result<StudyReport, StudyError> {
     let rows = read_results(&dir.join(RESULTS_FILE), trials.as_deref())?;
     let all: Vec<&ResultRow> = rows.iter().collect();
     let participants: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.participant.as_str()).collect();
+    let mut overall = shares(&all, &|_| "all".to_owned());
+    for g in &mut overall {
+        let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.method == g.method) {
+            let c = counts.entry(r.participant.as_str()).or_default();
+            c.0 += 1;
+            c.1 += usize::from(r.chose_real == 0);
+        }
+        let counts: Vec<(usize, usize)> = counts.into_values().collect();
+        g.by_participant = participant_bootstrap(&counts, BOOTSTRAP_ROUNDS, 1);
+    }
     Ok(StudyReport {
         answers: rows.len(),
         participants: participants.len(),
-        overall: shares(&all, &|_| "all".to_owned()),
+        overall,
         per_material: shares(&all, &|r| materials.get(&r.clip).cloned().unwrap_or_else(|| "unlabelled".into())),
         per_participant: shares(&all, &|r| r.participant.clone()),
     })
 }
 
-fn table(title: &str, column: &str, groups: &[GroupShare]) -> String {
+fn table(title: &str, column: &str, groups: &[GroupShare], clustered: bool) -> String {
     let mut md = format!(
-        "\n## {title}\n\n| method | {column} | trials | predicted chosen as real | share | 95% interval |\n|---|---|---|---|---|---|\n"
+        "\n## {title}\n\n| method | {column} | trials | predicted chosen as real | share | 95% interval |{}\n|---|---|---|---|---|---|{}\n",
+        if clustered { " 95% interval, participants resampled |" } else { "" },
+        if clustered { "---|" } else { "" }
     );
     for g in groups {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1}% | {:.1}% - {:.1}% |\n",
+            "| {} | {} | {} | {} | {:.1}% | {:.1}% - {:.1}% |",
             g.method,
             g.group,
             g.trials,
@@ -101,6 +161,13 @@ fn table(title: &str, column: &str, groups: &[GroupShare]) -> String {
             100.0 * g.low,
             100.0 * g.high
         ));
+        if clustered {
+            md.push_str(&match g.by_participant {
+                Some((low, high)) => format!(" {:.1}% - {:.1}% |", 100.0 * low, 100.0 * high),
+                None => " - (one participant) |".to_owned(),
+            });
+        }
+        md.push('\n');
     }
     md
 }
@@ -114,9 +181,12 @@ pub fn write_report(report: &StudyReport, dir: &Path, out: &Path) -> Result<(), 
         report.answers,
         report.participants
     );
-    md.push_str(&table("Overall", "group", &report.overall));
-    md.push_str(&table("Per material", "material", &report.per_material));
-    md.push_str(&table("Per participant", "participant", &report.per_participant));
+    md.push_str(&table("Overall", "group", &report.overall, true));
+    md.push_str(&format!(
+        "\nThe Wilson interval treats every answer as independent; the other resamples participants ({BOOTSTRAP_ROUNDS} rounds, percentile bootstrap), so that answers that cluster by person widen it.\n"
+    ));
+    md.push_str(&table("Per material", "material", &report.per_material, false));
+    md.push_str(&table("Per participant", "participant", &report.per_participant, false));
     crate::media::write_bytes_atomically(&out.join("report.md"), md.as_bytes())?;
     chart(&out.join("chart.png"), report)?;
     Ok(())
@@ -174,6 +244,20 @@ mod tests {
     }
 
     #[test]
+    fn the_participant_bootstrap_widens_when_answers_cluster_by_person() {
+        // 40 answers each from 4 people. Alike: everyone chose the predicted sound in half the
+        // trials. Clustered: two always did, two never did; the pooled share is 0.5 in both.
+        let alike = participant_bootstrap(&[(40, 20); 4], BOOTSTRAP_ROUNDS, 1).unwrap();
+        let clustered = participant_bootstrap(&[(40, 40), (40, 40), (40, 0), (40, 0)], BOOTSTRAP_ROUNDS, 1).unwrap();
+        assert_eq!(alike, (0.5, 0.5));
+        assert!(clustered.0 <= 0.25 && clustered.1 >= 0.75, "{clustered:?}");
+        // Pooled as independent answers, both would have the same Wilson interval (80 of 160).
+        let (lo, hi) = wilson_interval(80, 160);
+        assert!(hi - lo < 0.16, "{lo} {hi}");
+        assert_eq!(participant_bootstrap(&[(10, 3)], BOOTSTRAP_ROUNDS, 1), None);
+    }
+
+    #[test]
     fn shares_from_hand_typed_answers_match_hand_computed_values() {
         let dir = tempfile::tempdir().unwrap();
         let clip = |name: &str, material: &str| super::super::StudyClip {
@@ -228,6 +312,10 @@ mod tests {
         let p = find(&report.overall, "parametric", "all");
         assert_eq!((p.trials, p.predicted_chosen), (4, 2));
         assert!((p.low - 0.15).abs() < 5e-4 && (p.high - 0.85).abs() < 5e-4);
+        // Resampling the two participants: retrieval p1 1 of 2, p2 2 of 2; the pooled share is
+        // 0.5 (p1 twice, a quarter of rounds), 0.75 or 1.0 (p2 twice, a quarter): [0.5, 1.0].
+        assert_eq!(r.by_participant, Some((0.5, 1.0)));
+        assert!(find(&report.per_material, "retrieval", "wood").by_participant.is_none());
         // Per material and participant.
         assert_eq!(find(&report.per_material, "retrieval", "wood").predicted_chosen, 2);
         assert_eq!(find(&report.per_material, "retrieval", "metal").predicted_chosen, 1);
@@ -235,7 +323,7 @@ mod tests {
         assert_eq!(find(&report.per_participant, "parametric", "p2").predicted_chosen, 0);
         write_report(&report, dir.path(), &dir.path().join("out")).unwrap();
         let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
-        assert!(md.contains("| retrieval | all | 4 | 3 | 75.0% | 30.1% - 95.4% |"), "{md}");
+        assert!(md.contains("| retrieval | all | 4 | 3 | 75.0% | 30.1% - 95.4% | 50.0% - 100.0% |"), "{md}");
         assert!(dir.path().join("out/chart.png").is_file());
     }
 }

@@ -24,6 +24,43 @@ pub struct PlacedHit {
     pub gain_db: f32,
 }
 
+/// The loudest gain a hit may ask for, dB: more only clips.
+pub const MAX_GAIN_DB: f32 = 24.0;
+
+impl PlacedHit {
+    /// What makes this hit unusable, if anything: a time before the video (or, given the video's
+    /// length, at or past its end), a gain above [`MAX_GAIN_DB`], a negative strength, or a
+    /// material or action foley does not know.
+    #[must_use]
+    pub fn problem(&self, duration_s: Option<f64>) -> Option<String> {
+        if !self.time_s.is_finite() || self.time_s < 0.0 {
+            return Some(format!("time_s {} is before the video's start", self.time_s));
+        }
+        if let Some(end) = duration_s
+            && self.time_s >= end
+        {
+            return Some(format!("time_s {} is past the video's end ({end:.3} s)", self.time_s));
+        }
+        if !self.gain_db.is_finite() || self.gain_db > MAX_GAIN_DB {
+            return Some(format!("gain_db {} is above the limit of +{MAX_GAIN_DB} dB", self.gain_db));
+        }
+        if !self.strength.is_finite() || self.strength < 0.0 {
+            return Some(format!("strength {} is negative", self.strength));
+        }
+        if let Some(m) = &self.material
+            && !crate::data::is_known_material(m)
+        {
+            return Some(format!("material `{m}` is not one foley knows"));
+        }
+        if let Some(a) = &self.action
+            && !matches!(a.as_str(), "hit" | "scratch")
+        {
+            return Some(format!("action `{a}` is neither `hit` nor `scratch`"));
+        }
+        None
+    }
+}
+
 /// The CSV's columns.
 pub const HITS_HEADER: &str = "time_s,material,action,strength,clip,gain_db";
 
@@ -47,8 +84,9 @@ pub fn write_placed_hits(path: &Path, hits: &[PlacedHit]) -> Result<(), Synthesi
     Ok(())
 }
 
-/// Reads a hits CSV, checking its header; an error names the line.
-pub fn read_placed_hits(path: &Path) -> Result<Vec<PlacedHit>, SynthesisError> {
+/// Reads a hits CSV, checking its header and every value (see [`PlacedHit::problem`]; times
+/// against `duration_s` when the video's length is known); an error names the line and value.
+pub fn read_placed_hits(path: &Path, duration_s: Option<f64>) -> Result<Vec<PlacedHit>, SynthesisError> {
     let bad = |line: usize, reason: String| SynthesisError::BadHits {
         path: path.to_owned(),
         reason: format!("line {line}: {reason}"),
@@ -75,14 +113,18 @@ pub fn read_placed_hits(path: &Path) -> Result<Vec<PlacedHit>, SynthesisError> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| bad(line, format!("{name} `{}` is not a number", r.get(k).unwrap_or(""))))
         };
-        hits.push(PlacedHit {
+        let hit = PlacedHit {
             time_s: number(0, "time_s")?,
             material: text(r.get(1).unwrap_or("")),
             action: text(r.get(2).unwrap_or("")),
             strength: number(3, "strength")? as f32,
             clip: text(r.get(4).unwrap_or("")),
             gain_db: number(5, "gain_db")? as f32,
-        });
+        };
+        if let Some(problem) = hit.problem(duration_s) {
+            return Err(bad(line, problem));
+        }
+        hits.push(hit);
     }
     Ok(hits)
 }
@@ -109,12 +151,35 @@ mod tests {
         write_placed_hits(&path, &hits).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("time_s,material,action,strength,clip,gain_db\n1.250000,wood,hit,2.5000,"));
-        assert_eq!(read_placed_hits(&path).unwrap(), hits);
+        assert_eq!(read_placed_hits(&path, None).unwrap(), hits);
+        assert_eq!(read_placed_hits(&path, Some(2.5)).unwrap(), hits);
 
         std::fs::write(&path, "time_s,material,action,strength,clip,gain_db\n1.0,wood,hit,x,c,0\n").unwrap();
-        let err = read_placed_hits(&path).unwrap_err().to_string();
+        let err = read_placed_hits(&path, None).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("strength"), "{err}");
         std::fs::write(&path, "time,what\n1,2\n").unwrap();
-        assert!(read_placed_hits(&path).unwrap_err().to_string().contains("header"));
+        assert!(read_placed_hits(&path, None).unwrap_err().to_string().contains("header"));
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_their_line_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hits.csv");
+        let good = "0.5,wood,hit,1.0,c,-3.0";
+        for (row, expected) in [
+            ("-0.25,wood,hit,1.0,c,0", "-0.25"),
+            ("0.5,wood,hit,1.0,c,30", "gain_db 30"),
+            ("0.5,unobtainium,hit,1.0,c,0", "unobtainium"),
+            ("0.5,wood,tap,1.0,c,0", "tap"),
+            ("0.5,wood,hit,-1,c,0", "strength -1"),
+            ("12.0,wood,hit,1.0,c,0", "past the video's end"),
+        ] {
+            std::fs::write(&path, format!("{HITS_HEADER}\n{good}\n{row}\n")).unwrap();
+            let err = read_placed_hits(&path, Some(10.0)).unwrap_err().to_string();
+            assert!(err.contains("hits.csv") && err.contains("line 3") && err.contains(expected), "{row}: {err}");
+        }
+        // Without the video's length, only its start bounds the time.
+        std::fs::write(&path, format!("{HITS_HEADER}\n12.0,wood,hit,1.0,c,24\n")).unwrap();
+        assert_eq!(read_placed_hits(&path, None).unwrap().len(), 1);
     }
 }

@@ -335,8 +335,11 @@ pub fn write_features(
         times,
     };
     let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| io(e.into()))?;
-    crate::media::write_bytes_atomically(&sidecar_path(out), &json)?;
-    pending.commit()?;
+    let sidecar_out = sidecar_path(out);
+    let (sidecar_pending, mut sidecar_file) = crate::media::atomic::PendingFile::beside(&sidecar_out)?;
+    sidecar_file.write_all(&json).map_err(|source| VisionError::Io { path: sidecar_out.clone(), source })?;
+    drop(sidecar_file);
+    crate::media::atomic::commit_pair(pending, sidecar_pending)?;
     Ok(summary)
 }
 

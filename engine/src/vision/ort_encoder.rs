@@ -1,7 +1,7 @@
 //! [`FrameEncoder`] on ONNX Runtime (`ort` with `load-dynamic`): the library is the one the
 //! set-up placed (see [`crate::paths::onnxruntime_library`]), loaded once per process.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::environment::Environment;
@@ -16,6 +16,8 @@ pub struct OrtEncoder {
     spec: EncoderSpec,
     session: Session,
     threads: usize,
+    /// The loaded library's own version.
+    runtime_version: &'static str,
 }
 
 impl std::fmt::Debug for OrtEncoder {
@@ -24,17 +26,42 @@ impl std::fmt::Debug for OrtEncoder {
     }
 }
 
-/// The process's ONNX Runtime environment; loading the library twice is not possible, so a
-/// failure is remembered too.
-fn environment() -> Result<&'static Environment, VisionError> {
-    static ENV: OnceLock<Result<Environment, (PathBuf, String)>> = OnceLock::new();
+/// The process's ONNX Runtime environment and the version of the library loaded; loading the
+/// library twice is not possible, so a failure is remembered too.
+fn environment() -> Result<&'static (Environment, String), VisionError> {
+    static ENV: OnceLock<Result<(Environment, String), (PathBuf, String)>> = OnceLock::new();
     let library = crate::paths::onnxruntime_library()?;
     let env = ENV.get_or_init(|| {
         let fail = |e: &dyn std::fmt::Display| (library.clone(), e.to_string());
         let builder = ort::init_from(&library).map_err(|e| fail(&e))?;
-        builder.with_name("foley").build().map_err(|e| fail(&e))
+        let env = builder.with_name("foley").build().map_err(|e| fail(&e))?;
+        let version = loaded_version(&library).map_err(|e| fail(&e))?;
+        Ok((env, version))
     });
     env.as_ref().map_err(|(path, reason)| VisionError::RuntimeLoad { path: path.clone(), reason: reason.clone() })
+}
+
+/// The version the ONNX Runtime library at `library` reports of itself: what actually runs, which
+/// `ORT_DYLIB_PATH` may make another than the one foley was built for.
+fn loaded_version(library: &Path) -> Result<String, String> {
+    // SAFETY: `library` is the ONNX Runtime library `ort::init_from` has just loaded, so opening
+    // it again only adds a reference and runs no initialisers; `OrtGetApiBase` and
+    // `GetVersionString` take no arguments, and the string lives as long as the library, which
+    // stays loaded while it is copied.
+    unsafe {
+        let lib = libloading::Library::new(library).map_err(|e| e.to_string())?;
+        let get_base: libloading::Symbol<'_, unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            lib.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
+        let base = get_base();
+        if base.is_null() {
+            return Err("OrtGetApiBase returned nothing".to_owned());
+        }
+        let version = ((*base).GetVersionString)();
+        if version.is_null() {
+            return Err("the library reports no version".to_owned());
+        }
+        Ok(std::ffi::CStr::from_ptr(version).to_string_lossy().into_owned())
+    }
 }
 
 impl OrtEncoder {
@@ -46,7 +73,7 @@ impl OrtEncoder {
 
     /// Opens the model with `threads` intra-op threads.
     pub fn with_threads(spec: EncoderSpec, threads: usize) -> Result<Self, VisionError> {
-        let env = environment()?;
+        let (env, runtime_version) = environment()?;
         let fail =
             |e: &dyn std::fmt::Display| VisionError::Inference { path: spec.onnx_path.clone(), reason: e.to_string() };
         let session = Session::builder(env)
@@ -57,7 +84,7 @@ impl OrtEncoder {
             .map_err(|e| fail(&e))?
             .commit_from_file(&spec.onnx_path)
             .map_err(|e| fail(&e))?;
-        Ok(Self { spec, session, threads })
+        Ok(Self { spec, session, threads, runtime_version: runtime_version.as_str() })
     }
 
     /// Runs `batch` and returns the named output, flattened (e.g. the logits, to check weights).
@@ -91,7 +118,7 @@ impl FrameEncoder for OrtEncoder {
     }
 
     fn device(&self) -> String {
-        format!("ONNX Runtime {} on the CPU ({} threads)", crate::paths::ONNXRUNTIME_VERSION, self.threads)
+        format!("ONNX Runtime {} on the CPU ({} threads)", self.runtime_version, self.threads)
     }
 
     fn preferred_batch(&self) -> usize {
@@ -117,5 +144,20 @@ impl FrameEncoder for OrtEncoder {
             });
         }
         Ok(features)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device names the version the loaded library reports of itself, not a constant.
+    #[test]
+    fn the_device_names_the_version_the_loaded_library_reports() {
+        let encoder = OrtEncoder::with_threads(EncoderSpec::default_encoder().unwrap(), 1).unwrap();
+        let reported = loaded_version(&crate::paths::onnxruntime_library().unwrap()).unwrap();
+        let parts: Vec<&str> = reported.split('.').collect();
+        assert!(parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()), "{reported}");
+        assert_eq!(encoder.device(), format!("ONNX Runtime {reported} on the CPU (1 threads)"));
     }
 }

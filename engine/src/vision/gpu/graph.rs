@@ -369,8 +369,23 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
                 return Err(b.bad(format!("Conv `{}`: {c_out} output channels in {groups} groups", node.name)));
             }
             let kernel = [to_u32(dims[2]), to_u32(dims[3])];
-            let stride = ints(node, "strides").map_or([1, 1], |s| [to_u32(s[0]), to_u32(s[1])]);
-            let dilation = ints(node, "dilations").map_or([1, 1], |d| [to_u32(d[0]), to_u32(d[1])]);
+            // Attributes come from the file: their lengths and signs are checked, not trusted.
+            let fixed = |attr: &str, len: usize, default: u32, least: u32| -> Result<Vec<u32>, VisionError> {
+                let Some(values) = ints(node, attr) else { return Ok(vec![default; len]) };
+                let converted: Vec<u32> = values.iter().map(|&v| u32::try_from(v).unwrap_or(u32::MAX)).collect();
+                if converted.len() != len || converted.iter().any(|&v| v < least || v > 65_536) {
+                    return Err(b.bad(format!(
+                        "Conv `{}`: {attr} {values:?} are not {len} values of at least {least}",
+                        node.name
+                    )));
+                }
+                Ok(converted)
+            };
+            if kernel.contains(&0) {
+                return Err(b.bad(format!("Conv `{}`: weight shape {dims:?} has an empty kernel", node.name)));
+            }
+            let (strides, dilations) = (fixed("strides", 2, 1, 1)?, fixed("dilations", 2, 1, 1)?);
+            let (stride, dilation) = ([strides[0], strides[1]], [dilations[0], dilations[1]]);
             let auto_pad = node
                 .attribute
                 .iter()
@@ -378,13 +393,14 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
                 .map(|a| String::from_utf8_lossy(&a.s).into_owned());
             let pads = match auto_pad.as_deref() {
                 None | Some("NOTSET") => {
-                    ints(node, "pads").map_or([0; 4], |p| [to_u32(p[0]), to_u32(p[1]), to_u32(p[2]), to_u32(p[3])])
+                    let p = fixed("pads", 4, 0, 0)?;
+                    [p[0], p[1], p[2], p[3]]
                 }
                 Some("VALID") => [0; 4],
                 Some(mode @ ("SAME_UPPER" | "SAME_LOWER")) => {
                     let same = |size: u32, k: u32, s: u32, d: u32| {
                         let out = size.div_ceil(s);
-                        let total = ((out - 1) * s + (k - 1) * d + 1).saturating_sub(size);
+                        let total = (out.saturating_sub(1) * s + (k - 1) * d + 1).saturating_sub(size);
                         if mode == "SAME_UPPER" {
                             (total / 2, total - total / 2)
                         } else {
@@ -397,9 +413,6 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
                 }
                 Some(other) => return Err(b.bad(format!("Conv `{}`: auto_pad {other}", node.name))),
             };
-            if stride.contains(&0) || dilation.contains(&0) {
-                return Err(b.bad(format!("Conv `{}`: zero stride or dilation", node.name)));
-            }
             let extent = |size: u32, pad: u32, k: u32, s: u32, d: u32| {
                 (i64::from(size) + i64::from(pad) - i64::from(d) * (i64::from(k) - 1) - 1) / i64::from(s) + 1
             };
