@@ -546,15 +546,21 @@ impl Drop for Player {
         drop(std::mem::replace(&mut self.requests, dead_tx));
         let (_, dead_rx) = mpsc::sync_channel(1);
         drop(std::mem::replace(&mut self.replies, dead_rx));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let mut threads: Vec<JoinHandle<()>> = self.thread.take().into_iter().collect();
         if let Some(proxy) = self.proxy.take() {
             proxy.stop.store(true, Ordering::Relaxed);
             proxy.mailbox.close();
-            for thread in proxy.threads {
-                let _ = thread.join();
-            }
+            threads.extend(proxy.threads);
+        }
+        // Joined on a thread of their own: a frame being decoded may take a while to finish, and
+        // closing a video must not freeze the window meanwhile. Should that thread not start, the
+        // handles are dropped and the threads end unjoined all the same.
+        if !threads.is_empty() {
+            let _ = std::thread::Builder::new().name("player-close".to_owned()).spawn(move || {
+                for thread in threads {
+                    let _ = thread.join();
+                }
+            });
         }
     }
 }
