@@ -77,6 +77,10 @@ pub enum Command {
     /// What a dialog does once its file is chosen (also for a file chosen without a dialog).
     WithFile(Dialog, PathBuf),
     SaveProject,
+    /// Go on with the command held back because it would lose unsaved edits; the edits are lost.
+    DiscardEdits,
+    /// Drop that command and keep the edits.
+    KeepEdits,
 }
 
 /// The app. Persisted fields survive a restart; runtime handles are rebuilt.
@@ -143,6 +147,9 @@ pub struct FoleyApp {
     frames_while_generating: Vec<f64>,
     #[serde(skip)]
     longest_frame_ms: f64,
+    /// A command that would lose unsaved edits, held until the user says what to do.
+    #[serde(skip)]
+    pub held_for_edits: Option<Command>,
 }
 
 impl std::fmt::Debug for FoleyApp {
@@ -162,6 +169,10 @@ impl FoleyApp {
 
     /// Applies one command.
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        if self.would_lose_edits(&command) {
+            self.held_for_edits = Some(command);
+            return;
+        }
         match command {
             Command::PickFile => self.show_dialog(ctx, Dialog::OpenVideo),
             Command::ShowDialog(d) => self.show_dialog(ctx, d),
@@ -245,11 +256,32 @@ impl FoleyApp {
             }
             Command::Audition(index) => self.audition(index),
             Command::SetView(v) => self.view = v,
+            Command::DiscardEdits => {
+                if let Some(session) = &mut self.session {
+                    session.saved = session.hits.hits().to_vec();
+                }
+                if let Some(held) = self.held_for_edits.take() {
+                    self.apply(ctx, held);
+                }
+            }
+            Command::KeepEdits => self.held_for_edits = None,
             Command::SaveProject => match self.project_path.clone() {
                 Some(path) => self.save_project(&path),
                 None => self.show_dialog(ctx, Dialog::SaveProject),
             },
         }
+    }
+
+    /// Whether `command` would throw away hits edited since they were generated, opened or saved.
+    fn would_lose_edits(&self, command: &Command) -> bool {
+        let replaces = matches!(
+            command,
+            Command::Open(_)
+                | Command::Close
+                | Command::Generate
+                | Command::WithFile(Dialog::OpenVideo | Dialog::OpenProject, _)
+        );
+        replaces && self.session.as_ref().is_some_and(Session::unsaved)
     }
 
     fn close(&mut self) {
@@ -439,6 +471,9 @@ impl FoleyApp {
             Ok(()) => {
                 self.project_path = Some(path.to_path_buf());
                 self.status = Some(format!("saved {}", path.display()));
+                if let Some(session) = &mut self.session {
+                    session.saved = session.hits.hits().to_vec();
+                }
             }
             Err(e) => self.error = Some(format!("{e:#}")),
         }
@@ -670,6 +705,7 @@ impl FoleyApp {
         commands.extend(panels::shortcuts(&ctx, self));
         commands.extend(panels::menu_bar_ui(ui, self));
         commands.extend(panels::error_ui(ui, self));
+        commands.extend(panels::unsaved_edits_ui(ui, self));
         if self.player.is_some() {
             commands.extend(panels::transport_ui(ui, self));
             commands.extend(panels::timeline_panel_ui(ui, self));
@@ -876,7 +912,26 @@ mod tests {
         let mut edited = project.clone();
         edited.hits[0].time_s = 99.0;
         edited.save(&out("edited.foley.json")).unwrap();
+
+        // Saved, then edited again: closing asks first, and "Keep editing" keeps the edit.
+        assert!(!h.state().session.as_ref().unwrap().unsaved());
+        h.state_mut().apply(&ctx, Command::AddHitAtPlayhead);
+        h.step();
+        h.state_mut().apply(&ctx, Command::Close);
+        h.step();
+        h.step();
+        assert!(h.state().player.is_some() && h.query_by_label("Unsaved edits").is_some());
+        h.get_by_label("Keep editing").click();
+        h.step();
+        h.step();
+        assert!(h.state().held_for_edits.is_none());
+        assert_eq!(h.state().session.as_ref().unwrap().hits.hits().len(), hits + 1);
+        // Opening another project asks too; "Discard edits" goes on with it.
         h.state_mut().apply(&ctx, Command::WithFile(Dialog::OpenProject, out("edited.foley.json")));
+        h.step();
+        h.step();
+        assert!(h.state().held_for_edits.is_some());
+        h.get_by_label("Discard edits").click();
         settle(&mut h, |app| !app.busy() && app.error.as_deref().is_some_and(|e| e.contains("hit 1")));
         let error = h.state().error.clone().unwrap();
         assert!(error.contains("past the video's end"), "{error}");

@@ -158,6 +158,30 @@ pub fn error_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     out
 }
 
+/// Asks what to do with edited hits before a command that would lose them.
+pub fn unsaved_edits_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    let Some(held) = &app.held_for_edits else { return out };
+    let what = match held {
+        Command::Close => "Closing the video",
+        Command::Generate => "Generating again",
+        _ => "Opening another file",
+    };
+    egui::Modal::new(egui::Id::unique("unsaved-edits")).show(ui.ctx(), |ui| {
+        ui.heading("Unsaved edits");
+        ui.label(format!("{what} loses the hits edited since the last save."));
+        ui.horizontal(|ui| {
+            if ui.button("Discard edits").clicked() {
+                out.push(Command::DiscardEdits);
+            }
+            if ui.button("Keep editing").clicked() {
+                out.push(Command::KeepEdits);
+            }
+        });
+    });
+    out
+}
+
 pub fn welcome_ui(ui: &mut egui::Ui, app: &mut FoleyApp) -> Vec<Command> {
     let mut out = Vec::new();
     egui::CentralPanel::default().show(ui, |ui| {

@@ -25,6 +25,8 @@ pub struct Session {
     pub cochleagram: Option<egui::TextureHandle>,
     /// How long the last re-render took, ms.
     pub render_ms: f64,
+    /// The hits as generated, opened or last saved: edits since then are unsaved.
+    pub saved: Vec<PlacedHit>,
 }
 
 impl std::fmt::Debug for Session {
@@ -45,6 +47,7 @@ impl Session {
         // The generated track already matches the generated hits; saved hits need a render.
         let saved = hits.is_some();
         let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.hits.clone()));
+        let saved_hits = list.hits().to_vec();
         let mut session = Self {
             track: generated.synthesis.track.clone(),
             generated,
@@ -53,6 +56,7 @@ impl Session {
             selected: None,
             cochleagram: None,
             render_ms: 0.0,
+            saved: saved_hits,
         };
         if saved {
             session.render()?;
@@ -60,6 +64,12 @@ impl Session {
             session.peaks = peaks(&session.track);
         }
         Ok(session)
+    }
+
+    /// Whether the hits differ from those generated, opened or last saved.
+    #[must_use]
+    pub fn unsaved(&self) -> bool {
+        self.hits.hits() != self.saved.as_slice()
     }
 
     #[must_use]
