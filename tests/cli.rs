@@ -627,10 +627,32 @@ fn a_study_is_prepared_and_its_typed_in_answers_reported() {
     for (i, line) in lines[1..].iter().enumerate() {
         assert!(line.starts_with(&format!("{},clip00", i + 1)), "{line}");
     }
-    for name in ["clip001_real.wav", "clip001_retrieval.wav", "clip002_parametric.wav"] {
-        let reader = hound::WavReader::open(study.join("media").join(name)).unwrap();
-        assert_eq!((reader.spec().sample_rate, reader.len()), (48_000, 96_000), "{name}");
+    // The key is in study.json; what a participant's machine plays does not give it away.
+    let settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(study.join("study.json")).unwrap()).unwrap();
+    let mut real_letters = Vec::new();
+    for clip in settings["clips"].as_array().unwrap() {
+        let real = clip["real"].as_str().unwrap().to_owned();
+        let predicted: Vec<String> =
+            clip["predicted"].as_array().unwrap().iter().map(|p| p[1].as_str().unwrap().to_owned()).collect();
+        assert_eq!(predicted.len(), 2, "{clip}");
+        for path in std::iter::once(&real).chain(&predicted) {
+            let reader = hound::WavReader::open(study.join(path)).unwrap();
+            assert_eq!((reader.spec().sample_rate, reader.len()), (48_000, 96_000), "{path}");
+        }
+        real_letters.push(real.trim_end_matches(".wav").chars().last().unwrap());
+        // The picture's own sound track is silent.
+        let video = study.join(clip["video"].as_str().unwrap());
+        let sound = foley_engine::media::read_audio(&video, 48_000).unwrap();
+        assert!(!sound.samples.is_empty() && sound.samples.iter().all(|&s| s == 0.0), "{}", video.display());
     }
+    for entry in std::fs::read_dir(study.join("media")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        for word in ["real", "retrieval", "parametric", "synth-"] {
+            assert!(!name.contains(word), "media/{name} gives the answer away");
+        }
+    }
+    assert!(real_letters.iter().all(|l| ('a'..='c').contains(l)), "{real_letters:?}");
     // Preparing again into the same folder is refused: answers must never mix.
     let run = foley(&prepare);
     assert!(!run.status.success() && stderr(&run).contains("already"), "{}", stderr(&run));

@@ -1,6 +1,11 @@
 //! `foley study prepare`: picks clips that have their real sound, makes each method's track for
 //! them, and writes the study folder: `trials.csv`, `study.json` and `media/` (each clip's
 //! picture, its real sound, and every predicted sound, all cut to the same length).
+//!
+//! What a participant's machine plays must not give the answer away: in `media/` the picture has
+//! a silent sound track in place of its real one, and a clip's sounds are named by a letter in an
+//! order shuffled per clip (`clip001_a.wav`, `clip001_b.wav`, ...). Which letter is real and which
+//! method made each other one is written only in `study.json`, outside `media/`.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -48,6 +53,9 @@ pub fn prepare_study(
     if options.methods.is_empty() || options.clips == 0 || options.seconds <= 0.0 {
         return Err(refused("needs at least one method, one clip and a positive length".into()));
     }
+    if options.methods.len() > 25 {
+        return Err(refused("at most 25 methods: their sounds are named by letters".into()));
+    }
     let dataset = GreatestHits::open(&options.data)?;
     let mut candidates: Vec<_> = dataset.split(Split::Test).cloned().collect();
     if candidates.is_empty() {
@@ -77,10 +85,16 @@ pub fn prepare_study(
     for (i, entry) in candidates.iter().enumerate() {
         progress(i, candidates.len());
         let name = format!("clip{:03}", i + 1);
-        let ext = entry.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+        let ext = entry.video.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = ext.filter(|e| ["mp4", "mov", "mkv"].contains(&e.as_str())).unwrap_or_else(|| "mkv".to_owned());
         let video = PathBuf::from("media").join(format!("{name}.{ext}"));
-        std::fs::copy(&entry.video, options.out.join(&video))
-            .map_err(|source| StudyError::Io { path: entry.video.clone(), source })?;
+        // The picture is copied as it is; its real sound is replaced by silence.
+        let silence = media::AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: vec![0.0; len] };
+        media::mux_audio(&entry.video, &silence, &options.out.join(&video), None)?;
+        // One letter per sound, in an order of its own for every clip.
+        let mut letters: Vec<char> = ('a'..='z').take(options.methods.len() + 1).collect();
+        letters.shuffle(&mut rng);
+        let sound_path = |k: usize| PathBuf::from("media").join(format!("{name}_{}.wav", letters[k]));
         let sound = entry.audio.as_deref().unwrap_or(&entry.video);
         let track = media::read_audio(sound, OUTPUT_SAMPLE_RATE)?;
         // Sample 0 on the first frame, as every foley track.
@@ -93,11 +107,11 @@ pub fn prepare_study(
         }
         let real = fit(samples, len);
         let real_rms = rms(&real);
-        let real_path = PathBuf::from("media").join(format!("{name}_real.wav"));
+        let real_path = sound_path(0);
         media::write_wav(&options.out.join(&real_path), &real, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
         let prediction = predict_video_streaming(&entry.video, bundle, encoder, cancel, &mut |_| {})?;
         let mut predicted = Vec::new();
-        for &method in &options.methods {
+        for (k, &method) in options.methods.iter().enumerate() {
             let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
             let synthesis_options =
                 SynthOptions { method, exclude_source: Some(entry.id.clone()), ..SynthOptions::default() };
@@ -115,7 +129,7 @@ pub fn prepare_study(
             let peak = track.iter().fold(0.0f32, |m, s| m.max(s.abs())) * gain;
             let gain = if peak > 0.99 { gain * 0.99 / peak } else { gain };
             track.iter_mut().for_each(|s| *s *= gain);
-            let path = PathBuf::from("media").join(format!("{name}_{}.wav", method.as_str()));
+            let path = sound_path(k + 1);
             media::write_wav(&options.out.join(&path), &track, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
             predicted.push((method.as_str().to_owned(), path));
         }
