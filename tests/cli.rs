@@ -807,3 +807,58 @@ fn synth_interrupted_by_ctrl_c_leaves_nothing_and_says_so() {
     assert!(message.contains("interrupted") && message.contains("nothing was written"), "{message}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "files left behind");
 }
+
+/// The same H.264 packets in mp4, Matroska and AVI (where B-frames leave frames without a PTS):
+/// the hits land at the same times and the tracks have the same length.
+#[test]
+fn synth_places_hits_at_the_same_times_whatever_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    // A drawn scene, like those the shipped model learned from, so that its hits are clear ones.
+    let data = dir.path().join("data");
+    let run = foley(&[
+        "dataset",
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--videos",
+        "1",
+        "--seconds",
+        "4",
+        "--seed",
+        "7",
+        "--split",
+        "0",
+        "--style",
+        "drawn",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let source = data.join("synth-7-00000_denoised.mp4");
+    let mut results = Vec::new();
+    for ext in ["mp4", "mkv", "avi"] {
+        let video = support::ffmpeg(
+            &["-i", source.to_str().unwrap(), "-an", "-c:v", "copy"],
+            &dir.path().join(format!("copy.{ext}")),
+        );
+        let (wav, hits) = (dir.path().join(format!("{ext}.wav")), dir.path().join(format!("{ext}.csv")));
+        let run =
+            foley(&["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--hits", hits.to_str().unwrap()]);
+        assert!(run.status.success(), "{ext}: {}", stderr(&run));
+        let times: Vec<f64> = std::fs::read_to_string(&hits)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        results.push((ext, hound::WavReader::open(&wav).unwrap().len(), times));
+    }
+    let (_, len, times) = &results[0];
+    assert!(!times.is_empty(), "no hits to compare");
+    for (ext, other_len, other_times) in &results[1..] {
+        assert_eq!(other_times.len(), times.len(), "{ext}: {other_times:?} against mp4's {times:?}");
+        for (a, b) in times.iter().zip(other_times) {
+            assert!((a - b).abs() <= 0.001, "{ext}: a hit at {b} s, in mp4 at {a} s");
+        }
+        // Within one frame (at most 60 fps: 800 samples).
+        assert!(len.abs_diff(*other_len) <= 800, "{ext}: {other_len} samples against mp4's {len}");
+    }
+}

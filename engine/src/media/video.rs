@@ -172,7 +172,7 @@ impl VideoReader {
             codec: decoder.id().name().to_owned(),
             container_start_s: seconds(stream_start(&stream).unwrap_or(origin), time_base),
         };
-        Ok(Self {
+        let mut reader = Self {
             path: path.to_path_buf(),
             input,
             decoder,
@@ -190,7 +190,16 @@ impl VideoReader {
             max_interval: scan.max_interval,
             frame_step: scan.min_interval.max(1),
             last_ts: None,
-        })
+        };
+        // Time 0 is the first frame shown. Where the container stores presentation times, that is
+        // the first timestamp the scan found; where the times are guessed from decode order (AVI
+        // with B-frames), the decoder reports the first frame a reorder delay late, and the
+        // first decoded frame sets the origin instead, so the picture is not shifted in time.
+        if let Some((_, raw)) = reader.next_decoded()? {
+            reader.origin = reader.last_ts.unwrap_or(reader.origin);
+            reader.pending = Some((0.0, raw));
+        }
+        Ok(reader)
     }
 
     /// The stream's description.
