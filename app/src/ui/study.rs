@@ -54,6 +54,8 @@ pub struct StudyRun {
     shown_at: Instant,
     pub error: Option<String>,
     media: Option<StudyMedia>,
+    /// The current trial's picture or sounds did not load: it cannot be answered.
+    media_failed: bool,
 }
 
 impl std::fmt::Debug for StudyRun {
@@ -92,6 +94,7 @@ impl StudyRun {
             shown_at: Instant::now(),
             error: None,
             media: None,
+            media_failed: false,
         };
         if with_media {
             let audio = AudioOut::open();
@@ -129,8 +132,11 @@ impl StudyRun {
             return;
         };
         self.screen = Screen::Trial;
+        self.media_failed = false;
         if let Err(e) = self.load_media(index) {
-            self.error = Some(format!("{e:#}"));
+            self.media_failed = true;
+            self.error =
+                Some(format!("this trial cannot be answered, its media did not load (tell the experimenter): {e:#}"));
         }
     }
 
@@ -155,21 +161,26 @@ impl StudyRun {
         Ok(())
     }
 
-    /// Plays side 0 (A) or 1 (B) from the start.
+    /// Plays side 0 (A) or 1 (B) from the start. A side counts as heard only when its sound
+    /// started playing (without media, in tests, asking to play counts).
     pub fn play(&mut self, side: usize) {
-        if self.screen != Screen::Trial {
+        if self.screen != Screen::Trial || self.media_failed {
             return;
         }
-        self.played[side] = true;
-        if let Some(media) = &mut self.media {
-            if let Some(p) = &mut media.player {
-                p.seek(0.0);
-                p.play();
-            }
-            if let Some(audio) = &mut media.audio {
-                audio.set_track(&media.tracks[side], OUTPUT_SAMPLE_RATE);
-                audio.play_from(0.0);
-            }
+        let Some(media) = &mut self.media else {
+            self.played[side] = true;
+            return;
+        };
+        if let Some(p) = &mut media.player {
+            p.seek(0.0);
+            p.play();
+        }
+        if let Some(audio) = &mut media.audio
+            && !media.tracks[side].is_empty()
+        {
+            audio.set_track(&media.tracks[side], OUTPUT_SAMPLE_RATE);
+            audio.play_from(0.0);
+            self.played[side] = true;
         }
     }
 
@@ -187,7 +198,7 @@ impl StudyRun {
     /// Records the answer (on disk before anything else happens) and moves on.
     pub fn submit(&mut self) {
         let (Some(index), Some(chosen)) = (self.current, self.choice) else { return };
-        if !(self.played[0] && self.played[1]) {
+        if self.media_failed || !(self.played[0] && self.played[1]) {
             return;
         }
         let trial = &self.trials[index];
@@ -488,6 +499,26 @@ mod tests {
             assert_eq!(row.chose_real, u8::from(row.real_side == row.chosen_side));
             assert_eq!(row.confidence, Some(4));
         }
+    }
+
+    /// A trial whose media are missing shows why and takes no answer; nothing is written.
+    #[test]
+    fn a_trial_whose_media_failed_cannot_be_answered() {
+        let dir = study(2);
+        let mut run = StudyRun::open(dir.path(), "p03", true).unwrap();
+        run.show_next();
+        assert_eq!(run.screen, Screen::Trial);
+        assert!(run.media_failed && run.error.as_deref().is_some_and(|e| e.contains("cannot be answered")));
+        run.play(0);
+        run.play(1);
+        assert_eq!(run.played, [false, false], "nothing was played, so nothing was heard");
+        // Even told that both sides were heard, the answer is refused.
+        run.played = [true, true];
+        run.choice = Some('A');
+        run.submit();
+        assert_eq!(run.answered(), 0);
+        let rows = foley_engine::study::read_results(&dir.path().join("results.csv"), None).unwrap_or_default();
+        assert!(rows.is_empty(), "{rows:?}");
     }
 
     #[test]
