@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use foley_engine::media;
 use foley_engine::study::{
-    ResultRow, ResultsFile, StudySettings, Trial, now_rfc3339, read_study, read_trials, real_sides,
+    ResultRow, ResultsFile, StudySettings, Trial, now_rfc3339, read_study, read_trials, real_sides, trial_order,
 };
 use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
 
@@ -44,6 +44,8 @@ pub struct StudyRun {
     trials: Vec<Trial>,
     participant: String,
     sides: Vec<char>,
+    /// The order in which this participant meets the trials (indices into `trials`).
+    order: Vec<usize>,
     results: ResultsFile,
     answered: BTreeSet<u32>,
     pub screen: Screen,
@@ -78,12 +80,14 @@ impl StudyRun {
         let (results, rows) = ResultsFile::open(dir, &trials)?;
         let answered = rows.iter().filter(|r| r.participant == participant).map(|r| r.trial).collect();
         let sides = real_sides(settings.seed, participant, trials.len());
+        let order = trial_order(settings.seed, participant, trials.len());
         let mut run = Self {
             dir: dir.to_owned(),
             settings,
             trials,
             participant: participant.to_owned(),
             sides,
+            order,
             results,
             answered,
             screen: Screen::Instructions,
@@ -117,7 +121,7 @@ impl StudyRun {
     }
 
     fn first_unanswered(&self) -> Option<usize> {
-        self.trials.iter().position(|t| !self.answered.contains(&t.trial))
+        self.order.iter().copied().find(|&i| !self.answered.contains(&self.trials[i].trial))
     }
 
     /// Shows the first unanswered trial (or the end).
@@ -492,6 +496,10 @@ mod tests {
         assert!(h.query_by_label_contains("clip0").is_none());
         let rows = foley_engine::study::read_results(&dir.path().join("results.csv"), None).unwrap();
         assert_eq!(rows.len(), 4);
+        // Trials come in this participant's own order.
+        let order: Vec<u32> = trial_order(5, "p01", 4).iter().map(|&i| i as u32 + 1).collect();
+        assert_ne!(order, [1, 2, 3, 4]);
+        assert_eq!(rows.iter().map(|r| r.trial).collect::<Vec<_>>(), order);
         let sides = real_sides(5, "p01", 4);
         for (row, chosen) in rows.iter().zip(['A', 'B', 'A', 'A']) {
             assert_eq!(row.chosen_side, chosen.to_string());

@@ -14,5 +14,5 @@ pub use error::StudyError;
 pub use prepare::{PrepareOptions, prepare_study};
 pub use report::{GroupShare, StudyReport, report_study, wilson_interval, write_report};
 pub use results::{RESULTS_FILE, RESULTS_HEADER, ResultRow, ResultsFile, now_rfc3339, read_results};
-pub use sides::real_sides;
+pub use sides::{real_sides, trial_order};
 pub use trials::{STUDY_FILE, StudyClip, StudySettings, TRIALS_FILE, TRIALS_HEADER, Trial, read_study, read_trials};
