@@ -641,6 +641,19 @@ fn a_study_is_prepared_and_its_typed_in_answers_reported() {
             assert_eq!((reader.spec().sample_rate, reader.len()), (48_000, 96_000), "{path}");
         }
         real_letters.push(real.trim_end_matches(".wav").chars().last().unwrap());
+        // The clip starts somewhere in its 3 s video, and its real sound is cut from there.
+        let start_s = clip["start_s"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&start_s), "{clip}");
+        let source_wav = std::path::Path::new(clip["source"].as_str().unwrap()).with_extension("wav");
+        let source = foley_engine::media::read_audio(&source_wav, 48_000).unwrap().samples;
+        let skip = (start_s * 48_000.0).round() as usize;
+        let cut: Vec<f32> = hound::WavReader::open(study.join(&real))
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| f32::from(s.unwrap()) / 32_768.0)
+            .collect();
+        let largest = cut.iter().zip(&source[skip..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(largest < 1e-3, "{real} is not the source's sound from {start_s} s: {largest}");
         // The picture's own sound track is silent.
         let video = study.join(clip["video"].as_str().unwrap());
         let sound = foley_engine::media::read_audio(&video, 48_000).unwrap();

@@ -35,6 +35,8 @@ struct StudyMedia {
     /// The sound of side A and of side B.
     tracks: [Vec<f32>; 2],
     seconds: f64,
+    /// Where the clip starts in its picture, seconds.
+    start_s: f64,
 }
 
 /// A participant's run through a study.
@@ -109,6 +111,7 @@ impl StudyRun {
                 audio: audio.ok(),
                 tracks: [Vec::new(), Vec::new()],
                 seconds: 0.0,
+                start_s: 0.0,
             });
         }
         Ok(run)
@@ -160,6 +163,7 @@ impl StudyRun {
         let (real, fake) = (read(&clip.real)?, read(&predicted.1)?);
         media.tracks = if self.sides[index] == 'A' { [real, fake] } else { [fake, real] };
         media.seconds = trial.seconds;
+        media.start_s = clip.start_s;
         media.player = Some(Player::open(&self.dir.join(&clip.video), || {})?);
         media.texture = None;
         Ok(())
@@ -176,7 +180,7 @@ impl StudyRun {
             return;
         };
         if let Some(p) = &mut media.player {
-            p.seek(0.0);
+            p.seek(media.start_s);
             p.play();
         }
         if let Some(audio) = &mut media.audio
@@ -280,7 +284,7 @@ impl StudyRun {
         if let Err(e) = player.update() {
             self.error = Some(e.to_string());
         }
-        if player.is_playing() && player.position_s() >= media.seconds {
+        if player.is_playing() && player.position_s() >= media.start_s + media.seconds {
             player.pause();
             if let Some(a) = &media.audio {
                 a.pause();
@@ -436,6 +440,7 @@ mod tests {
             .map(|i| foley_engine::study::StudyClip {
                 clip: format!("clip{:03}", i + 1),
                 video: format!("media/clip{:03}.mp4", i + 1).into(),
+                start_s: 0.0,
                 real: "r.wav".into(),
                 predicted: vec![("retrieval".into(), "p.wav".into())],
                 material: Some(if i % 2 == 0 { "wood" } else { "metal" }.into()),

@@ -1,6 +1,7 @@
 //! `foley study prepare`: picks clips that have their real sound, makes each method's track for
 //! them, and writes the study folder: `trials.csv`, `study.json` and `media/` (each clip's
-//! picture, its real sound, and every predicted sound, all cut to the same length).
+//! picture, its real sound, and every predicted sound, all cut to the same length from the same
+//! place in the video).
 //!
 //! What a participant's machine plays must not give the answer away: in `media/` the picture has
 //! a silent sound track in place of its real one, and a clip's sounds are named by a letter in an
@@ -10,8 +11,8 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use rand::SeedableRng as _;
 use rand::seq::SliceRandom as _;
+use rand::{RngExt as _, SeedableRng as _};
 
 use super::StudyError;
 use super::trials::{STUDY_FILE, StudyClip, StudySettings, TRIALS_FILE, TRIALS_HEADER, Trial};
@@ -105,11 +106,16 @@ pub fn prepare_study(
         } else {
             samples.drain(..(offset.unsigned_abs() as usize).min(samples.len()));
         }
-        let real = fit(samples, len);
+        let prediction = predict_video_streaming(&entry.video, bundle, encoder, cancel, &mut |_| {})?;
+        // Clips start anywhere in their video (on a tenth of a second) where it is longer than
+        // the clip, so that the first second is not always the one judged.
+        let latest = (prediction.duration_s - options.seconds).max(0.0);
+        let start_s = (rng.random_range(0.0..=latest) * 10.0).floor() / 10.0;
+        let skip = (start_s * f64::from(OUTPUT_SAMPLE_RATE)).round() as usize;
+        let real = cut(samples, skip, len);
         let real_rms = rms(&real);
         let real_path = sound_path(0);
         media::write_wav(&options.out.join(&real_path), &real, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
-        let prediction = predict_video_streaming(&entry.video, bundle, encoder, cancel, &mut |_| {})?;
         let mut predicted = Vec::new();
         for (k, &method) in options.methods.iter().enumerate() {
             let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
@@ -124,7 +130,7 @@ pub fn prepare_study(
                 Some(look),
             )?;
             // Loudness is no cue: every track is brought to the real sound's level.
-            let mut track = fit(made.track, len);
+            let mut track = cut(made.track, skip, len);
             let gain = if rms(&track) > 0.0 { real_rms / rms(&track) } else { 1.0 };
             let peak = track.iter().fold(0.0f32, |m, s| m.max(s.abs())) * gain;
             let gain = if peak > 0.99 { gain * 0.99 / peak } else { gain };
@@ -134,7 +140,15 @@ pub fn prepare_study(
             predicted.push((method.as_str().to_owned(), path));
         }
         let material = crate::data::majority_material(&entry.contacts()?);
-        clips.push(StudyClip { clip: name, video, real: real_path, predicted, material, source: entry.video.clone() });
+        clips.push(StudyClip {
+            clip: name,
+            video,
+            start_s,
+            real: real_path,
+            predicted,
+            material,
+            source: entry.video.clone(),
+        });
     }
     progress(candidates.len(), candidates.len());
 
@@ -171,7 +185,9 @@ pub fn prepare_study(
 }
 
 /// `samples` cut or padded with silence to `len`.
-fn fit(mut samples: Vec<f32>, len: usize) -> Vec<f32> {
+/// `len` samples from `skip` on, padded with silence past the end.
+fn cut(mut samples: Vec<f32>, skip: usize, len: usize) -> Vec<f32> {
+    samples.drain(..skip.min(samples.len()));
     samples.resize(len, 0.0);
     samples
 }

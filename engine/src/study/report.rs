@@ -263,6 +263,7 @@ mod tests {
         let clip = |name: &str, material: &str| super::super::StudyClip {
             clip: name.into(),
             video: "v.mp4".into(),
+            start_s: 0.0,
             real: "r.wav".into(),
             predicted: Vec::new(),
             material: Some(material.into()),

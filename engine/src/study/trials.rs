@@ -26,6 +26,10 @@ pub struct StudyClip {
     pub clip: String,
     /// The picture (no sound).
     pub video: PathBuf,
+    /// Where in the picture the clip starts, seconds; its sounds start there too. Studies
+    /// prepared before clips had a start begin at 0.
+    #[serde(default)]
+    pub start_s: f64,
     /// The real sound, 48 kHz WAV.
     pub real: PathBuf,
     /// Per method, its predicted sound.
