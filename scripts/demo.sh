@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), builds foley, and runs the main job on the built-in demo: a silent
-# 10 s video of a drumstick striking a surface (filmed by foley's scene generator from photos of
-# real surfaces, its sound removed) gets its sound back with `foley synth`: the default model predicts the sound from the
-# frames, and real recorded clips are placed at the predicted hits. With a display it ends by
+# 10 s video of a drumstick striking a surface (drawn by foley's scene generator in the style the
+# shipped model learned from, its sound removed) gets its sound back with `foley synth`: the
+# default model predicts the sound from the frames, and real recorded clips are placed at the
+# predicted hits. With a display it ends by
 # opening the video with its new sound in the app; without one it prints where the files are.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,9 +17,9 @@ DEMO=$CACHE/demo
 SCENE=$DEMO/scene
 SILENT=$DEMO/silent.mp4
 if [ ! -f "$SILENT" ]; then
-    echo "==> making the demo scene (test photos and recordings only, which the model never saw or heard)"
+    echo "==> drawing the demo scene (test recordings only, which the model never heard)"
     rm -rf "$SCENE"
-    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0 --negatives 0
+    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0 --style drawn
     # The user's situation: a video without its sound.
     ffmpeg -nostdin -v error -y -i "$SCENE/synth-7-00000_denoised.mp4" -an -c:v copy "$SILENT.part.mp4"
     mv "$SILENT.part.mp4" "$SILENT"
