@@ -113,6 +113,17 @@ else
 fi
 
 # --- 3. Real assets ------------------------------------------------------------------------------
+download_deb() { # PACKAGE VERSION SHA256 FILE: into $CACHE/downloads, checked
+    local pkg=$1 version=$2 sha=$3 deb_name=$4
+    mkdir -p "$CACHE/downloads"
+    if ! sha256_ok "$CACHE/downloads/$deb_name" "$sha"; then
+        rm -f "$CACHE/downloads/$deb_name"
+        (cd "$CACHE/downloads" && apt-get download -q "$pkg=$version") \
+            || fail "apt-get download $pkg=$version failed (run 'apt-get update' as root, or the version left the archive)"
+    fi
+    check_sha256 "$CACHE/downloads/$deb_name" "$sha"
+}
+
 fetch_deb() { # PACKAGE VERSION SHA256
     local pkg=$1 version=$2 sha=$3
     local dest=$CACHE/assets/$pkg
@@ -121,13 +132,7 @@ fetch_deb() { # PACKAGE VERSION SHA256
         echo "present: $pkg $version"
         return
     fi
-    mkdir -p "$CACHE/downloads"
-    if ! sha256_ok "$CACHE/downloads/$deb_name" "$sha"; then
-        rm -f "$CACHE/downloads/$deb_name"
-        (cd "$CACHE/downloads" && apt-get download -q "$pkg=$version") \
-            || fail "apt-get download $pkg=$version failed (run 'apt-get update' as root, or the version left the archive)"
-    fi
-    check_sha256 "$CACHE/downloads/$deb_name" "$sha"
+    download_deb "$pkg" "$version" "$sha" "$deb_name"
     rm -rf "$dest"
     mkdir -p "$dest"
     dpkg-deb -x "$CACHE/downloads/$deb_name" "$dest" || fail "cannot unpack $deb_name"
@@ -160,13 +165,7 @@ print("\n".join(sorted(paths)))' "$ROOT/assets/texturebank/manifest.csv" "$pkg")
         echo "present: $pkg $version ($(echo "$wanted" | wc -l) files)"
         return
     fi
-    mkdir -p "$CACHE/downloads"
-    if ! sha256_ok "$CACHE/downloads/$deb_name" "$sha"; then
-        rm -f "$CACHE/downloads/$deb_name"
-        (cd "$CACHE/downloads" && apt-get download -q "$pkg=$version") \
-            || fail "apt-get download $pkg=$version failed (run 'apt-get update' as root, or the version left the archive)"
-    fi
-    check_sha256 "$CACHE/downloads/$deb_name" "$sha"
+    download_deb "$pkg" "$version" "$sha" "$deb_name"
     rm -rf "$dest"
     mkdir -p "$dest"
     # shellcheck disable=SC2046 # one argument per listed path

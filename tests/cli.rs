@@ -493,11 +493,33 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     }
 }
 
+/// The times (first column) of a hits CSV that `foley synth --hits` wrote.
+fn placed_hit_times(csv: &Path) -> Vec<f64> {
+    std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
 /// `foley dataset synth` into `dir/data`: `videos` videos of `seconds`, `split` of them for training.
 fn generated_dataset(dir: &Path, videos: u32, seconds: u32, seed: u32, split: &str) -> std::path::PathBuf {
+    generated_dataset_with(dir, videos, seconds, seed, split, &[])
+}
+
+/// [`generated_dataset`] with more options for `foley dataset synth`.
+fn generated_dataset_with(
+    dir: &Path,
+    videos: u32,
+    seconds: u32,
+    seed: u32,
+    split: &str,
+    extra: &[&str],
+) -> std::path::PathBuf {
     let data = dir.join("data");
     let (videos, seconds, seed) = (videos.to_string(), seconds.to_string(), seed.to_string());
-    let run = foley(&[
+    let mut args = vec![
         "dataset",
         "synth",
         "--out",
@@ -510,7 +532,9 @@ fn generated_dataset(dir: &Path, videos: u32, seconds: u32, seed: u32, split: &s
         &seed,
         "--split",
         split,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let run = foley(&args);
     assert!(run.status.success(), "{}", stderr(&run));
     data
 }
@@ -719,8 +743,7 @@ fn synth_gives_a_divx_avi_a_track_as_long_as_the_video() {
     let video_s = 72.0 * frame;
     let track_s = f64::from(hound::WavReader::open(&wav).unwrap().len()) / 48_000.0;
     assert!((track_s - video_s).abs() <= frame + 1e-3, "track of {track_s} s for {video_s} s of video");
-    for line in std::fs::read_to_string(&hits).unwrap().lines().skip(1) {
-        let t: f64 = line.split(',').next().unwrap().parse().unwrap();
+    for t in placed_hit_times(&hits) {
         assert!((0.0..track_s).contains(&t), "hit at {t} s outside the {track_s} s track");
     }
 }
@@ -736,22 +759,7 @@ fn a_benchmark_with_nothing_to_time_is_an_error() {
 #[test]
 fn eval_on_a_dataset_without_contacts_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let run = foley(&[
-        "dataset",
-        "synth",
-        "--out",
-        data.to_str().unwrap(),
-        "--videos",
-        "2",
-        "--seconds",
-        "2",
-        "--split",
-        "0.5",
-        "--negatives",
-        "1",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let data = generated_dataset_with(dir.path(), 2, 2, 1, "0.5", &["--negatives", "1"]);
     let run = foley(&["eval", "--data", data.to_str().unwrap(), "--out", dir.path().join("report").to_str().unwrap()]);
     assert!(!run.status.success());
     let message = stderr(&run);
@@ -827,24 +835,7 @@ fn synth_interrupted_by_ctrl_c_leaves_nothing_and_says_so() {
 fn synth_places_hits_at_the_same_times_whatever_the_container() {
     let dir = tempfile::tempdir().unwrap();
     // A drawn scene, like those the shipped model learned from, so that its hits are clear ones.
-    let data = dir.path().join("data");
-    let run = foley(&[
-        "dataset",
-        "synth",
-        "--out",
-        data.to_str().unwrap(),
-        "--videos",
-        "1",
-        "--seconds",
-        "4",
-        "--seed",
-        "7",
-        "--split",
-        "0",
-        "--style",
-        "drawn",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let data = generated_dataset_with(dir.path(), 1, 4, 7, "0", &["--style", "drawn"]);
     let source = data.join("synth-7-00000_denoised.mp4");
     let mut results = Vec::new();
     for ext in ["mp4", "mkv", "avi"] {
@@ -856,13 +847,7 @@ fn synth_places_hits_at_the_same_times_whatever_the_container() {
         let run =
             foley(&["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--hits", hits.to_str().unwrap()]);
         assert!(run.status.success(), "{ext}: {}", stderr(&run));
-        let times: Vec<f64> = std::fs::read_to_string(&hits)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').next().unwrap().parse().unwrap())
-            .collect();
-        results.push((ext, hound::WavReader::open(&wav).unwrap().len(), times));
+        results.push((ext, hound::WavReader::open(&wav).unwrap().len(), placed_hit_times(&hits)));
     }
     let (_, len, times) = &results[0];
     assert!(!times.is_empty(), "no hits to compare");

@@ -57,6 +57,11 @@ impl From<MethodArg> for Method {
     }
 }
 
+/// A temporary file beside `target`, renamed onto it only once every output is made.
+fn staged_output(target: &Path) -> anyhow::Result<tempfile::TempPath> {
+    media::staged_path(target).with_context(|| format!("cannot write {}", target.display()))
+}
+
 /// Fails early, before minutes of work, if an output cannot be written where asked.
 fn check_output(path: &Path, extensions: &[&str]) -> anyhow::Result<()> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
@@ -71,20 +76,6 @@ fn check_output(path: &Path, extensions: &[&str]) -> anyhow::Result<()> {
         bail!("{}: the folder {} does not exist", path.display(), parent.display());
     }
     Ok(())
-}
-
-/// An empty temporary file beside `target` with the same extension (FFmpeg picks the container
-/// by it), removed unless it is renamed onto `target`.
-fn staged(target: &Path) -> anyhow::Result<tempfile::TempPath> {
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let suffix = target.extension().map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
-    let file = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(&format!(".part{suffix}"))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", target.display()))?;
-    Ok(file.into_temp_path())
 }
 
 /// The clip database beside a model, if it has one.
@@ -137,17 +128,17 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
 
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
-    let wav = staged(&args.output)?;
+    let wav = staged_output(&args.output)?;
     media::write_wav(&wav, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let mut outputs = vec![(wav, &args.output)];
     if let Some(path) = &args.hits {
-        let csv = staged(path)?;
+        let csv = staged_output(path)?;
         synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
         outputs.push((csv, path));
     }
     if let Some(path) = &args.video_out {
-        let video = staged(path)?;
+        let video = staged_output(path)?;
         let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: made.track.clone() };
         let bar = super::progress::bar(1000, "muxing");
         let muxed = media::mux_audio_with_progress(&args.video, &track, &video, None, &mut |f| {

@@ -148,10 +148,13 @@ pub fn evaluate_synthesis(
             reason: format!("needs labelled train and test videos; it has {} and {}", train.len(), test.len()),
         });
     }
-    // Retrieval and the baselines draw their clips from the train split's contacts.
-    let mut train_contacts = 0;
+    // Retrieval and the baselines draw their clips from the train split's contacts; baseline (b)
+    // places its clips at their typical gap.
+    let (mut train_contacts, mut gaps) = (0, Vec::new());
     for entry in &train {
-        train_contacts += entry.contacts()?.len();
+        let contacts = entry.contacts()?;
+        train_contacts += contacts.len();
+        gaps.extend(contacts.windows(2).map(|w| w[1].time_s - w[0].time_s));
     }
     if train_contacts == 0 {
         return Err(EvalError::Unusable {
@@ -181,11 +184,6 @@ pub fn evaluate_synthesis(
         },
     )?;
     let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
-    let mut gaps = Vec::new();
-    for entry in &train {
-        let contacts = entry.contacts()?;
-        gaps.extend(contacts.windows(2).map(|w| w[1].time_s - w[0].time_s));
-    }
     gaps.sort_by(f64::total_cmp);
     let period = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(0.05);
 

@@ -59,6 +59,14 @@ impl PendingFile {
     }
 }
 
+/// An empty temporary file beside `target`, named as [`PendingFile::beside`] names them (the
+/// target's extension kept), removed when dropped unless renamed onto `target`: for outputs made
+/// by other code that must only appear together, renamed by the caller once all are made.
+pub fn staged_path(target: &Path) -> Result<tempfile::TempPath, MediaError> {
+    let (pending, _file) = PendingFile::beside(target)?;
+    Ok(pending.temp)
+}
+
 /// Commits a data file and the sidecar that describes it, so that they appear together or not at
 /// all: an old sidecar is removed first (a crash between the renames then leaves data without a
 /// sidecar, which readers refuse, never new data beside an old sidecar), and if the sidecar cannot

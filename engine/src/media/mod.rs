@@ -14,6 +14,7 @@ mod proxy;
 mod video;
 mod wav;
 
+pub use atomic::staged_path;
 pub(crate) use atomic::{publish, write_atomically, write_bytes_atomically};
 pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
 pub use encode::{EncodeOptions, encode_video};

@@ -99,6 +99,13 @@ pub struct VideoReader {
     frame_step: i64,
     /// Timestamp (stream ticks) of the frame last decoded since the last seek.
     last_ts: Option<i64>,
+    /// Whether the first frame was decoded and `origin` set from it. Time 0 is the first frame
+    /// shown: where the container stores presentation times that is the scan's first timestamp,
+    /// but where times are guessed from decode order (AVI with B-frames) the decoder reports the
+    /// first frame a reorder delay late, and that frame's time becomes the origin instead, so the
+    /// picture is not shifted. Settled at the first decode, not at open: reading the stream's
+    /// description alone decodes nothing.
+    origin_settled: bool,
 }
 
 /// A seek at most this far ahead of the frame last returned decodes forward from there instead
@@ -172,7 +179,7 @@ impl VideoReader {
             codec: decoder.id().name().to_owned(),
             container_start_s: seconds(stream_start(&stream).unwrap_or(origin), time_base),
         };
-        let mut reader = Self {
+        Ok(Self {
             path: path.to_path_buf(),
             input,
             decoder,
@@ -190,16 +197,19 @@ impl VideoReader {
             max_interval: scan.max_interval,
             frame_step: scan.min_interval.max(1),
             last_ts: None,
-        };
-        // Time 0 is the first frame shown. Where the container stores presentation times, that is
-        // the first timestamp the scan found; where the times are guessed from decode order (AVI
-        // with B-frames), the decoder reports the first frame a reorder delay late, and the
-        // first decoded frame sets the origin instead, so the picture is not shifted in time.
-        if let Some((_, raw)) = reader.next_decoded()? {
-            reader.origin = reader.last_ts.unwrap_or(reader.origin);
-            reader.pending = Some((0.0, raw));
+            origin_settled: false,
+        })
+    }
+
+    /// Decodes the first frame, if none was yet, so that the origin is known (a seek needs it);
+    /// the frame is kept for the next read.
+    fn settle_origin(&mut self) -> Result<(), MediaError> {
+        if !self.origin_settled
+            && let Some(first) = self.next_decoded()?
+        {
+            self.pending = Some(first);
         }
-        Ok(reader)
+        Ok(())
     }
 
     /// The stream's description.
@@ -259,6 +269,7 @@ impl VideoReader {
         // A frame counts as "at" the time if it is within a microsecond: timestamps that went
         // through a decimal representation must still land on their own frame.
         let target = time_s + 1e-6;
+        self.settle_origin()?;
         let target_ts = self.origin as f64
             + target * f64::from(self.time_base.denominator()) / f64::from(self.time_base.numerator());
         self.catch_up_to = Some(target_ts.floor() as i64);
@@ -328,6 +339,10 @@ impl VideoReader {
             match self.decoder.receive_frame(&mut raw) {
                 Ok(()) => {
                     let ts = next_timestamp(raw.timestamp().or(raw.pts()), self.last_ts, self.frame_step, self.origin);
+                    if !self.origin_settled {
+                        self.origin = ts;
+                        self.origin_settled = true;
+                    }
                     self.last_ts = Some(ts);
                     return Ok(Some((seconds(ts - self.origin, self.time_base), raw)));
                 }
