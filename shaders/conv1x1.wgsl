@@ -18,11 +18,15 @@ struct Params {
 
 const TILE: u32 = 64u;
 const DEPTH: u32 = 16u;
+// The weight tile's rows are padded by one so that its column-wise stores hit different banks.
+const W_STRIDE: u32 = 65u;
 
 // [DEPTH][TILE]: weights by (k, output channel) and inputs by (k, pixel).
-var<workgroup> w_tile: array<f32, 1024>;
+var<workgroup> w_tile: array<f32, 1040>;
 var<workgroup> x_tile: array<f32, 1024>;
 
+// The accumulators are four vectors rather than an indexed array: an array indexed in a loop
+// can be placed in slow local memory instead of registers.
 @compute @workgroup_size(16, 16)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -32,7 +36,10 @@ fn main(
     let n = wg.z;
     let p0 = wg.x * TILE;
     let oc0 = wg.y * TILE;
-    var acc: array<f32, 16>;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < p.c_in; k0 += DEPTH) {
         for (var r = 0u; r < 4u; r++) {
             let e = li + 256u * r;
@@ -52,43 +59,46 @@ fn main(
             if oc < p.c_out && k0 + wk < p.c_in {
                 wv = w[oc * p.c_in + k0 + wk];
             }
-            w_tile[wk * TILE + row] = wv;
+            w_tile[wk * W_STRIDE + row] = wv;
         }
         workgroupBarrier();
         for (var k = 0u; k < DEPTH; k++) {
-            var xs: array<f32, 4>;
-            for (var j = 0u; j < 4u; j++) {
-                xs[j] = x_tile[k * TILE + lid.x + 16u * j];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                let wv = w_tile[k * TILE + lid.y + 16u * i];
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] += wv * xs[j];
-                }
-            }
+            let xb = k * TILE + lid.x;
+            let xs = vec4<f32>(x_tile[xb], x_tile[xb + 16u], x_tile[xb + 32u], x_tile[xb + 48u]);
+            let wb = k * W_STRIDE + lid.y;
+            acc0 += w_tile[wb] * xs;
+            acc1 += w_tile[wb + 16u] * xs;
+            acc2 += w_tile[wb + 32u] * xs;
+            acc3 += w_tile[wb + 48u] * xs;
         }
         workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let oc = oc0 + lid.y + 16u * i;
-        if oc >= p.c_out {
+    store(n, oc0 + lid.y, p0 + lid.x, acc0);
+    store(n, oc0 + lid.y + 16u, p0 + lid.x, acc1);
+    store(n, oc0 + lid.y + 32u, p0 + lid.x, acc2);
+    store(n, oc0 + lid.y + 48u, p0 + lid.x, acc3);
+}
+
+// Writes one output channel's four pixels (px, px + 16, px + 32, px + 48) with bias, residual
+// and clamp.
+fn store(n: u32, oc: u32, px: u32, row: vec4<f32>) {
+    if oc >= p.c_out {
+        return;
+    }
+    var b = 0.0;
+    if p.has_bias != 0u {
+        b = bias[oc];
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let at_px = px + 16u * j;
+        if at_px >= p.plane {
             continue;
         }
-        var b = 0.0;
-        if p.has_bias != 0u {
-            b = bias[oc];
+        let at = (n * p.c_out + oc) * p.plane + at_px;
+        var v = row[j] + b;
+        if p.has_residual != 0u {
+            v += residual[at];
         }
-        for (var j = 0u; j < 4u; j++) {
-            let px = p0 + lid.x + 16u * j;
-            if px >= p.plane {
-                continue;
-            }
-            let at = (n * p.c_out + oc) * p.plane + px;
-            var v = acc[i * 4u + j] + b;
-            if p.has_residual != 0u {
-                v += residual[at];
-            }
-            y[at] = clamp(v, p.act_min, p.act_max);
-        }
+        y[at] = clamp(v, p.act_min, p.act_max);
     }
 }

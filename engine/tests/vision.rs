@@ -101,7 +101,8 @@ fn the_default_cnn_on_onnx_runtime_matches_the_pytorch_reference_and_sees_a_cat(
 }
 
 /// The shared test: both backends run the default CNN on the same images (a photo and real
-/// space-time images) and agree within 1e-3 of the feature's norm, element by element.
+/// space-time images) and agree within 4e-6 of the feature's norm, element by element (measured:
+/// 5e-7 to 7e-7 on lavapipe and on an NVIDIA GPU).
 #[test]
 fn onnx_runtime_and_wgpu_give_the_same_features() {
     let spec = EncoderSpec::default_encoder().unwrap();
@@ -117,7 +118,7 @@ fn onnx_runtime_and_wgpu_give_the_same_features() {
     let got = gpu.encode(&batch).unwrap();
     let err = relative_error(&got, &want, 1280);
     eprintln!("features: max relative difference {err:.2e}");
-    assert!(err < 1e-3, "wgpu features differ from ONNX Runtime's by {err} (relative)");
+    assert!(err < 4e-6, "wgpu features differ from ONNX Runtime's by {err} (relative)");
 
     // The classifier head (Gemm) too, on the photo.
     let photo = {
@@ -128,7 +129,7 @@ fn onnx_runtime_and_wgpu_give_the_same_features() {
     let want = ort.run_output(&photo, "logits").unwrap();
     let got = gpu.run_output(&photo, "logits").unwrap();
     let err = relative_error(&got, &want, 1000);
-    assert!(err < 1e-3, "wgpu logits differ from ONNX Runtime's by {err} (relative)");
+    assert!(err < 4e-6, "wgpu logits differ from ONNX Runtime's by {err} (relative)");
 }
 
 // --- A small graph with every op and attribute the wgpu encoder supports -------------------------
@@ -306,6 +307,29 @@ fn every_wgpu_op_matches_onnx_runtime_on_a_small_graph() {
     let one = small_batch(1);
     let err = relative_error(&gpu.encode(&one).unwrap(), &ort.encode(&one).unwrap(), 6);
     assert!(err < 1e-5, "batch of one: {err}");
+}
+
+/// The profile names every op of the features graph in order, after fusion (ReLU, Clip and the
+/// residual Add live inside the convolutions), with the adapter's times.
+#[test]
+fn the_wgpu_encoder_times_every_op_of_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    let ops = gpu.profile(&small_batch(3)).unwrap();
+    let names: Vec<&str> = ops.iter().map(|o| o.op.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Conv 3x3/2 3->4, 4x10x17",
+            "Conv depthwise 3x3/1 4->4, 4x10x17",
+            "Conv 1x1/1 4->4 +residual, 4x10x17",
+            "Conv 1x1/2 4->6, 6x5x9",
+            "GlobalAveragePool 6x5x9 -> 6",
+        ]
+    );
+    assert!(ops.iter().all(|o| o.seconds.is_finite() && o.seconds >= 0.0), "{ops:?}");
+    assert!(ops.iter().map(|o| o.seconds).sum::<f64>() > 0.0, "no time was measured: {ops:?}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub use features::{
     FeaturesSidecar, VideoFeatures, encode_video, encode_video_streaming, first_frame_features, read_features,
     write_features,
 };
-pub use gpu::{SUPPORTED_OPS, WgpuEncoder};
+pub use gpu::{OpTime, SUPPORTED_OPS, WgpuEncoder};
 pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
 pub use manifest::{
     EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,

@@ -117,6 +117,38 @@ impl Op {
     }
 }
 
+/// A short description of `op` for people: its kind, kernel, stride, channels and output shape.
+#[must_use]
+pub fn describe(program: &Program, op: &Op) -> String {
+    let shape = |v: ValueId| match program.values[v].shape {
+        Shape::Chw(c, h, w) => format!("{c}x{h}x{w}"),
+        Shape::Vector(k) => format!("{k}"),
+    };
+    let channels = |v: ValueId| match program.values[v].shape {
+        Shape::Chw(c, _, _) => c,
+        Shape::Vector(k) => k,
+    };
+    match op {
+        Op::Conv(c) => {
+            let kind = if c.groups > 1 && c.groups == channels(c.x) { " depthwise" } else { "" };
+            let fused = if c.residual.is_some() { " +residual" } else { "" };
+            format!(
+                "Conv{kind} {}x{}/{} {}->{}{fused}, {}",
+                c.kernel[0],
+                c.kernel[1],
+                c.stride[0],
+                channels(c.x),
+                channels(c.out),
+                shape(c.out)
+            )
+        }
+        Op::Add { out, .. } => format!("Add, {}", shape(*out)),
+        Op::Clamp { out, .. } => format!("Clamp, {}", shape(*out)),
+        Op::GlobalAveragePool { x, out } => format!("GlobalAveragePool {} -> {}", shape(*x), shape(*out)),
+        Op::Gemm { out, .. } => format!("Gemm, {}", shape(*out)),
+    }
+}
+
 /// An activation tensor: its per-image shape and the buffer slot holding it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Value {
