@@ -8,13 +8,14 @@ use foley_engine::synthesis::{Method, write_placed_hits};
 use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
 use foley_engine::vision::Backend;
 
-use super::audio::AudioOut;
+use super::audio::{AudioOut, SoundOutput as _};
 use super::edits::Edit;
 use super::generate::GenerateJob;
 use super::panels;
-use super::player::{Player, ProxyFrameSink};
+use super::player::{Player, ProxyFrameSink, SoundClock};
 use super::project::Project;
 use super::session::Session;
+use super::sync::AudioSync;
 use super::timeline::View;
 
 const MAX_RECENT: usize = 10;
@@ -133,6 +134,9 @@ pub struct FoleyApp {
     /// A clip alone is on the output; the next play or seek restores the track.
     #[serde(skip)]
     audition_pending: bool,
+    /// What the output was last told, so the sound follows every change of the picture's clock.
+    #[serde(skip)]
+    audio_sync: AudioSync,
     #[serde(skip)]
     dialog: Option<(Dialog, Receiver<Option<PathBuf>>)>,
     #[serde(skip)]
@@ -303,6 +307,7 @@ impl FoleyApp {
         if let Some(audio) = &mut self.audio {
             audio.clear();
         }
+        self.audio_sync.reset();
     }
 
     fn show_dialog(&mut self, ctx: &egui::Context, kind: Dialog) {
@@ -525,6 +530,7 @@ impl FoleyApp {
         }
         // The next play or seek puts the whole track back.
         self.audition_pending = true;
+        self.audio_sync.assume(self.sound_clock());
     }
 
     /// The output device, opened on first use; without one, says so once.
@@ -552,27 +558,28 @@ impl FoleyApp {
             audio.set_track(&samples, OUTPUT_SAMPLE_RATE);
         }
         self.audition_pending = false;
+        self.audio_sync.reset();
         self.sync_audio();
     }
 
-    /// Starts, stops or moves the sound with the picture.
+    /// The picture's clock as the sound must follow it; silent at 0 without a video.
+    fn sound_clock(&self) -> SoundClock {
+        self.player.as_ref().map_or(SoundClock { anchor_s: 0.0, since: None }, Player::sound_clock)
+    }
+
+    /// Starts, stops or moves the sound with the picture, when the picture's clock changed.
+    /// Called after every command and every UI frame, so that a change the player makes itself
+    /// (a seek's frame arriving, the end) is followed too.
     fn sync_audio(&mut self) {
+        let clock = self.sound_clock();
         if self.audition_pending {
-            self.load_track();
+            if !self.audio_sync.is_current(clock) {
+                self.load_track();
+            }
             return;
         }
-        // Sound plays at normal speed only; a shuttle is silent.
-        let (playing, t) = self
-            .player
-            .as_ref()
-            .map_or((false, 0.0), |p| (p.is_playing() && p.shuttle_rate().is_none(), p.position_s()));
-        if let Some(audio) = &self.audio {
-            if playing {
-                audio.play_from(t);
-            } else {
-                audio.pause();
-                audio.seek(t);
-            }
+        if let Some(audio) = &mut self.audio {
+            self.audio_sync.follow(clock, audio);
         }
     }
 
@@ -668,10 +675,13 @@ impl FoleyApp {
             Err(mpsc::TryRecvError::Empty) => true,
             Err(mpsc::TryRecvError::Disconnected) => false,
         });
+        if let Some(player) = &mut self.player
+            && let Err(err) = player.update()
+        {
+            self.error = Some(err.to_string());
+        }
+        self.sync_audio();
         if let Some(player) = &mut self.player {
-            if let Err(err) = player.update() {
-                self.error = Some(err.to_string());
-            }
             player.upload_frame(ctx, &mut self.texture, "video-frame");
             if let Some(wait) = player.time_to_next_frame() {
                 ctx.request_repaint_after(std::time::Duration::from_secs_f64(wait));

@@ -17,6 +17,15 @@ enum Order {
     Seek(f64),
 }
 
+/// Where sound goes: the device, or in tests a stand-in that keeps time.
+pub trait SoundOutput {
+    /// Plays from `time_s` on the track.
+    fn play_from(&mut self, time_s: f64);
+    fn pause(&mut self);
+    /// Moves to `time_s` (playing or not).
+    fn seek(&mut self, time_s: f64);
+}
+
 /// The output, driven from its own thread.
 pub struct AudioOut {
     orders: SyncSender<Order>,
@@ -55,18 +64,18 @@ impl AudioOut {
     pub fn clear(&mut self) {
         self.send(Order::Clear);
     }
+}
 
-    /// Plays from `time_s`.
-    pub fn play_from(&self, time_s: f64) {
+impl SoundOutput for AudioOut {
+    fn play_from(&mut self, time_s: f64) {
         self.send(Order::PlayFrom(time_s));
     }
 
-    pub fn pause(&self) {
+    fn pause(&mut self) {
         self.send(Order::Pause);
     }
 
-    /// Moves the track to `time_s` (playing or not).
-    pub fn seek(&self, time_s: f64) {
+    fn seek(&mut self, time_s: f64) {
         self.send(Order::Seek(time_s));
     }
 }

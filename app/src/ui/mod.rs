@@ -13,6 +13,7 @@ pub(crate) mod player;
 mod project;
 mod session;
 mod study;
+mod sync;
 mod timeline;
 
 use std::path::PathBuf;

@@ -58,6 +58,22 @@ enum Reply {
     Failed(MediaError),
 }
 
+/// The sound's clock, from [`Player::sound_clock`]: silent at `anchor_s`, or playing from
+/// `anchor_s` since the instant `since`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoundClock {
+    pub anchor_s: f64,
+    pub since: Option<Instant>,
+}
+
+impl SoundClock {
+    /// Where the sound is now, on the video's timeline.
+    #[must_use]
+    pub fn position_s(&self) -> f64 {
+        self.anchor_s + self.since.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+}
+
 /// A video being played: the decoding thread, the frames it sent ahead, and the clock.
 pub struct Player {
     path: PathBuf,
@@ -245,6 +261,21 @@ impl Player {
         std::mem::take(&mut self.frame_changed)
     }
 
+    /// Where the sound must be: it changes whenever the clock is re-anchored (play, pause, seek,
+    /// a seek's frame arriving, a shuttle starting or ending, a step, the end), and only then.
+    /// Sound plays only at normal speed with the picture there: not while a seek's frame is
+    /// awaited, not while shuttling.
+    #[must_use]
+    pub fn sound_clock(&self) -> SoundClock {
+        let since = self.playing_since.filter(|_| self.rate == 1.0 && !self.awaiting_seek);
+        let anchor_s = match (since, self.shuttle_rate()) {
+            (Some(_), _) | (None, Some(_)) => self.anchor_time_s,
+            (None, None) if self.awaiting_seek => self.anchor_time_s,
+            (None, None) => self.position_s(),
+        };
+        SoundClock { anchor_s, since }
+    }
+
     pub fn play(&mut self) {
         if self.shuttle_rate().is_some() {
             self.pause();
@@ -253,7 +284,11 @@ impl Player {
             if self.at_end && self.next.is_none() {
                 self.seek(0.0);
             }
-            self.anchor_time_s = self.current.as_ref().map_or(0.0, |f| f.time_s);
+            // A seek's frame that has not come yet re-anchors the clock when it comes; until
+            // then the target, not the stale frame on screen, is the playhead.
+            if !self.awaiting_seek {
+                self.anchor_time_s = self.current.as_ref().map_or(0.0, |f| f.time_s);
+            }
             self.playing_since = Some(Instant::now());
         }
     }
@@ -723,11 +758,11 @@ fn decode_loop(mut reader: VideoReader, requests: &Receiver<Request>, replies: &
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn video_25fps(dir: &Path) -> PathBuf {
+    pub(crate) fn video_25fps(dir: &Path) -> PathBuf {
         let path = dir.join("v.mp4");
         let status = std::process::Command::new("ffmpeg")
             .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:d=2"])
@@ -740,7 +775,7 @@ mod tests {
     }
 
     /// Calls `update` until `done` holds, for at most two seconds.
-    fn pump(player: &mut Player, done: impl Fn(&Player) -> bool) {
+    pub(crate) fn pump(player: &mut Player, done: impl Fn(&Player) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !done(player) && Instant::now() < deadline {
             player.update().unwrap();
@@ -749,7 +784,7 @@ mod tests {
         assert!(done(player), "timed out; on screen: {:?}", player.current_frame());
     }
 
-    fn shown(player: &Player) -> Option<f64> {
+    pub(crate) fn shown(player: &Player) -> Option<f64> {
         player.current_frame().map(|f| f.time_s)
     }
 

@@ -14,7 +14,7 @@ use foley_engine::study::{
 };
 use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
 
-use super::audio::AudioOut;
+use super::audio::{AudioOut, SoundOutput as _};
 use super::player::Player;
 
 /// Which page is showing.
@@ -197,7 +197,7 @@ impl StudyRun {
             if let Some(p) = &mut media.player {
                 p.pause();
             }
-            if let Some(a) = &media.audio {
+            if let Some(a) = &mut media.audio {
                 a.pause();
             }
         }
@@ -286,7 +286,7 @@ impl StudyRun {
         }
         if player.is_playing() && player.position_s() >= media.start_s + media.seconds {
             player.pause();
-            if let Some(a) = &media.audio {
+            if let Some(a) = &mut media.audio {
                 a.pause();
             }
         }
