@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Makes an int8 copy of the default encoder (EfficientNet-Lite0) for ONNX Runtime.
+"""Makes an int8 copy of the default encoder (EfficientNet-Lite0) for ONNX Runtime, or a copy for
+another input size (`--size`, float32 or int8).
 
 Static quantisation with ONNX Runtime's own tool: weights int8 per output channel, activations
 uint8 with ranges calibrated (min-max) on space-time images of a dataset's train videos. ONNX
@@ -14,6 +15,10 @@ from the float encoder's, so a model must be trained on them:
 The model folder keeps a copy of the encoder, so `foley synth --model MODEL` uses it. foley's wgpu
 encoder does not run quantised graphs (it names the first op it lacks, DequantizeLinear).
 
+`--size S` makes the encoder read S x S images instead of 224 x 224 (the network is
+convolutional up to its global pooling, so only the declared input shape changes);
+`--precision float32` skips the quantisation. `scripts/encoder_grid.sh` uses both.
+
 Needs `ffmpeg` (the set-up installs it) and the set-up's default encoder.
 """
 
@@ -24,6 +29,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -60,15 +66,40 @@ class Images(CalibrationDataReader):
         return next(self.items, None)
 
 
+def resized(model_path, size):
+    """The float model with its input declared as [N, 3, size, size] and no stale inner shapes."""
+    model = onnx.load(str(model_path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = size
+    dims[3].dim_value = size
+    del model.graph.value_info[:]
+    return model
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="a dataset in the Greatest Hits layout (train.txt, ID_denoised.mp4)")
     parser.add_argument("--out", required=True, help="the folder for the int8 ONNX file and its encoder.json")
     parser.add_argument("--videos", type=int, default=40, help="train videos to calibrate on (spread over the list)")
     parser.add_argument("--images", type=int, default=4, help="images per video (spread over its first 8 s)")
+    parser.add_argument("--size", type=int, default=224, help="input width and height in pixels")
+    parser.add_argument("--precision", choices=["int8", "float32"], default="int8")
     args = parser.parse_args()
 
     manifest = json.loads((DEFAULT / "encoder.json").read_text())
+    manifest["input"]["width"] = manifest["input"]["height"] = args.size
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.size == 224 else f"-{args.size}"
+    float_name = f"efficientnet-lite0{suffix}.onnx"
+    onnx.save(resized(DEFAULT / manifest["onnx"], args.size), str(out / float_name))
+    if args.precision == "float32":
+        manifest["name"] = f"efficientnet-lite0{suffix}"
+        manifest["onnx"] = float_name
+        (out / "encoder.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        print(f"wrote {out / float_name} and {out / 'encoder.json'}")
+        return
+
     data = pathlib.Path(args.data)
     ids = [line.strip() for line in (data / "train.txt").read_text().splitlines() if line.strip()]
     if not ids:
@@ -83,11 +114,9 @@ def main():
         )
     print(f"calibrating on {len(images)} space-time images from {len(chosen)} train videos")
 
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    onnx_name = "efficientnet-lite0-int8.onnx"
+    onnx_name = f"efficientnet-lite0{suffix}-int8.onnx"
     quantize_static(
-        str(DEFAULT / manifest["onnx"]),
+        str(out / float_name),
         str(out / onnx_name),
         Images(inp["name"], images),
         quant_format=QuantFormat.QDQ,
@@ -96,7 +125,8 @@ def main():
         weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax,
     )
-    manifest["name"] = "efficientnet-lite0-int8"
+    (out / float_name).unlink()
+    manifest["name"] = f"efficientnet-lite0{suffix}-int8"
     manifest["onnx"] = onnx_name
     (out / "encoder.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out / onnx_name} and {out / 'encoder.json'}")

@@ -23,7 +23,8 @@ pub enum BenchKind {
     ///
     /// With no files, makes three 10 s, 30 fps H.264 test videos with the `ffmpeg` command in a
     /// temporary folder: 640x360 and 1920x1080 with sensor-like noise (a camera's bit rate), and
-    /// 1920x1080 without it.
+    /// 1920x1080 without it. Each file is decoded in full and with the codec's loop filter
+    /// skipped (as the CNN's input may be).
     Decode {
         /// Videos to decode.
         files: Vec<PathBuf>,
@@ -79,8 +80,9 @@ pub enum BenchKind {
     },
     /// `foley synth` end to end (decode, CNN, LSTM, retrieval, mixing, WAV) on a 640x360, 30 fps
     /// H.264 video of generated scenes (10 s each, test recordings, joined and scaled with
-    /// `ffmpeg`); prints the speed relative to real time, peak memory, and the time to re-render
-    /// the track after an edit.
+    /// `ffmpeg`): first as a user runs it (a new `foley synth` process, start-up included, and
+    /// its peak memory), then the job alone in this process beside the CNN alone on as many
+    /// images, and the time to re-render the track after an edit.
     Synth {
         /// Seconds of video (try 600 to check memory stays flat).
         #[arg(long, default_value_t = 60.0)]
@@ -153,13 +155,14 @@ fn decode(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<()> {
         "decode + scale to {w}x{h} RGB, best of {repeat} runs, {} threads available",
         std::thread::available_parallelism().map_or(1, usize::from)
     );
-    for file in &files {
+    for (file, skip_loop_filter) in files.iter().flat_map(|f| [(f, false), (f, true)]) {
         let mut best = f64::INFINITY;
         let mut frames = 0_u64;
         let mut info = None;
         for _ in 0..repeat.max(1) {
             let start = Instant::now();
-            let mut reader = VideoReader::open_with(file, VideoReaderOptions { size: Some((w, h)), threads: 0 })?;
+            let options = VideoReaderOptions { size: Some((w, h)), threads: 0, skip_loop_filter };
+            let mut reader = VideoReader::open_with(file, options)?;
             frames = 0;
             while let Some(frame) = reader.next_frame()? {
                 std::hint::black_box(&frame.rgb);
@@ -171,11 +174,12 @@ fn decode(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<()> {
         let info = info.context("no run")?;
         let megabits = std::fs::metadata(file).map_or(0.0, |m| m.len() as f64 * 8.0 / 1e6 / info.duration_s.max(1e-9));
         println!(
-            "{}: {}x{} {} at {megabits:.1} Mbit/s, {frames} frames in {:.3} s = {:.0} frames/s (peak memory so far {})",
+            "{}: {}x{} {} at {megabits:.1} Mbit/s{}, {frames} frames in {:.3} s = {:.0} frames/s (peak memory so far {})",
             file.display(),
             info.width,
             info.height,
             info.codec,
+            if skip_loop_filter { ", loop filter skipped" } else { "" },
             best,
             frames as f64 / best,
             peak_memory().map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
@@ -544,10 +548,38 @@ fn retrieval_speed(model: Option<&PathBuf>, entries: usize, queries: usize) -> a
 
 fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
     use foley_engine::synthesis::{SynthOptions, synthesize_video};
-    let bundle = super::predict::load_model(model)?;
-    let db = super::synth::load_database(&bundle.dir)?;
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let video = make_scene_video(temp.path(), seconds)?;
+
+    // As a user's `time foley synth` sees it: a new process, start-up included (the model, the
+    // clip database, ONNX Runtime), until the WAV is written.
+    let exe = std::env::current_exe().context("cannot find the foley executable")?;
+    let mut command = Command::new(&exe);
+    command.arg("synth").arg(&video).arg("-o").arg(temp.path().join("process.wav"));
+    if let Some(model) = model {
+        command.arg("--model").arg(model);
+    }
+    let start = Instant::now();
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    let (succeeded, peak_kb) = wait_measured(&mut child)?;
+    let process_s = start.elapsed().as_secs_f64();
+    if !succeeded {
+        bail!("`foley synth {}` failed; run it alone to see why", video.display());
+    }
+    println!(
+        "`foley synth` as a new process on {seconds} s of 640x360 30 fps video (generated scenes): {process_s:.2} s = {:.1}x real time, start-up included; peak memory {}",
+        seconds / process_s,
+        peak_kb.map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
+    );
+
+    // The job alone, in this process, and the CNN alone on as many images: what the pipeline
+    // costs beyond its slowest stage.
+    let bundle = super::predict::load_model(model)?;
+    let db = super::synth::load_database(&bundle.dir)?;
     let mut encoder = vision::open_encoder(Backend::Ort, bundle.encoder_spec()?)?;
     let before = peak_memory();
     let start = Instant::now();
@@ -580,6 +612,8 @@ fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
         before.map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024)),
         std::thread::available_parallelism().map_or(1, usize::from)
     );
+    let cnn_s = cnn_alone_s(encoder.as_mut(), (made.duration_s * 30.0).round() as usize)?;
+    println!("the CNN alone on as many images: {cnn_s:.2} s; the whole job takes {:.2}x the CNN's time", wall / cnn_s);
     if rerender.is_finite() {
         println!(
             "re-rendering the track from its {} hits (an edit in the app): {rerender:.1} ms (best of 5)",
@@ -587,6 +621,49 @@ fn synth_speed(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Seconds `encoder` takes for `images` test images in its preferred batches.
+fn cnn_alone_s(encoder: &mut dyn vision::FrameEncoder, images: usize) -> anyhow::Result<f64> {
+    let (w, h) = encoder.spec().input_size();
+    let input = encoder.spec().manifest.input.clone();
+    let size = encoder.preferred_batch().max(1);
+    let mut batch = vision::ImageBatch::new(w, h);
+    for i in 0..size {
+        let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|p| ((p * 7 + i * 13) % 256) as u8).collect();
+        batch.push_planes(&vision::colour_image(&rgb, &input));
+    }
+    let start = Instant::now();
+    let mut done = 0;
+    while done < images {
+        std::hint::black_box(encoder.encode(&batch)?);
+        done += size;
+    }
+    Ok(start.elapsed().as_secs_f64() * images as f64 / done.max(1) as f64)
+}
+
+/// Waits for `child`; whether it succeeded, and its own peak resident memory in kB (where the
+/// system tells it).
+#[cfg(target_os = "linux")]
+fn wait_measured(child: &mut std::process::Child) -> anyhow::Result<(bool, Option<u64>)> {
+    let pid = libc::pid_t::try_from(child.id()).context("process id out of range")?;
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `wait4` waits for this child, which nothing else waits for, and fills `status`
+    // and `usage`.
+    let waited = unsafe { libc::wait4(pid, &raw mut status, 0, usage.as_mut_ptr()) };
+    if waited != pid {
+        bail!("cannot wait for process {pid}: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: zero is a valid `rusage`, and the successful call filled it.
+    let usage = unsafe { usage.assume_init() };
+    let succeeded = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((succeeded, u64::try_from(usage.ru_maxrss).ok()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wait_measured(child: &mut std::process::Child) -> anyhow::Result<(bool, Option<u64>)> {
+    Ok((child.wait()?.success(), None))
 }
 
 fn scrub_speed(video: Option<&PathBuf>) -> anyhow::Result<()> {

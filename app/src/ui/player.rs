@@ -640,7 +640,8 @@ fn build_proxy(
     lower_thread_priority();
     let size = frames.lock().unwrap_or_else(PoisonError::into_inner).size();
     // One thread: the proxy must not slow playback or generation down.
-    let mut reader = VideoReader::open_with(path, VideoReaderOptions { size: Some(size), threads: 1 })?;
+    let mut reader =
+        VideoReader::open_with(path, VideoReaderOptions { size: Some(size), threads: 1, ..Default::default() })?;
     // Without a proxy the sink still gets every frame (the thumbnails do not depend on it).
     let mut encoder = ProxyEncoder::new(path, size).inspect_err(|e| log::warn!("no scrub proxy: {e}")).ok();
     while let Some(frame) = reader.next_frame()? {

@@ -50,7 +50,10 @@ pub fn contact_sheet(dataset: &GreatestHits, out: &Path, videos: usize) -> Resul
             (even(f64::from(info.width) * scale), even(f64::from(info.height) * scale))
         };
         let (dx, dy) = ((THUMB.0 - w as usize) / 2, (THUMB.1 - h as usize) / 2);
-        let mut reader = VideoReader::open_with(&video.video, VideoReaderOptions { size: Some((w, h)), threads: 0 })?;
+        let mut reader = VideoReader::open_with(
+            &video.video,
+            VideoReaderOptions { size: Some((w, h)), threads: 0, ..Default::default() },
+        )?;
         for (k, offset) in OFFSETS.iter().enumerate() {
             if let Some(frame) = reader.seek((first.time_s + offset).max(0.0))? {
                 sheet.blit(k * THUMB.0 + dx, y0 + LABEL_H + dy, w as usize, &frame.rgb);

@@ -69,8 +69,10 @@ pub fn encode_video_streaming(
     let feature_size = encoder.feature_size();
     let batch_size = encoder.preferred_batch().max(1);
     let device = encoder.device();
-    let reader =
-        VideoReader::open_with(video, VideoReaderOptions { size: Some((input.width, input.height)), threads: 0 })?;
+    let reader = VideoReader::open_with(
+        video,
+        VideoReaderOptions { size: Some((input.width, input.height)), threads: 0, ..Default::default() },
+    )?;
     let frames_total = reader.info().frame_count;
 
     let (image_tx, image_rx) = sync_channel::<ImagesMsg>(CHANNEL_DEPTH);
@@ -368,8 +370,10 @@ pub fn read_features(path: &Path) -> Result<(FeaturesSidecar, Vec<f32>), VisionE
 /// a clip's look (the second half of every features row).
 pub fn first_frame_features(video: &Path, encoder: &mut dyn FrameEncoder) -> Result<Vec<f32>, VisionError> {
     let input = encoder.spec().manifest.input.clone();
-    let mut reader =
-        VideoReader::open_with(video, VideoReaderOptions { size: Some((input.width, input.height)), threads: 0 })?;
+    let mut reader = VideoReader::open_with(
+        video,
+        VideoReaderOptions { size: Some((input.width, input.height)), threads: 0, ..Default::default() },
+    )?;
     let frame = reader.next_frame()?.ok_or_else(|| VisionError::NoFrames { path: video.to_owned() })?;
     let mut batch = ImageBatch::new(input.width, input.height);
     batch.push_planes(&colour_image(&frame.rgb, &input));
