@@ -36,8 +36,13 @@ fn start_xvfb(fbdir: &Path) -> (Killed, String) {
 
 /// `foley open VIDEO` on `display`, with its settings kept under `home`.
 fn open_window(display: &str, video: &Path, home: &Path) -> Killed {
+    open_window_with(Path::new(env!("CARGO_BIN_EXE_foley")), display, video, home)
+}
+
+/// As [`open_window`], with the executable `exe`.
+fn open_window_with(exe: &Path, display: &str, video: &Path, home: &Path) -> Killed {
     Killed(
-        Command::new(env!("CARGO_BIN_EXE_foley"))
+        Command::new(exe)
             .args(["open", video.to_str().unwrap()])
             .env("DISPLAY", display)
             .env_remove("WAYLAND_DISPLAY")
@@ -84,15 +89,21 @@ fn the_window_shows_the_video() {
     std::fs::create_dir(&fbdir).unwrap();
     let (_xvfb, display) = start_xvfb(&fbdir);
     let _app = open_window(&display, &video, dir.path());
-    let framebuffer = fbdir.join("Xvfb_screen0");
+    let magenta = magenta_on_screen(&fbdir.join("Xvfb_screen0"));
+    assert!(magenta > 320 * 240, "the window never showed the video's frame ({magenta} magenta pixels on screen)");
+}
+
+/// Waits (up to 60 s) until the screen shows more magenta than a 320x240 frame holds (the frame
+/// is scaled to fill the window's video area) and returns how many magenta pixels it last saw.
+/// `FOLEY_KEEP_SCREENSHOT` writes that screen to `foley_window.ppm` in the temporary folder.
+fn magenta_on_screen(framebuffer: &Path) -> usize {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut magenta = 0;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
-        let Some((w, h, pixels)) = std::fs::read(&framebuffer).ok().and_then(|b| screen_pixels(&b)) else { continue };
+        let Some((w, h, pixels)) = std::fs::read(framebuffer).ok().and_then(|b| screen_pixels(&b)) else { continue };
         assert_eq!((w, h), (1280, 800));
         magenta = pixels.iter().filter(|[r, g, b]| *r > 200 && *g < 60 && *b > 200).count();
-        // The 320x240 frame is scaled to fill the window's video area: far more than its own size.
         if magenta > 320 * 240 {
             if std::env::var_os("FOLEY_KEEP_SCREENSHOT").is_some() {
                 let rgb: Vec<u8> = pixels.iter().flatten().copied().collect();
@@ -102,10 +113,98 @@ fn the_window_shows_the_video() {
                 std::fs::write(&out, ppm).unwrap();
                 eprintln!("screenshot: {}", out.display());
             }
-            return;
+            break;
         }
     }
-    panic!("the window never showed the video's frame ({magenta} magenta pixels on screen)");
+    magenta
+}
+
+/// `scripts/install.sh` puts a working foley in a prefix: run from another folder, the installed
+/// copy finds its model, encoder and ONNX Runtime beside itself (not in the checkout), gives a
+/// video its sound, opens its window on it, and its menu entry is valid; `--uninstall` removes
+/// every file it put there.
+#[test]
+fn the_installed_copy_works_from_anywhere_and_uninstalls_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("prefix");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install.sh");
+    let install = |extra: &[&str]| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("--prefix")
+            .arg(&prefix)
+            .args(extra)
+            .env_remove("FOLEY_DATA")
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "install.sh {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    install(&["--binary", env!("CARGO_BIN_EXE_foley")]);
+    let foley = prefix.join("bin/foley");
+    let run = |args: &[&str]| {
+        let out = Command::new(&foley)
+            .args(args)
+            .current_dir(&elsewhere)
+            .env_remove("FOLEY_DATA")
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "foley {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let version = run(&["--version"]);
+    let prefix_text = prefix.canonicalize().unwrap().display().to_string();
+    for what in ["default model", "default encoder", "ONNX Runtime library"] {
+        let line = version.lines().find(|l| l.starts_with(what)).unwrap_or_else(|| panic!("no {what} in {version}"));
+        assert!(
+            line.contains(&format!(": {prefix_text}/")) && line.ends_with("(installed beside the executable)"),
+            "{line}"
+        );
+    }
+
+    let video = support::ffmpeg(
+        &["-f", "lavfi", "-i", "color=c=0xff00ff:s=320x240:r=25:d=2", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        &elsewhere.join("magenta.mp4"),
+    );
+    run(&["synth", "magenta.mp4", "-o", "magenta.wav"]);
+    let wav = hound::WavReader::open(elsewhere.join("magenta.wav")).unwrap();
+    assert_eq!(wav.spec().sample_rate, 48_000);
+    assert!(wav.duration().abs_diff(96_000) <= 1_920, "{} samples for a 2 s video", wav.duration());
+
+    let entry = prefix.join("share/applications/foley.desktop");
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(text.contains(&format!("Exec={} open %f", foley.display())) && text.contains("video/mp4;"), "{text}");
+    let validated = Command::new("desktop-file-validate").arg(&entry).output().unwrap();
+    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+
+    let fbdir = dir.path().join("fb");
+    std::fs::create_dir(&fbdir).unwrap();
+    let (_xvfb, display) = start_xvfb(&fbdir);
+    let app = open_window_with(&foley, &display, &video, dir.path());
+    let magenta = magenta_on_screen(&fbdir.join("Xvfb_screen0"));
+    drop(app);
+    assert!(magenta > 320 * 240, "the installed window never showed the video ({magenta} magenta pixels)");
+
+    install(&["--uninstall"]);
+    let left: Vec<_> = walk(&prefix).into_iter().filter(|p| p.is_file()).collect();
+    assert!(left.is_empty(), "files left after --uninstall: {left:?}");
+}
+
+/// Every path under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
 }
 
 /// Runs `xdotool` against the display; `false` if it failed.

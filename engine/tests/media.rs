@@ -95,7 +95,9 @@ fn frames_are_scaled_and_packed() {
     let dir = tempfile::tempdir().unwrap();
     // 322 wide: FFmpeg pads rows of odd-sized RGB frames, which must not leak into the output.
     let path = support::h264_video(dir.path(), "odd.mp4", "25", 5, "322x240");
-    let mut reader = VideoReader::open_with(&path, VideoReaderOptions { size: Some((224, 224)), threads: 1 }).unwrap();
+    let mut reader =
+        VideoReader::open_with(&path, VideoReaderOptions { size: Some((224, 224)), threads: 1, ..Default::default() })
+            .unwrap();
     let frame = reader.next_frame().unwrap().unwrap();
     assert_eq!((frame.width, frame.height, frame.rgb.len()), (224, 224, 224 * 224 * 3));
     let mut native = VideoReader::open(&path).unwrap();
@@ -108,6 +110,48 @@ fn frames_are_scaled_and_packed() {
     let frame = native.next_frame().unwrap().unwrap();
     assert_eq!((frame.width, frame.height, frame.rgb.len()), (112, 84, 112 * 84 * 3));
     assert!(native.set_output_size(Some((0, 10))).is_err());
+}
+
+/// Skipping the loop filter changes the pictures a little (the deblocking is what it skips) and
+/// nothing else: the same frames at the same times.
+#[test]
+fn skipping_the_loop_filter_keeps_every_frame_and_changes_pixels_only_slightly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deblocking matters where blocks show: noise at a low bit rate, with the filter on.
+    let path = support::ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25,noise=alls=30:allf=t",
+            "-frames:v",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "150k",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        &dir.path().join("blocky.mp4"),
+    );
+    let read = |skip_loop_filter| {
+        let options = VideoReaderOptions { size: Some((160, 120)), threads: 1, skip_loop_filter };
+        VideoReader::open_with(&path, options).unwrap().frames().map(Result::unwrap).collect::<Vec<_>>()
+    };
+    let (full, cheap) = (read(false), read(true));
+    assert_eq!(full.len(), 30);
+    assert_eq!(full.iter().map(|f| f.time_s).collect::<Vec<_>>(), cheap.iter().map(|f| f.time_s).collect::<Vec<_>>());
+    let (mut sum, mut count) = (0_u64, 0_u64);
+    for (a, b) in full.iter().zip(&cheap) {
+        sum += a.rgb.iter().zip(&b.rgb).map(|(x, y)| u64::from(x.abs_diff(*y))).sum::<u64>();
+        count += a.rgb.len() as u64;
+    }
+    let mean = sum as f64 / count as f64;
+    assert!(mean > 0.0, "skipping the loop filter changed nothing: the option is not applied");
+    assert!(mean < 4.0, "skipping the loop filter changed pixels by {mean:.2} levels on average");
 }
 
 #[test]
@@ -181,7 +225,8 @@ fn seeking_reaches_every_frame_past_unreferenced_b_frames() {
     let frames: Vec<_> = VideoReader::open(&path).unwrap().frames().map(Result::unwrap).collect();
     assert_eq!(frames.len(), 60);
     // Frame threads decode several packets at once: the per-packet choice must hold there too.
-    let mut reader = VideoReader::open_with(&path, VideoReaderOptions { size: None, threads: 2 }).unwrap();
+    let mut reader =
+        VideoReader::open_with(&path, VideoReaderOptions { size: None, threads: 2, ..Default::default() }).unwrap();
     for i in 0..frames.len() {
         // Alternate between the far end and the target so every seek goes through a key frame.
         let far = if i < 30 { 59 } else { 0 };

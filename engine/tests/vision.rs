@@ -66,7 +66,7 @@ fn scene_batch(spec: &EncoderSpec) -> ImageBatch {
     let (w, h) = spec.input_size();
     let mut reader = foley_engine::media::VideoReader::open_with(
         &video,
-        foley_engine::media::VideoReaderOptions { size: Some((w, h)), threads: 1 },
+        foley_engine::media::VideoReaderOptions { size: Some((w, h)), threads: 1, ..Default::default() },
     )
     .unwrap();
     let mut st = foley_engine::vision::SpaceTime::default();

@@ -26,11 +26,14 @@ use clap::{Parser, Subcommand};
 ///
 /// With no subcommand, opens the desktop app.
 #[derive(Debug, Parser)]
-#[command(name = "foley", version, about, long_about = None)]
+#[command(name = "foley", about, long_about = None, disable_version_flag = true)]
 pub struct Cli {
     /// Log what foley is doing.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Print the version and where the default model, the encoder and ONNX Runtime were found.
+    #[arg(short = 'V', long)]
+    pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,7 +98,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
+/// `foley --version`: the version, then each asset with where it was found and by which rule.
+fn print_version() {
+    use foley_engine::paths;
+    println!("foley {}", env!("CARGO_PKG_VERSION"));
+    let assets = [
+        ("default model", paths::locate_default_model()),
+        ("default encoder", paths::locate_default_encoder()),
+        ("ONNX Runtime library", paths::locate_onnxruntime_found()),
+    ];
+    for (what, found) in assets {
+        match found {
+            Ok(found) => println!("{what}: {} ({})", found.path.display(), found.rule),
+            Err(err) => println!("{what}: not found ({err})"),
+        }
+    }
+    println!("cache: {}", paths::cache_dir().display());
+}
+
 fn run_command(cli: Cli) -> anyhow::Result<()> {
+    if cli.version {
+        print_version();
+        return Ok(());
+    }
     match cli.command {
         None => crate::ui::run(None),
         Some(Command::Open { video }) => crate::ui::run(video),

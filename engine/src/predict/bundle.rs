@@ -174,11 +174,13 @@ impl ModelBundle {
     }
 }
 
-/// Where `foley` looks for its default model: `assets/models/default` of the checkout.
+/// Where `foley` finds its default model ([`crate::paths::locate_default_model`]); where it is
+/// nowhere, the checkout's folder, so that the error of reading it names a path.
 #[must_use]
 pub fn default_model_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default");
-    dir.canonicalize().unwrap_or(dir)
+    crate::paths::locate_default_model()
+        .map(|f| f.path)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/models/default"))
 }
 
 /// The encoder kept in the model folder `dir` ([`ENCODER_DIR`]), or the set-up's default where

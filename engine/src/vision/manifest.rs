@@ -88,10 +88,13 @@ pub struct EncoderSpec {
 /// The file name of an encoder manifest where foley writes one.
 pub const MANIFEST_NAME: &str = "encoder.json";
 
-/// Where the set-up puts the default encoder's manifest.
+/// Where `foley` finds the default encoder's manifest ([`crate::paths::locate_default_encoder`]);
+/// where it is nowhere, where the set-up puts it, so that the error of reading it names a path.
 #[must_use]
 pub fn default_manifest_path() -> PathBuf {
-    crate::paths::cache_dir().join("assets").join("efficientnet-lite0").join(MANIFEST_NAME)
+    crate::paths::locate_default_encoder()
+        .map(|f| f.path)
+        .unwrap_or_else(|_| crate::paths::cache_dir().join("assets").join("efficientnet-lite0").join(MANIFEST_NAME))
 }
 
 impl EncoderSpec {
