@@ -54,6 +54,7 @@ PACKAGES=(
     libxkbcommon-x11-0 libgl1-mesa-dri libegl1 libwayland-client0   # the window (winit, glow)
     xvfb xauth xdotool                                              # a display, clicks and keys for GUI tests
     desktop-file-utils                                              # checks the installed menu entry
+    dpkg-dev                                                        # the Debian package's dependencies (cargo deb)
     mesa-vulkan-drivers                                             # a software GPU for wgpu
     python3 python3-pip unzip ca-certificates                      # fetching wheels
     python3-torch python3-onnx python3-pil                          # the ImageNet CNN's ONNX export

@@ -623,6 +623,69 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
     assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(&data, "synth-7-00000", 4.0));
 }
 
+/// `--stems`: one WAV per material placed, as long as the track, and `mix.wav`, the track
+/// itself; the stems sum to it. A parametric track has no stems.
+#[test]
+fn synth_writes_stems_that_sum_to_the_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generated_dataset_with(dir.path(), 1, 4, 7, "0", &["--style", "drawn"]);
+    let video = data.join("synth-7-00000_denoised.mp4");
+    let (wav, hits, stems) = (dir.path().join("out.wav"), dir.path().join("hits.csv"), dir.path().join("stems"));
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--hits",
+        hits.to_str().unwrap(),
+        "--stems",
+        stems.to_str().unwrap(),
+        "--format",
+        "float",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let read =
+        |path: &Path| -> Vec<f32> { hound::WavReader::open(path).unwrap().samples().map(Result::unwrap).collect() };
+    let track = read(&wav);
+    assert_eq!(read(&stems.join("mix.wav")), track, "mix.wav is not the track");
+    let text = std::fs::read_to_string(&hits).unwrap();
+    let mut materials: Vec<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_owned()).collect();
+    materials.sort();
+    materials.dedup();
+    assert!(!materials.is_empty(), "no hits placed: {text}");
+    let mut names: Vec<String> = std::fs::read_dir(&stems)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "mix.wav")
+        .collect();
+    names.sort();
+    let expected: Vec<String> = materials.iter().map(|m| format!("{m}.wav")).collect();
+    assert_eq!(names, expected, "one stem per material of {text}");
+    let mut sum = vec![0.0f32; track.len()];
+    for name in &names {
+        let stem = read(&stems.join(name));
+        assert_eq!(stem.len(), track.len(), "{name}");
+        assert!(stem.iter().any(|s| s.abs() > 1e-3), "{name} is silent");
+        for (acc, s) in sum.iter_mut().zip(stem) {
+            *acc += s;
+        }
+    }
+    let worst = sum.iter().zip(&track).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "the stems differ from the mix by up to {worst}");
+
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--method",
+        "parametric",
+        "--stems",
+        stems.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success() && stderr(&run).contains("--stems needs --method retrieval"), "{}", stderr(&run));
+}
+
 #[test]
 fn a_study_is_prepared_and_its_typed_in_answers_reported() {
     let dir = tempfile::tempdir().unwrap();

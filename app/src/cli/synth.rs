@@ -39,6 +39,10 @@ pub struct SynthArgs {
     /// Sample format of the WAV: pcm16, pcm24 or float.
     #[arg(long, default_value = "pcm16")]
     pub format: WavFormat,
+    /// Also write one WAV per material (`MATERIAL.wav`, as long as the track, from the same
+    /// start) and `mix.wav` into this folder (made if missing): the stems sum to the mix.
+    #[arg(long, value_name = "DIR")]
+    pub stems: Option<PathBuf>,
 }
 
 /// `--method` values.
@@ -100,6 +104,12 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if let Some(h) = &args.hits {
         check_output(h, &["csv"])?;
     }
+    if let Some(dir) = &args.stems {
+        if args.method == MethodArg::Parametric {
+            bail!("--stems needs --method retrieval: a parametric track has no hits to split by material");
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot make the stems folder {}", dir.display()))?;
+    }
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let method: Method = args.method.into();
     let db = load_database(&bundle.dir)?;
@@ -131,11 +141,27 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let wav = staged_output(&args.output)?;
     media::write_wav(&wav, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    let mut outputs = vec![(wav, &args.output)];
+    let mut outputs = vec![(wav, args.output.clone())];
+    if let (Some(dir), Some(db)) = (&args.stems, &db) {
+        let stems = synthesis::render_stems(db, &made.hits, made.track.len())
+            .with_context(|| format!("cannot make the stems of {}", args.video.display()))?;
+        let mix = dir.join("mix.wav");
+        let staged = staged_output(&mix)?;
+        media::write_wav(&staged, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
+            .with_context(|| format!("cannot write {}", mix.display()))?;
+        outputs.push((staged, mix));
+        for stem in stems {
+            let path = dir.join(format!("{}.wav", stem.material));
+            let staged = staged_output(&path)?;
+            media::write_wav(&staged, &stem.samples, OUTPUT_SAMPLE_RATE, 1, args.format)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            outputs.push((staged, path));
+        }
+    }
     if let Some(path) = &args.hits {
         let csv = staged_output(path)?;
         synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
-        outputs.push((csv, path));
+        outputs.push((csv, path.clone()));
     }
     if let Some(path) = &args.video_out {
         let video = staged_output(path)?;
@@ -146,13 +172,14 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         });
         bar.finish_and_clear();
         muxed.with_context(|| format!("cannot write {}", path.display()))?;
-        outputs.push((video, path));
+        outputs.push((video, path.clone()));
     }
     if super::interrupt::requested() {
         bail!("nothing was written");
     }
+    let written: Vec<PathBuf> = outputs.iter().skip(1).map(|(_, target)| target.clone()).collect();
     for (temp, target) in outputs {
-        temp.persist(target).with_context(|| format!("cannot write {}", target.display()))?;
+        temp.persist(&target).with_context(|| format!("cannot write {}", target.display()))?;
     }
 
     let mut materials: Vec<(String, usize)> = Vec::new();
@@ -175,7 +202,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         made.duration_s
     );
     eprintln!("wrote {} ({} samples at 48 kHz)", args.output.display(), made.track.len());
-    for path in [&args.hits, &args.video_out].into_iter().flatten() {
+    for path in written {
         eprintln!("wrote {}", path.display());
     }
     Ok(())

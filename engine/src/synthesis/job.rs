@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-use super::mix::{limit, place_clip};
+use super::mix::{limit, limiter_gain, place_clip};
 use super::retrieve::choose_clips;
 use super::{PlacedHit, SynthesisError};
 use crate::predict::PredictedSound;
@@ -83,6 +83,13 @@ pub fn track_len(duration_s: f64) -> usize {
 
 /// Mixes the clips named by `hits` into a track of `len` samples (limited to -1 dBFS).
 pub fn render_retrieval(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<f32>, SynthesisError> {
+    let mut track = place_hits(db, hits, len)?;
+    limit(&mut track, OUTPUT_SAMPLE_RATE);
+    Ok(track)
+}
+
+/// The clips of `hits` placed on a silent track of `len` samples, not limited.
+fn place_hits(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<f32>, SynthesisError> {
     let mut track = vec![0.0f32; len];
     let mut clips: HashMap<usize, Vec<f32>> = HashMap::new();
     for hit in hits {
@@ -98,8 +105,44 @@ pub fn render_retrieval(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Re
         let onset = db.manifest.entries[index].onset as usize;
         place_clip(&mut track, clip, onset, at, 10f32.powf(hit.gain_db / 20.0));
     }
-    limit(&mut track, OUTPUT_SAMPLE_RATE);
     Ok(track)
+}
+
+/// One material's part of a retrieval track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stem {
+    /// The material of its hits ("unknown" for hits without one).
+    pub material: String,
+    pub samples: Vec<f32>,
+}
+
+/// The retrieval track of `hits` split by material, each `len` samples: every stem carries the
+/// gain the limiter gives the whole mix, so the stems sum to [`render_retrieval`]'s track
+/// (except where the limiter's final clamp cuts a peak). In the order materials first appear.
+pub fn render_stems(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<Stem>, SynthesisError> {
+    let mut stems: Vec<Stem> = Vec::new();
+    for hit in hits {
+        let material = hit.material.clone().unwrap_or_else(|| "unknown".to_owned());
+        if !stems.iter().any(|s| s.material == material) {
+            let own: Vec<PlacedHit> =
+                hits.iter().filter(|h| h.material.as_deref().unwrap_or("unknown") == material).cloned().collect();
+            stems.push(Stem { material, samples: place_hits(db, &own, len)? });
+        }
+    }
+    let mut mix = vec![0.0f32; len];
+    for stem in &stems {
+        for (m, s) in mix.iter_mut().zip(&stem.samples) {
+            *m += s;
+        }
+    }
+    if let Some(gain) = limiter_gain(&mix, OUTPUT_SAMPLE_RATE) {
+        for stem in &mut stems {
+            for (s, g) in stem.samples.iter_mut().zip(&gain) {
+                *s *= g;
+            }
+        }
+    }
+    Ok(stems)
 }
 
 /// The parametric resynthesis of `predicted`, fitted to `len` samples (limited to -1 dBFS).

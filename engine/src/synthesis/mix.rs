@@ -29,9 +29,20 @@ pub fn place_clip(track: &mut [f32], clip: &[f32], onset: usize, at: i64, gain: 
 /// Limits `track` in place to [`CEILING`]: the gain falls smoothly over the 5 ms before a peak
 /// (look-ahead) and recovers over about 80 ms. A track already under the ceiling is unchanged.
 pub fn limit(track: &mut [f32], rate: u32) {
+    if let Some(gain) = limiter_gain(track, rate) {
+        for (s, g) in track.iter_mut().zip(gain) {
+            *s = (*s * g).clamp(-CEILING, CEILING);
+        }
+    }
+}
+
+/// The gain per sample that [`limit`] applies to `track`; `None` where the track is under the
+/// ceiling. Stems multiplied by their mix's gain sum to the limited mix.
+#[must_use]
+pub fn limiter_gain(track: &[f32], rate: u32) -> Option<Vec<f32>> {
     let peak = track.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     if peak <= CEILING {
-        return;
+        return None;
     }
     let n = track.len();
     let needed: Vec<f32> = track.iter().map(|s| if s.abs() > CEILING { CEILING / s.abs() } else { 1.0 }).collect();
@@ -44,12 +55,16 @@ pub fn limit(track: &mut [f32], rate: u32) {
     }
     let release = 1.0 - (-1.0 / (LIMITER_RELEASE_S * rate as f32)).exp();
     let mut gain = 1.0f32;
-    for (i, s) in track.iter_mut().enumerate() {
-        let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK + 1).min(n));
-        let smooth = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
-        gain = smooth.min(gain + (1.0 - gain) * release);
-        *s = (*s * gain).clamp(-CEILING, CEILING);
-    }
+    Some(
+        (0..n)
+            .map(|i| {
+                let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK + 1).min(n));
+                let smooth = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+                gain = smooth.min(gain + (1.0 - gain) * release);
+                gain
+            })
+            .collect(),
+    )
 }
 
 /// For each `i`, the minimum of `values[i - radius ..= i + radius]` (clipped to the ends).

@@ -11,8 +11,8 @@ mod retrieve;
 pub use error::SynthesisError;
 pub use hits_csv::{HITS_HEADER, PlacedHit, read_placed_hits, write_placed_hits};
 pub use job::{
-    Look, Method, SynthOptions, Synthesis, render_parametric, render_retrieval, synthesize_prediction,
-    synthesize_video, track_len,
+    Look, Method, Stem, SynthOptions, Synthesis, render_parametric, render_retrieval, render_stems,
+    synthesize_prediction, synthesize_video, track_len,
 };
-pub use mix::{CEILING, limit, place_clip};
+pub use mix::{CEILING, limit, limiter_gain, place_clip};
 pub use retrieve::{GAIN_RANGE_DB, choose_clips, gain_db};

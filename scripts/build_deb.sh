@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the Debian package, target/debian/foley_VERSION_ARCH.deb, with cargo-deb (installed from
+# crates.io when missing): the executable, the ONNX Runtime library in /usr/lib/foley, the default
+# model and encoder in /usr/share/foley, the menu entry and the icon (app/Cargo.toml,
+# [package.metadata.deb]). Then checks it with scripts/check_deb.sh.
+#
+#   bash scripts/build_deb.sh && sudo apt install ./target/debian/foley_*.deb
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+CARGO_DEB_VERSION=3.8.0
+bash scripts/setup.sh
+if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+  cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION"
+fi
+
+# What the package takes from the set-up's cache, staged where app/Cargo.toml names it.
+CACHE=${FOLEY_CACHE:-$ROOT/.cache}
+STAGE=$ROOT/.cache/deb
+rm -rf "$STAGE"
+mkdir -p "$STAGE/lib" "$STAGE/efficientnet-lite0"
+ORT=$(ls "$CACHE"/onnxruntime/*/libonnxruntime.so.* | head -n 1)
+cp "$ORT" "$STAGE/lib/"
+ENCODER=$CACHE/assets/efficientnet-lite0
+onnx=$(sed -n 's/.*"onnx": *"\([^"]*\)".*/\1/p' "$ENCODER/encoder.json")
+cp "$ENCODER/encoder.json" "$ENCODER/$onnx" "$STAGE/efficientnet-lite0/"
+sed "s|@BIN@|/usr/bin/foley|" assets/desktop/foley.desktop >"$STAGE/foley.desktop"
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+mkdir -p "$TARGET/debian"
+rm -f "$TARGET"/debian/foley_*.deb
+cargo deb -p foley-app --locked --output "$TARGET/debian/"
+deb=$(ls "$TARGET"/debian/foley_*.deb)
+bash scripts/check_deb.sh "$deb"
