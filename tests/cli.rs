@@ -686,6 +686,53 @@ fn synth_writes_stems_that_sum_to_the_mix() {
     assert!(!run.status.success() && stderr(&run).contains("--stems needs --method retrieval"), "{}", stderr(&run));
 }
 
+/// The `time_reference` of a WAV's `bext` chunk, as `ffprobe` reads it.
+fn bwf_time_reference(wav: &Path) -> Option<u64> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format_tags=time_reference", "-of", "default=nw=1:nk=1"])
+        .arg(wav)
+        .output()
+        .expect("ffprobe (scripts/setup.sh installs it)");
+    assert!(out.status.success(), "ffprobe {}: {}", wav.display(), stderr(&out));
+    stdout(&out).trim().parse().ok()
+}
+
+/// Every WAV synth writes is a Broadcast WAV whose time reference is the video's start: its
+/// timecode (here 01:00:00:00 at 25 fps, 3,600 s at 48 kHz), else 0; other readers still read it.
+#[test]
+fn synth_wavs_carry_the_videos_timecode_for_editors() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, extra: &[&str]| {
+        let mut args = vec!["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:d=2"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
+        support::ffmpeg(&args, &dir.path().join(name))
+    };
+    for (video, expected) in [
+        (make("tc.mp4", &["-timecode", "01:00:00:00"]), 3_600 * 48_000),
+        (make("tc.mkv", &["-timecode", "00:00:10:05"]), 10 * 48_000 + 5 * 1_920),
+        (make("plain.mp4", &[]), 0),
+    ] {
+        let wav = dir.path().join("out.wav");
+        let stems = dir.path().join("stems");
+        let run = foley(&[
+            "synth",
+            video.to_str().unwrap(),
+            "-o",
+            wav.to_str().unwrap(),
+            "--stems",
+            stems.to_str().unwrap(),
+            "--format",
+            "pcm24",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        assert_eq!(bwf_time_reference(&wav), Some(expected), "{}", video.display());
+        assert_eq!(bwf_time_reference(&stems.join("mix.wav")), Some(expected), "{}", video.display());
+        let reader = hound::WavReader::open(&wav).unwrap();
+        assert_eq!((reader.spec().bits_per_sample, reader.len()), (24, 96_000));
+    }
+}
+
 #[test]
 fn a_study_is_prepared_and_its_typed_in_answers_reported() {
     let dir = tempfile::tempdir().unwrap();

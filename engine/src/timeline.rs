@@ -25,9 +25,47 @@ pub fn time_of_sample(index: i64, start_s: f64, rate: u32) -> f64 {
     start_s + index as f64 / f64::from(rate)
 }
 
+/// Seconds from midnight of a SMPTE timecode `HH:MM:SS:FF` (or `HH:MM:SS;FF`, drop-frame) on a
+/// video of `fps` frames per second; `None` for anything else. Frames count at the nominal rate
+/// (30 for 29.97) and last `1 / fps` each, so 01:00:00:00 at 29.97 non-drop is 3603.6 s of real
+/// time; drop-frame timecode skips frame numbers 0 and 1 (0-3 at 59.94) of every minute but each
+/// tenth, so it stays on the clock.
+#[must_use]
+pub fn timecode_seconds(timecode: &str, fps: f64) -> Option<f64> {
+    let drop = timecode.contains(';');
+    let parts: Vec<u64> = timecode.split([':', ';', '.']).map(|p| p.trim().parse().ok()).collect::<Option<_>>()?;
+    let [h, m, s, f] = parts[..] else { return None };
+    let nominal = fps.round();
+    if !(fps > 0.0 && nominal >= 1.0) || m >= 60 || s >= 60 || f as f64 >= nominal {
+        return None;
+    }
+    let nominal = nominal as u64;
+    let mut frames = ((h * 60 + m) * 60 + s) * nominal + f;
+    if drop {
+        let dropped_per_minute = (nominal / 30) * 2;
+        let minutes = h * 60 + m;
+        frames = frames.checked_sub(dropped_per_minute * (minutes - minutes / 10))?;
+    }
+    Some(frames as f64 / fps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timecodes_are_read_at_the_video_rate() {
+        assert_eq!(timecode_seconds("01:00:00:00", 25.0), Some(3600.0));
+        assert_eq!(timecode_seconds("00:00:01:12", 24.0), Some(1.5));
+        let ntsc = 30_000.0 / 1001.0;
+        // Non-drop counts 30 a second while 29.97 go by; drop-frame keeps to the clock.
+        assert!((timecode_seconds("01:00:00:00", ntsc).unwrap() - 3603.6).abs() < 1e-9);
+        assert!((timecode_seconds("01:00:00;00", ntsc).unwrap() - 3600.0).abs() < 0.01);
+        assert!((timecode_seconds("00:10:00;00", ntsc).unwrap() - 600.0).abs() < 0.01);
+        for bad in ["", "01:00:00", "01:00:00:25", "01:61:00:00", "a:b:c:d", "00:00:00;00:00"] {
+            assert_eq!(timecode_seconds(bad, 25.0), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sample_time_round_trip_is_exact() {

@@ -138,23 +138,29 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
 
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
+    // Every WAV says where it starts on an editor's timeline: the video's timecode.
+    let start_s = media::VideoReader::open(&args.video)
+        .with_context(|| format!("cannot read {}", args.video.display()))?
+        .info()
+        .start_on_timeline_s();
+    let bext = media::BroadcastInfo::for_video(&args.video, start_s, OUTPUT_SAMPLE_RATE);
+    let write = |path: &Path, samples: &[f32]| {
+        media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, 1, args.format, Some(&bext))
+    };
     let wav = staged_output(&args.output)?;
-    media::write_wav(&wav, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    write(&wav, &made.track).with_context(|| format!("cannot write {}", args.output.display()))?;
     let mut outputs = vec![(wav, args.output.clone())];
     if let (Some(dir), Some(db)) = (&args.stems, &db) {
         let stems = synthesis::render_stems(db, &made.hits, made.track.len())
             .with_context(|| format!("cannot make the stems of {}", args.video.display()))?;
         let mix = dir.join("mix.wav");
         let staged = staged_output(&mix)?;
-        media::write_wav(&staged, &made.track, OUTPUT_SAMPLE_RATE, 1, args.format)
-            .with_context(|| format!("cannot write {}", mix.display()))?;
+        write(&staged, &made.track).with_context(|| format!("cannot write {}", mix.display()))?;
         outputs.push((staged, mix));
         for stem in stems {
             let path = dir.join(format!("{}.wav", stem.material));
             let staged = staged_output(&path)?;
-            media::write_wav(&staged, &stem.samples, OUTPUT_SAMPLE_RATE, 1, args.format)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write(&staged, &stem.samples).with_context(|| format!("cannot write {}", path.display()))?;
             outputs.push((staged, path));
         }
     }

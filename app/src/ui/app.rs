@@ -368,10 +368,13 @@ impl FoleyApp {
             Dialog::OpenProject => self.open_project(ctx, &path),
             Dialog::SaveProject => self.save_project(&path),
             Dialog::ExportWav(format) => {
-                let Some(s) = &self.session else { return };
+                let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
                 let track = s.track.clone();
+                let bext =
+                    media::BroadcastInfo::for_video(p.path(), p.info().start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
                 self.export(ctx, move || {
-                    media::write_wav(&path, &track, OUTPUT_SAMPLE_RATE, 1, format).map_err(|e| e.to_string())?;
+                    media::write_wav_with(&path, &track, OUTPUT_SAMPLE_RATE, 1, format, Some(&bext))
+                        .map_err(|e| e.to_string())?;
                     Ok(format!("wrote {}", path.display()))
                 });
             }

@@ -24,7 +24,7 @@ pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress};
 pub use probe::{ProbeReport, StreamKind, StreamReport, probe};
 pub use proxy::{PROXY_MAX_SIZE, ProxyDecoder, ProxyEncoder, ProxyFrames, fit_within, proxy_size, scale_frame};
 pub use video::{VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};
-pub use wav::{WavFormat, write_wav};
+pub use wav::{BroadcastInfo, WavFormat, write_wav, write_wav_with};
 
 /// Initialises FFmpeg once per process. Every entry point of this module calls it; calling it again
 /// is free.

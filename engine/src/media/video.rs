@@ -36,6 +36,20 @@ pub struct VideoInfo {
     pub codec: String,
     /// Where the video stream's first frame sits on the container's clock, in seconds.
     pub container_start_s: f64,
+    /// The SMPTE timecode of the first frame (`HH:MM:SS:FF`), where the file has one.
+    pub timecode: Option<String>,
+}
+
+impl VideoInfo {
+    /// Where the video starts on an editor's timeline, in seconds from midnight: its timecode
+    /// where it has one, else its first frame's time on the container's clock.
+    #[must_use]
+    pub fn start_on_timeline_s(&self) -> f64 {
+        self.timecode
+            .as_deref()
+            .and_then(|tc| crate::timeline::timecode_seconds(tc, self.fps))
+            .unwrap_or(self.container_start_s.max(0.0))
+    }
 }
 
 /// One decoded frame as tightly packed RGB8 rows.
@@ -184,6 +198,7 @@ impl VideoReader {
             rotation_deg,
             codec: decoder.id().name().to_owned(),
             container_start_s: seconds(stream_start(&stream).unwrap_or(origin), time_base),
+            timecode: timecode_of(&input, &stream),
         };
         Ok(Self {
             path: path.to_path_buf(),
@@ -489,6 +504,14 @@ pub(super) fn padded_rows(rgb: &[u8], width: u32, height: u32) -> frame::Video {
 }
 
 /// Clockwise rotation for display, from the stream's display matrix, in whole quarter turns.
+/// The `timecode` tag of the video stream (MP4, MOV) or of the container (Matroska), any case.
+fn timecode_of(input: &Input, stream: &ffmpeg_next::format::stream::Stream<'_>) -> Option<String> {
+    let find = |tags: ffmpeg_next::DictionaryRef<'_>| {
+        tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("timecode")).map(|(_, v)| v.trim().to_owned())
+    };
+    find(stream.metadata()).or_else(|| find(input.metadata())).filter(|tc| !tc.is_empty())
+}
+
 fn rotation_of(stream: &ffmpeg_next::format::stream::Stream<'_>) -> u32 {
     for side in stream.side_data() {
         if side.kind() == ffmpeg_next::codec::packet::side_data::Type::DisplayMatrix && side.data().len() >= 36 {
