@@ -4,7 +4,9 @@
 # model and encoder in /usr/share/foley, the menu entry and the icon (app/Cargo.toml,
 # [package.metadata.deb]). Then checks it with scripts/check_deb.sh.
 #
-#   bash scripts/build_deb.sh && sudo apt install ./target/debian/foley_*.deb
+#   bash scripts/build_deb.sh [--install] && sudo apt install ./target/debian/foley_*.deb
+#
+# --install is passed to check_deb.sh (install with apt, run, remove: for CI).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +32,6 @@ sed "s|@BIN@|/usr/bin/foley|" assets/desktop/foley.desktop >"$STAGE/foley.deskto
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 mkdir -p "$TARGET/debian"
 rm -f "$TARGET"/debian/foley_*.deb
-cargo deb -p foley-app --locked --output "$TARGET/debian/"
+cargo deb -p foley-app --locked --strip --output "$TARGET/debian/"
 deb=$(ls "$TARGET"/debian/foley_*.deb)
-bash scripts/check_deb.sh "$deb"
+bash scripts/check_deb.sh "$deb" "${1:-}"
