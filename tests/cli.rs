@@ -686,6 +686,65 @@ fn synth_writes_stems_that_sum_to_the_mix() {
     assert!(!run.status.success() && stderr(&run).contains("--stems needs --method retrieval"), "{}", stderr(&run));
 }
 
+/// Consecutive hits of one material on one recording, in a hits CSV (`clip` is `SOURCE@TIME`).
+fn repeated_recordings(csv: &str) -> usize {
+    let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut repeats = 0;
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let source = fields[4].split('@').next().unwrap().to_owned();
+        if last.insert(fields[1].to_owned(), source.clone()).as_deref() == Some(source.as_str()) {
+            repeats += 1;
+        }
+    }
+    repeats
+}
+
+/// Variation: with the defaults, retrieval repeats a recording on consecutive hits of a material
+/// less than taking the nearest clip every time does, at the same hit times and materials; the
+/// same seed gives the same clips.
+#[test]
+fn synth_varies_its_recordings_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generated_dataset_with(dir.path(), 1, 10, 4, "0", &["--style", "drawn"]);
+    let video = data.join("synth-4-00000_denoised.mp4");
+    let hits = |name: &str, extra: &[&str]| -> String {
+        let csv = dir.path().join(name);
+        let wav = dir.path().join("out.wav");
+        let mut args =
+            vec!["synth", video.to_str().unwrap(), "-o", wav.to_str().unwrap(), "--hits", csv.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = foley(&args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        std::fs::read_to_string(csv).unwrap()
+    };
+    let nearest = hits("nearest.csv", &["--variation-k", "1"]);
+    let varied = hits("varied.csv", &[]);
+    let (before, after) = (repeated_recordings(&nearest), repeated_recordings(&varied));
+    assert!(before > 0, "the nearest clips never repeat here, so this proves nothing: {nearest}");
+    assert!(after < before, "variation left {after} repeats of {before}: {varied}");
+    let timing = |csv: &str| -> Vec<(String, String)> {
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_owned(), f[1].to_owned())
+            })
+            .collect()
+    };
+    assert_eq!(timing(&nearest), timing(&varied), "variation moved hits or changed materials");
+    assert_eq!(hits("again.csv", &["--seed", "0"]), varied, "the same seed gave other clips");
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.wav").to_str().unwrap(),
+        "--variation-distance",
+        "0.5",
+    ]);
+    assert!(!run.status.success() && stderr(&run).contains("--variation-distance"), "{}", stderr(&run));
+}
+
 /// The `time_reference` of a WAV's `bext` chunk, as `ffprobe` reads it.
 fn bwf_time_reference(wav: &Path) -> Option<u64> {
     let out = Command::new("ffprobe")

@@ -35,6 +35,10 @@ pub struct EvalArgs {
     /// The cache folder whose `features/` keeps CNN features; default: foley's cache.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Retrieval's candidate recordings per hit, as `foley synth --variation-k`; 1 always takes
+    /// the nearest clip.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub variation_k: u16,
 }
 
 /// The processor and core count, for reports.
@@ -70,6 +74,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         out: args.out.clone(),
         cache: args.cache.clone().unwrap_or_else(cache_dir),
         seed: args.seed,
+        variation: foley_engine::synthesis::Variation {
+            k: args.variation_k.into(),
+            ..foley_engine::synthesis::Variation::default()
+        },
         figures: 3,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         machine: machine(),

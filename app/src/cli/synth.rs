@@ -43,6 +43,17 @@ pub struct SynthArgs {
     /// start) and `mix.wav` into this folder (made if missing): the stems sum to the mix.
     #[arg(long, value_name = "DIR")]
     pub stems: Option<PathBuf>,
+    /// Retrieval's candidates per hit: the next hit of a material never takes the recording the
+    /// last one took when another of these is near enough; 1 always takes the nearest.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub variation_k: u16,
+    /// How far a candidate may be and still stand in for the nearest, as a multiple of the
+    /// nearest's squared distance.
+    #[arg(long, default_value_t = 3.0)]
+    pub variation_distance: f32,
+    /// Picks among equally near candidates: the same seed gives the same track.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// `--method` values.
@@ -124,7 +135,15 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "listening");
     let cancel = super::interrupt::flag();
-    let options = SynthOptions { method, ..SynthOptions::default() };
+    if !(args.variation_distance.is_finite() && args.variation_distance >= 1.0) {
+        bail!("--variation-distance must be a number of at least 1 (a multiple of the nearest's distance)");
+    }
+    let variation = synthesis::Variation {
+        k: args.variation_k.into(),
+        max_distance_ratio: args.variation_distance,
+        seed: args.seed,
+    };
+    let options = SynthOptions { method, variation, ..SynthOptions::default() };
     let made =
         synthesis::synthesize_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
             bar.set_length(p.frames_total);

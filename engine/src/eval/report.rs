@@ -19,7 +19,8 @@ use crate::predict::{ModelBundle, PredictError, PredictedSound};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
 use crate::sound::{Cochleagram, cochleagram_of};
 use crate::synthesis::{
-    Look, Method, PlacedHit, SynthOptions, SynthesisError, render_retrieval, synthesize_prediction, track_len,
+    Look, Method, PlacedHit, SynthOptions, SynthesisError, Variation, render_retrieval, synthesize_prediction,
+    track_len,
 };
 use crate::timeline::OUTPUT_SAMPLE_RATE;
 use crate::vision::FrameEncoder;
@@ -60,6 +61,8 @@ pub struct EvalOptions {
     pub cache: PathBuf,
     /// Seed of the random-clip baseline.
     pub seed: u64,
+    /// How retrieval varies its clips.
+    pub variation: Variation,
     /// Test videos drawn in the cochleagram figure.
     pub figures: usize,
     /// The command line, written into the report.
@@ -222,6 +225,7 @@ pub fn evaluate_synthesis(
         let retrieval = SynthOptions {
             method: Method::Retrieval,
             exclude_source: Some(entry.id.clone()),
+            variation: options.variation,
             ..SynthOptions::default()
         };
         // Methods that detect hits in a prediction rank that prediction's hit candidates for AP,

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 use super::mix::{limit, limiter_gain, place_clip};
-use super::retrieve::choose_clips;
+use super::retrieve::{Variation, choose_clips};
 use super::{PlacedHit, SynthesisError};
 use crate::predict::PredictedSound;
 use crate::predict::contacts::ContactParams;
@@ -52,6 +52,8 @@ pub struct SynthOptions {
     pub hit_params: HitParams,
     /// How hits are found in predicted contact probabilities (a model with a contact head).
     pub contact_params: ContactParams,
+    /// How retrieval varies its clips.
+    pub variation: Variation,
 }
 
 /// A made track.
@@ -192,6 +194,7 @@ pub fn synthesize_prediction(
                 params.compression,
                 options.exclude_source.as_deref(),
                 material.as_deref(),
+                &options.variation,
             );
             let hits: Vec<PlacedHit> = chosen.into_iter().map(|(h, _)| h).collect();
             (render_retrieval(db, &hits, len)?, hits)

@@ -15,4 +15,4 @@ pub use job::{
     synthesize_prediction, synthesize_video, track_len,
 };
 pub use mix::{CEILING, limit, limiter_gain, place_clip};
-pub use retrieve::{GAIN_RANGE_DB, choose_clips, gain_db};
+pub use retrieve::{GAIN_RANGE_DB, NEAR_EQUAL, Variation, choose_clips, gain_db};

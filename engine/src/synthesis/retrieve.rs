@@ -1,13 +1,39 @@
 //! Choosing a clip for each hit: the database clip whose hit window is nearest to the predicted
 //! cochleagram's window around the hit, with a gain that makes it as loud as the prediction.
 
+use std::collections::HashMap;
+
+use rand::{RngExt as _, SeedableRng as _};
+
 use super::PlacedHit;
 use crate::retrieval::{ClipDatabase, hit_window, loudness};
 use crate::sound::{Cochleagram, Hit};
 
-/// How much farther (squared distance) the runner-up may be and still replace a repeat of the
-/// previous hit's clip (another take of the same sound is typically within this).
-const REPEAT_TOLERANCE: f32 = 2.0;
+/// How retrieval avoids "machine-gun" repeats: one recording on consecutive hits of a material.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variation {
+    /// How many nearest clips are candidates for each hit; 1 turns variation off.
+    pub k: usize,
+    /// How much farther (squared distance, as a multiple of the nearest's) a candidate may be and
+    /// still stand in for the nearest (another take of the same sound is typically within this).
+    pub max_distance_ratio: f32,
+    /// Picks among near-equal candidates (within [`NEAR_EQUAL`] of the best allowed), the same
+    /// way for the same seed.
+    pub seed: u64,
+}
+
+impl Default for Variation {
+    fn default() -> Self {
+        Self { k: 5, max_distance_ratio: 3.0, seed: 0 }
+    }
+}
+
+/// Candidates this close (squared distance, times the best allowed one's) count as equal.
+pub const NEAR_EQUAL: f32 = 1.1;
+
+/// Clips searched per candidate recording: enough to find k different recordings where the
+/// nearest clips are several hits of one.
+const CLIPS_PER_RECORDING: usize = 4;
 
 /// Gains are kept within this range, dB: a prediction far quieter or louder than any clip should
 /// not turn a clip into silence or into a blast.
@@ -15,7 +41,8 @@ pub const GAIN_RANGE_DB: (f32, f32) = (-40.0, 12.0);
 
 /// For each hit, the nearest clip and its gain. Never a clip from `exclude_source` (the video
 /// being evaluated); only clips of `material` where the database has any (the material the
-/// video's look shows). Hits for which no clip is allowed are dropped.
+/// video's look shows). Hits for which no clip is allowed are dropped. Within `variation`, a
+/// hit does not take the recording the previous hit of its material took.
 #[must_use]
 pub fn choose_clips(
     predicted: &Cochleagram,
@@ -24,26 +51,51 @@ pub fn choose_clips(
     compression: f64,
     exclude_source: Option<&str>,
     material: Option<&str>,
+    variation: &Variation,
 ) -> Vec<(PlacedHit, usize)> {
     let not_excluded = |e: &crate::retrieval::ClipEntry| exclude_source.is_none_or(|s| e.source != s);
     let material =
         material.filter(|m| db.manifest.entries.iter().any(|e| not_excluded(e) && e.material.as_deref() == Some(*m)));
     let mut out: Vec<(PlacedHit, usize)> = Vec::with_capacity(hits.len());
+    // The recording the last hit of each material took.
+    let mut last_source: HashMap<Option<String>, String> = HashMap::new();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(variation.seed);
     for hit in hits {
         let query = hit_window(predicted, hit.time_s);
         let allow = |e: &crate::retrieval::ClipEntry| {
             not_excluded(e) && material.is_none_or(|m| e.material.as_deref() == Some(m))
         };
-        // The same recording on consecutive hits sounds mechanical: the next nearest clip is taken
-        // instead when it is nearly as near.
-        let nearest = db.nearest(&query, 2, &allow);
-        let Some(&(first, best)) = nearest.first() else { continue };
-        let previous = out.last().map(|(_, i)| *i);
-        let index = match nearest.get(1) {
-            Some(&(second, d)) if previous == Some(first) && d <= REPEAT_TOLERANCE * best => second,
-            _ => first,
+        // The k nearest recordings (a recording may hold several hits: its nearest stands for
+        // it), from a few more clips than that.
+        let entries = &db.manifest.entries;
+        let k = variation.k.max(1);
+        let mut nearest: Vec<(usize, f32)> = Vec::with_capacity(k);
+        for (i, d) in db.nearest(&query, if k == 1 { 1 } else { k * CLIPS_PER_RECORDING }, &allow) {
+            if nearest.len() < k && !nearest.iter().any(|&(j, _)| entries[j].source == entries[i].source) {
+                nearest.push((i, d));
+            }
+        }
+        let Some(&(_, best)) = nearest.first() else { continue };
+        // The same recording on consecutive hits sounds mechanical: candidates near enough that
+        // are not the previous recording of their material, else the nearest.
+        let fresh: Vec<(usize, f32)> = nearest
+            .iter()
+            .copied()
+            .filter(|&(i, d)| {
+                d <= variation.max_distance_ratio * best
+                    && last_source.get(&entries[i].material).is_none_or(|s| *s != entries[i].source)
+            })
+            .collect();
+        let index = match fresh.first() {
+            Some(&(_, closest)) => {
+                let equal: Vec<usize> =
+                    fresh.iter().filter(|&&(_, d)| d <= NEAR_EQUAL * closest).map(|&(i, _)| i).collect();
+                equal[rng.random_range(0..equal.len())]
+            }
+            None => nearest[0].0,
         };
-        let entry = &db.manifest.entries[index];
+        let entry = &entries[index];
+        last_source.insert(entry.material.clone(), entry.source.clone());
         out.push((
             PlacedHit {
                 time_s: hit.time_s,
