@@ -745,6 +745,86 @@ fn synth_varies_its_recordings_reproducibly() {
     assert!(!run.status.success() && stderr(&run).contains("--variation-distance"), "{}", stderr(&run));
 }
 
+/// `--markers`: the hits as an EDL of timeline markers and as a marker CSV, each marker on its
+/// hit's frame at the video's timecode (here 10:00:00:00), named by material and action; parsed
+/// back here as an editor would.
+#[test]
+fn synth_writes_markers_an_editor_reads_at_the_videos_timecode() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generated_dataset_with(dir.path(), 1, 6, 4, "0", &["--style", "drawn"]);
+    let video = support::ffmpeg(
+        &[
+            "-i",
+            data.join("synth-4-00000_denoised.mp4").to_str().unwrap(),
+            "-c",
+            "copy",
+            "-an",
+            "-timecode",
+            "10:00:00:00",
+        ],
+        &dir.path().join("tc.mp4"),
+    );
+    let (hits, edl, csv) = (dir.path().join("hits.csv"), dir.path().join("m.edl"), dir.path().join("m.csv"));
+    let wav = dir.path().join("out.wav");
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--hits",
+        hits.to_str().unwrap(),
+        "--markers",
+        edl.to_str().unwrap(),
+        "--markers",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let fps = probe_json(&video)["video"]["fps"].as_f64().unwrap();
+    let start = foley_engine::timeline::timecode_seconds("10:00:00:00", fps).unwrap();
+    let placed: Vec<(f64, String)> = std::fs::read_to_string(&hits)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), format!("{} {}", f[1], f[2]))
+        })
+        .collect();
+    assert!(!placed.is_empty());
+    let on_its_frame = |tc: &str, t: f64| {
+        let at = foley_engine::timeline::timecode_seconds(tc, fps).unwrap_or_else(|| panic!("bad timecode {tc}"));
+        assert!((at - start - t).abs() <= 0.5 / fps + 1e-9, "marker at {tc} for a hit at {t} s");
+    };
+
+    // EDL: a title, the frame-count mode, then one event per hit with its marker line.
+    let text = std::fs::read_to_string(&edl).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines[0].starts_with("TITLE: foley: tc.mp4") && lines[1] == "FCM: NON-DROP FRAME", "{text}");
+    let events: Vec<&[&str]> = lines[2..].chunks(2).collect();
+    assert_eq!(events.len(), placed.len(), "{text}");
+    for (event, (t, name)) in events.iter().zip(&placed) {
+        let fields: Vec<&str> = event[0].split_whitespace().collect();
+        assert_eq!(fields.len(), 8, "{}", event[0]);
+        on_its_frame(fields[4], *t);
+        assert_eq!(fields[4], fields[6], "record in differs from source in: {}", event[0]);
+        assert!(event[1].contains(&format!("|M:{name} |")), "{} for {name}", event[1]);
+    }
+
+    // CSV: the marker list's columns, one row per hit.
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>().join(","),
+        "Marker Name,Description,In,Out,Duration,Marker Type"
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), placed.len());
+    for (row, (t, name)) in rows.iter().zip(&placed) {
+        assert_eq!(&row[0], name);
+        on_its_frame(&row[2], *t);
+        assert_eq!((&row[3], &row[5]), (&row[2], "Comment"));
+    }
+}
+
 /// The `time_reference` of a WAV's `bext` chunk, as `ffprobe` reads it.
 fn bwf_time_reference(wav: &Path) -> Option<u64> {
     let out = Command::new("ffprobe")

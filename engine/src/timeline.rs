@@ -49,9 +49,51 @@ pub fn timecode_seconds(timecode: &str, fps: f64) -> Option<f64> {
     Some(frames as f64 / fps)
 }
 
+/// The SMPTE timecode of `seconds` from midnight on a video of `fps` frames per second: the
+/// frame showing then (the nearest frame start), as `HH:MM:SS:FF`, or `HH:MM:SS;FF` drop-frame
+/// (29.97 and 59.94 only). The inverse of [`timecode_seconds`].
+#[must_use]
+pub fn timecode(seconds: f64, fps: f64, drop_frame: bool) -> String {
+    let nominal = fps.round().max(1.0) as u64;
+    let mut frames = (seconds.max(0.0) * fps).round() as u64;
+    let dropping = drop_frame && nominal.is_multiple_of(30) && (fps - nominal as f64).abs() > 1e-3;
+    if dropping {
+        // Frame numbers skipped so far: per ten minutes, those of nine minutes.
+        let drop = nominal / 30 * 2;
+        let per_ten = nominal * 600 - drop * 9;
+        let per_minute = nominal * 60 - drop;
+        let (tens, rest) = (frames / per_ten, frames % per_ten);
+        let minutes_in = if rest < drop { 0 } else { (rest - drop) / per_minute };
+        frames += drop * 9 * tens + drop * minutes_in;
+    }
+    let (ff, total_s) = (frames % nominal, frames / nominal);
+    let separator = if dropping { ';' } else { ':' };
+    format!("{:02}:{:02}:{:02}{separator}{:02}", total_s / 3600, total_s / 60 % 60, total_s % 60, ff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timecodes_are_written_as_they_are_read() {
+        assert_eq!(timecode(3600.0, 25.0, false), "01:00:00:00");
+        assert_eq!(timecode(1.5, 24.0, false), "00:00:01:12");
+        let ntsc = 30_000.0 / 1001.0;
+        // Drop-frame skips ;00 and ;01 at each minute but the tenth.
+        assert_eq!(timecode(1800.0 / ntsc, ntsc, true), "00:01:00;02");
+        assert_eq!(timecode(600.0, ntsc, true), "00:10:00;00");
+        for fps in [24.0, 25.0, ntsc, 50.0, 60_000.0 / 1001.0] {
+            for drop in [false, true] {
+                for frame in [0_u64, 1, 29, 1_799, 1_800, 17_982, 107_892, 215_784] {
+                    let t = frame as f64 / fps;
+                    let tc = timecode(t, fps, drop);
+                    let back = timecode_seconds(&tc, fps).unwrap();
+                    assert!((back - t).abs() < 1e-6, "{fps} {drop} frame {frame}: {tc} reads back as {back}, not {t}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn timecodes_are_read_at_the_video_rate() {

@@ -43,6 +43,11 @@ pub struct SynthArgs {
     /// start) and `mix.wav` into this folder (made if missing): the stems sum to the mix.
     #[arg(long, value_name = "DIR")]
     pub stems: Option<PathBuf>,
+    /// Also write the hits as markers for an editor, at the video's timecode: `.edl` (timeline
+    /// markers, as DaVinci Resolve imports them) or `.csv` (Premiere Pro's marker columns).
+    /// May be given twice.
+    #[arg(long, value_name = "FILE")]
+    pub markers: Vec<PathBuf>,
     /// Retrieval's candidates per hit: the next hit of a material never takes the recording the
     /// last one took when another of these is near enough; 1 always takes the nearest.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -115,6 +120,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if let Some(h) = &args.hits {
         check_output(h, &["csv"])?;
     }
+    for m in &args.markers {
+        check_output(m, &["edl", "csv"])?;
+    }
     if let Some(dir) = &args.stems {
         if args.method == MethodArg::Parametric {
             bail!("--stems needs --method retrieval: a parametric track has no hits to split by material");
@@ -157,12 +165,12 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
 
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
-    // Every WAV says where it starts on an editor's timeline: the video's timecode.
-    let start_s = media::VideoReader::open(&args.video)
+    // Every WAV and marker says where it is on an editor's timeline: the video's timecode.
+    let info = media::VideoReader::open(&args.video)
         .with_context(|| format!("cannot read {}", args.video.display()))?
         .info()
-        .start_on_timeline_s();
-    let bext = media::BroadcastInfo::for_video(&args.video, start_s, OUTPUT_SAMPLE_RATE);
+        .clone();
+    let bext = media::BroadcastInfo::for_video(&args.video, info.start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
     let write = |path: &Path, samples: &[f32]| {
         media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, 1, args.format, Some(&bext))
     };
@@ -187,6 +195,18 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         let csv = staged_output(path)?;
         synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
         outputs.push((csv, path.clone()));
+    }
+    let clock = synthesis::MarkerClock::for_video(&info);
+    for path in &args.markers {
+        let staged = staged_output(path)?;
+        let title = format!("foley: {}", args.video.file_name().unwrap_or_default().to_string_lossy());
+        let written = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("edl")) {
+            synthesis::write_markers_edl(&staged, &made.hits, &clock, &title)
+        } else {
+            synthesis::write_markers_csv(&staged, &made.hits, &clock)
+        };
+        written.with_context(|| format!("cannot write {}", path.display()))?;
+        outputs.push((staged, path.clone()));
     }
     if let Some(path) = &args.video_out {
         let video = staged_output(path)?;

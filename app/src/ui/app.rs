@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 
 use foley_engine::media::{self, AudioTrack, WavFormat};
-use foley_engine::synthesis::{Method, write_placed_hits};
+use foley_engine::synthesis::{self, Method, write_placed_hits};
 use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
 use foley_engine::vision::Backend;
 
@@ -39,6 +39,10 @@ pub enum Dialog {
     ExportWav(WavFormat),
     ExportVideo,
     ExportHits,
+    /// The hits as editor markers: `true` for an EDL, `false` for a CSV.
+    ExportMarkers(bool),
+    /// One WAV per material and the mix, into a folder.
+    ExportStems,
 }
 
 /// What the user asked for, collected from the panels and applied once per frame.
@@ -351,6 +355,14 @@ impl FoleyApp {
                     .set_file_name(format!("{stem}_hits.csv"))
                     .add_filter("CSV", &["csv"])
                     .save_file(),
+                Dialog::ExportMarkers(edl) => {
+                    let (label, ext) = if edl { ("EDL", "edl") } else { ("CSV", "csv") };
+                    d.set_title("Export the hits as markers")
+                        .set_file_name(format!("{stem}_markers.{ext}"))
+                        .add_filter(label, &[ext])
+                        .save_file()
+                }
+                Dialog::ExportStems => d.set_title("Choose a folder for the stems").pick_folder(),
             };
             let _ = tx.send(picked);
             ctx.request_repaint();
@@ -393,6 +405,51 @@ impl FoleyApp {
                 self.export(ctx, move || {
                     write_placed_hits(&path, &hits).map_err(|e| e.to_string())?;
                     Ok(format!("wrote {}", path.display()))
+                });
+            }
+            Dialog::ExportMarkers(edl) => {
+                let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
+                let hits = s.hits.hits().to_vec();
+                let clock = synthesis::MarkerClock::for_video(p.info());
+                let title = format!("foley: {}", p.path().file_name().unwrap_or_default().to_string_lossy());
+                self.export(ctx, move || {
+                    if edl {
+                        synthesis::write_markers_edl(&path, &hits, &clock, &title)
+                    } else {
+                        synthesis::write_markers_csv(&path, &hits, &clock)
+                    }
+                    .map_err(|e| e.to_string())?;
+                    Ok(format!("wrote {}", path.display()))
+                });
+            }
+            Dialog::ExportStems => {
+                let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
+                let Some(db) = s.db().cloned() else {
+                    self.error = Some("stems need a retrieval track: generate with retrieval".to_owned());
+                    return;
+                };
+                let (hits, track) = (s.hits.hits().to_vec(), s.track.clone());
+                let bext =
+                    media::BroadcastInfo::for_video(p.path(), p.info().start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
+                self.export(ctx, move || {
+                    std::fs::create_dir_all(&path).map_err(|e| format!("cannot make {}: {e}", path.display()))?;
+                    let stems = synthesis::render_stems(&db, &hits, track.len()).map_err(|e| e.to_string())?;
+                    let write = |name: &str, samples: &[f32]| {
+                        media::write_wav_with(
+                            &path.join(name),
+                            samples,
+                            OUTPUT_SAMPLE_RATE,
+                            1,
+                            WavFormat::Pcm24,
+                            Some(&bext),
+                        )
+                        .map_err(|e| e.to_string())
+                    };
+                    write("mix.wav", &track)?;
+                    for stem in &stems {
+                        write(&format!("{}.wav", stem.material), &stem.samples)?;
+                    }
+                    Ok(format!("wrote {} stems and the mix to {}", stems.len(), path.display()))
                 });
             }
         }
@@ -903,6 +960,9 @@ mod tests {
             (Dialog::ExportWav(WavFormat::Pcm24), "track.wav"),
             (Dialog::ExportVideo, "with_sound.mp4"),
             (Dialog::ExportHits, "hits.csv"),
+            (Dialog::ExportMarkers(true), "markers.edl"),
+            (Dialog::ExportMarkers(false), "markers.csv"),
+            (Dialog::ExportStems, "stems"),
             (Dialog::SaveProject, "work.foley.json"),
         ] {
             h.state_mut().apply(&ctx, Command::WithFile(dialog, out(name)));
@@ -914,6 +974,13 @@ mod tests {
         assert_eq!(wav.len() as usize, h.state().session.as_ref().unwrap().track.len());
         let csv = std::fs::read_to_string(out("hits.csv")).unwrap();
         assert_eq!(csv.lines().count(), hits + 1);
+        let edl = std::fs::read_to_string(out("markers.edl")).unwrap();
+        assert_eq!(edl.lines().filter(|l| l.contains("|M:")).count(), hits, "{edl}");
+        assert_eq!(std::fs::read_to_string(out("markers.csv")).unwrap().lines().count(), hits + 1);
+        let mix = hound::WavReader::open(out("stems").join("mix.wav")).unwrap();
+        assert_eq!(mix.len() as usize, h.state().session.as_ref().unwrap().track.len());
+        let stems = std::fs::read_dir(out("stems")).unwrap().count();
+        assert!(stems >= 2, "the mix and at least one material: {stems} files");
         let probe = media::probe(out("with_sound.mp4")).unwrap();
         assert!(probe.streams.iter().any(|s| s.kind == media::StreamKind::Audio));
         let project = super::super::project::Project::load(&out("work.foley.json")).unwrap();

@@ -107,6 +107,15 @@ pub fn menu_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
                 if ui.add_enabled(has_session, egui::Button::new("Export hits (CSV)…")).clicked() {
                     out.push(Command::ShowDialog(Dialog::ExportHits));
                 }
+                if ui.add_enabled(has_session, egui::Button::new("Export stems (one WAV per material)…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportStems));
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Export markers (EDL)…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportMarkers(true)));
+                }
+                if ui.add_enabled(has_session, egui::Button::new("Export markers (CSV)…")).clicked() {
+                    out.push(Command::ShowDialog(Dialog::ExportMarkers(false)));
+                }
                 ui.separator();
                 ui.menu_button("Open recent", |ui| {
                     if app.recent.is_empty() {

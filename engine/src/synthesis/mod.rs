@@ -5,6 +5,7 @@
 mod error;
 mod hits_csv;
 mod job;
+mod markers;
 mod mix;
 mod retrieve;
 
@@ -14,5 +15,6 @@ pub use job::{
     Look, Method, Stem, SynthOptions, Synthesis, render_parametric, render_retrieval, render_stems,
     synthesize_prediction, synthesize_video, track_len,
 };
+pub use markers::{MARKERS_CSV_HEADER, MarkerClock, write_markers_csv, write_markers_edl};
 pub use mix::{CEILING, limit, limiter_gain, place_clip};
 pub use retrieve::{GAIN_RANGE_DB, NEAR_EQUAL, Variation, choose_clips, gain_db};
