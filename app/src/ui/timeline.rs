@@ -1,5 +1,6 @@
-//! The timeline under the video: the generate bar, then on one time axis the predicted
-//! cochleagram, the track's waveform and the hits labelled by material, with the playhead.
+//! The timeline under the video: the generate bar, then on one time axis a ruler in the video's
+//! timecode, thumbnails filling the strip, the predicted cochleagram, the track's waveform and
+//! the hits labelled by material, with the playhead across all of them.
 //! Click to seek; click a hit to select it, drag it to move it; scroll to pan, Ctrl+scroll to zoom.
 
 use foley_engine::synthesis::Method;
@@ -23,7 +24,12 @@ impl Default for View {
     }
 }
 
+const RULER_H: f32 = 18.0;
 const THUMBS_H: f32 = 40.0;
+/// The least room between two labels of the ruler, pixels.
+const RULER_LABEL_W: f32 = 96.0;
+/// Steps the ruler's ticks may take, seconds (frames below a second are added per rate).
+const RULER_STEPS_S: [f64; 13] = [0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
 const COCHLEAGRAM_H: f32 = 84.0;
 const WAVE_H: f32 = 56.0;
 const HITS_H: f32 = 26.0;
@@ -121,33 +127,48 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let start = app.view.start_s.clamp(0.0, (duration - span).max(0.0));
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(
-        egui::vec2(width, THUMBS_H + COCHLEAGRAM_H + WAVE_H + HITS_H + 3.0 * GAP),
+        egui::vec2(width, RULER_H + THUMBS_H + COCHLEAGRAM_H + WAVE_H + HITS_H + 3.0 * GAP),
         egui::Sense::click_and_drag(),
     );
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, egui::Color32::from_gray(18));
     let x_of = |t: f64| rect.left() + ((t - start) / span) as f32 * rect.width();
     let t_of = |x: f32| start + f64::from((x - rect.left()) / rect.width()) * span;
-    let thumbs_rect = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), THUMBS_H));
+    let ruler_rect = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width(), RULER_H));
+    ruler_ui(&painter, ruler_rect, player.info(), start, span);
+    let thumbs_rect =
+        egui::Rect::from_min_size(egui::pos2(rect.left(), ruler_rect.bottom()), egui::vec2(rect.width(), THUMBS_H));
     let coch_rect = egui::Rect::from_min_size(
         egui::pos2(rect.left(), thumbs_rect.bottom() + GAP),
         egui::vec2(rect.width(), COCHLEAGRAM_H),
     );
-    // Thumbnails, each at its time, as wide as its aspect allows.
-    for (t, texture) in &app.thumbnails {
-        let size = texture.size_vec2();
-        let w = THUMBS_H * size.x / size.y.max(1.0);
-        let x = x_of(*t);
-        if x + w < rect.left() || x > rect.right() {
-            continue;
+    // Thumbnails side by side across the whole strip, each slot showing the picture nearest its
+    // middle's time, whatever the zoom.
+    if let Some((_, first)) = app.thumbnails.first() {
+        let size = first.size_vec2();
+        let w = (THUMBS_H * size.x / size.y.max(1.0)).max(8.0);
+        let slots = (rect.width() / w).ceil() as usize;
+        for slot in 0..slots {
+            let left = rect.left() + slot as f32 * w;
+            let t = t_of(left + w / 2.0);
+            let nearest = app.thumbnails.partition_point(|(at, _)| *at < t);
+            let candidates = [nearest.checked_sub(1), Some(nearest)];
+            let Some((_, texture)) = candidates
+                .into_iter()
+                .flatten()
+                .filter_map(|i| app.thumbnails.get(i))
+                .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
+            else {
+                continue;
+            };
+            let r = egui::Rect::from_min_size(egui::pos2(left, thumbs_rect.top()), egui::vec2(w, THUMBS_H));
+            painter.image(
+                texture.id(),
+                r,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            );
         }
-        let r = egui::Rect::from_min_size(egui::pos2(x, thumbs_rect.top()), egui::vec2(w, THUMBS_H));
-        painter.image(
-            texture.id(),
-            r,
-            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-            egui::Color32::WHITE,
-        );
     }
     let wave_rect =
         egui::Rect::from_min_size(egui::pos2(rect.left(), coch_rect.bottom() + GAP), egui::vec2(rect.width(), WAVE_H));
@@ -305,6 +326,42 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
         out.push(Command::SetView(View { start_s: player.position_s().min((duration - span).max(0.0)), span_s: span }));
     }
     out
+}
+
+/// The time ruler: ticks at a round step that leaves room for each label, labelled with the
+/// video's own timecode (its first frame's timecode plus the time; `HH:MM:SS:FF` at its rate).
+fn ruler_ui(painter: &egui::Painter, rect: egui::Rect, info: &foley_engine::media::VideoInfo, start: f64, span: f64) {
+    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(30));
+    let fps = if info.fps > 0.0 { info.fps } else { 30.0 };
+    let clock = foley_engine::synthesis::MarkerClock::for_video(info);
+    let per_px = span / f64::from(rect.width().max(1.0));
+    let least = f64::from(RULER_LABEL_W) * per_px;
+    // Below a second, whole frames: 1, 2, 5 or 10 of them.
+    let frame_steps = [1.0, 2.0, 5.0, 10.0].map(|n| n / fps);
+    let step = frame_steps.into_iter().chain(RULER_STEPS_S).find(|s| *s >= least).unwrap_or(3600.0);
+    let colour = egui::Color32::from_gray(170);
+    let first = (start / step).ceil() as i64;
+    let last = ((start + span) / step).floor() as i64;
+    for k in first..=last {
+        let t = k as f64 * step;
+        let x = rect.left() + ((t - start) / span) as f32 * rect.width();
+        painter.line_segment([egui::pos2(x, rect.bottom() - 6.0), egui::pos2(x, rect.bottom())], (1.0, colour));
+        painter.text(
+            egui::pos2(x + 3.0, rect.center().y - 2.0),
+            egui::Align2::LEFT_CENTER,
+            clock.at(t),
+            egui::FontId::monospace(10.0),
+            colour,
+        );
+        // Minor ticks: five per step.
+        for m in 1..5 {
+            let xm = x + (step * f64::from(m) / 5.0 / span) as f32 * rect.width();
+            if xm < rect.right() {
+                painter
+                    .line_segment([egui::pos2(xm, rect.bottom() - 3.0), egui::pos2(xm, rect.bottom())], (1.0, colour));
+            }
+        }
+    }
 }
 
 /// The selected hit: its clip, gain, and the clips it could have instead.
