@@ -72,6 +72,11 @@ pub enum Command {
     SetListen(Listen),
     SelectHit(Option<usize>),
     EditHit(Edit),
+    /// Mute (`solo` false) or solo a material's lane, or undo that.
+    ToggleLane {
+        lane: String,
+        solo: bool,
+    },
     Undo,
     Redo,
     AddHitAtPlayhead,
@@ -248,6 +253,14 @@ impl FoleyApp {
                 }
             }
             Command::EditHit(edit) => self.edit(|s| s.edit(edit)),
+            Command::ToggleLane { lane, solo } => {
+                if let Some(s) = &mut self.session
+                    && let Err(e) = s.toggle_lane(&lane, solo)
+                {
+                    self.error = Some(e);
+                }
+                self.load_track();
+            }
             Command::Undo => self.edit(Session::undo),
             Command::Redo => self.edit(Session::redo),
             Command::DeleteSelected => {
@@ -951,6 +964,24 @@ mod tests {
         h.step();
         h.step();
         assert_eq!(h.state().session.as_ref().unwrap().hits.hits().len(), hits);
+        assert_eq!(h.state().session.as_ref().unwrap().track, before);
+
+        // Each material has a lane: muting the only one silences the track, soloing it while
+        // muted plays it, and unmuting and unsoloing give the same track back.
+        assert_eq!(h.state().session.as_ref().unwrap().lanes().len(), 1);
+        h.get_by_label("M").click();
+        h.step();
+        h.step();
+        assert!(h.state().session.as_ref().unwrap().track.iter().all(|s| *s == 0.0), "a muted lane is heard");
+        h.get_by_label("S").click();
+        h.step();
+        h.step();
+        assert_eq!(h.state().session.as_ref().unwrap().track, before, "a soloed lane is not heard");
+        h.get_by_label("M").click();
+        h.step();
+        h.get_by_label("S").click();
+        h.step();
+        h.step();
         assert_eq!(h.state().session.as_ref().unwrap().track, before);
 
         // Export the WAV, the video with its sound, the hits and the project.

@@ -1,9 +1,11 @@
 //! A generated sound being worked on: the hits and their history, the rendered track, and what
 //! the timeline draws (the cochleagram image, the waveform's peaks).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use foley_engine::retrieval::{ClipDatabase, hit_window};
+
 use foley_engine::synthesis::{Method, PlacedHit, gain_db, render_retrieval};
 
 use super::edits::{Edit, HitList};
@@ -27,6 +29,15 @@ pub struct Session {
     pub render_ms: f64,
     /// The hits as generated, opened or last saved: edits since then are unsaved.
     pub saved: Vec<PlacedHit>,
+    /// Materials whose lanes are muted, and those soloed (when any is, only they sound).
+    pub muted: BTreeSet<String>,
+    pub soloed: BTreeSet<String>,
+}
+
+/// The lane of a hit: its material, or "hit" for one without.
+#[must_use]
+pub fn lane_of(hit: &PlacedHit) -> &str {
+    hit.material.as_deref().unwrap_or("hit")
 }
 
 impl std::fmt::Debug for Session {
@@ -57,6 +68,8 @@ impl Session {
             cochleagram: None,
             render_ms: 0.0,
             saved: saved_hits,
+            muted: BTreeSet::new(),
+            soloed: BTreeSet::new(),
         };
         if saved {
             session.render()?;
@@ -83,12 +96,36 @@ impl Session {
         self.generated.method == Method::Retrieval && self.db().is_some()
     }
 
-    /// Re-renders the track from the hits (retrieval), or keeps the parametric track.
+    /// The lanes, one per material among the hits, in name order.
+    #[must_use]
+    pub fn lanes(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self.hits.hits().iter().map(lane_of).collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+
+    /// Whether `lane` is heard: soloed, or not muted while nothing is soloed.
+    #[must_use]
+    pub fn audible(&self, lane: &str) -> bool {
+        if self.soloed.is_empty() { !self.muted.contains(lane) } else { self.soloed.contains(lane) }
+    }
+
+    /// Mutes or unmutes `lane` (`solo` false), or solos or unsolos it, and re-renders.
+    pub fn toggle_lane(&mut self, lane: &str, solo: bool) -> Result<(), String> {
+        let set = if solo { &mut self.soloed } else { &mut self.muted };
+        if !set.remove(lane) {
+            set.insert(lane.to_owned());
+        }
+        self.render()
+    }
+
+    /// Re-renders the track from the hits of the lanes heard (retrieval), or keeps the
+    /// parametric track.
     pub fn render(&mut self) -> Result<(), String> {
         let start = std::time::Instant::now();
         if let (Method::Retrieval, Some(db)) = (self.generated.method, self.generated.db.clone()) {
-            self.track = render_retrieval(&db, self.hits.hits(), self.generated.synthesis.track.len())
-                .map_err(|e| e.to_string())?;
+            let heard: Vec<PlacedHit> = self.hits.hits().iter().filter(|h| self.audible(lane_of(h))).cloned().collect();
+            self.track =
+                render_retrieval(&db, &heard, self.generated.synthesis.track.len()).map_err(|e| e.to_string())?;
         }
         self.peaks = peaks(&self.track);
         self.render_ms = start.elapsed().as_secs_f64() * 1000.0;

@@ -126,8 +126,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let span = if app.view.span_s > 0.0 { app.view.span_s.min(duration) } else { duration };
     let start = app.view.start_s.clamp(0.0, (duration - span).max(0.0));
     let width = ui.available_width();
+    // One lane of hits per material, at least one.
+    let lanes = app.session.as_ref().map(super::session::Session::lanes).unwrap_or_default();
+    let lanes_h = HITS_H * lanes.len().max(1) as f32;
     let (rect, response) = ui.allocate_exact_size(
-        egui::vec2(width, RULER_H + THUMBS_H + COCHLEAGRAM_H + WAVE_H + HITS_H + 3.0 * GAP),
+        egui::vec2(width, RULER_H + THUMBS_H + COCHLEAGRAM_H + WAVE_H + lanes_h + 3.0 * GAP),
         egui::Sense::click_and_drag(),
     );
     let painter = ui.painter_at(rect);
@@ -173,7 +176,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let wave_rect =
         egui::Rect::from_min_size(egui::pos2(rect.left(), coch_rect.bottom() + GAP), egui::vec2(rect.width(), WAVE_H));
     let hits_rect =
-        egui::Rect::from_min_size(egui::pos2(rect.left(), wave_rect.bottom() + GAP), egui::vec2(rect.width(), HITS_H));
+        egui::Rect::from_min_size(egui::pos2(rect.left(), wave_rect.bottom() + GAP), egui::vec2(rect.width(), lanes_h));
+    let lane_top = |lane: &str| hits_rect.top() + HITS_H * lanes.iter().position(|l| l == lane).unwrap_or(0) as f32;
 
     if let Some(session) = &app.session {
         if let Some(texture) = &session.cochleagram {
@@ -214,24 +218,39 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
                 );
             }
         }
-        // Hits: a marker and the material's name; the selected one highlighted.
+        // Lanes: alternate shading, muted or unsoloed ones dimmed.
+        for (k, lane) in lanes.iter().enumerate() {
+            let r = egui::Rect::from_min_size(
+                egui::pos2(rect.left(), hits_rect.top() + HITS_H * k as f32),
+                egui::vec2(rect.width(), HITS_H),
+            );
+            let shade = if session.audible(lane) { 24 + 8 * (k % 2) as u8 } else { 8 };
+            painter.rect_filled(r, 0.0, egui::Color32::from_gray(shade));
+        }
+        // Hits, each in its material's lane: a marker and the material's name; the selected one
+        // highlighted, those of silent lanes grey.
         for (i, hit) in session.hits.hits().iter().enumerate() {
             let x = x_of(hit.time_s);
             if x < rect.left() - 1.0 || x > rect.right() + 1.0 {
                 continue;
             }
             let selected = session.selected == Some(i);
-            let colour = if selected { egui::Color32::YELLOW } else { egui::Color32::from_rgb(0, 230, 255) };
+            let lane = super::session::lane_of(hit);
+            let colour = match (selected, session.audible(lane)) {
+                (true, _) => egui::Color32::YELLOW,
+                (false, true) => egui::Color32::from_rgb(0, 230, 255),
+                (false, false) => egui::Color32::from_gray(110),
+            };
+            let top = lane_top(lane);
             painter.line_segment(
-                [egui::pos2(x, coch_rect.top()), egui::pos2(x, hits_rect.top())],
+                [egui::pos2(x, coch_rect.top()), egui::pos2(x, top)],
                 egui::Stroke::new(if selected { 2.0 } else { 1.0 }, colour.gamma_multiply(0.6)),
             );
-            painter.circle_filled(egui::pos2(x, hits_rect.top() + 6.0), if selected { 5.0 } else { 4.0 }, colour);
-            let label = hit.material.as_deref().unwrap_or("hit");
+            painter.circle_filled(egui::pos2(x, top + 6.0), if selected { 5.0 } else { 4.0 }, colour);
             painter.text(
-                egui::pos2(x + 6.0, hits_rect.top() + 12.0),
+                egui::pos2(x + 6.0, top + 12.0),
                 egui::Align2::LEFT_CENTER,
-                label,
+                lane,
                 egui::FontId::proportional(11.0),
                 colour,
             );
@@ -251,6 +270,25 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
         [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
         egui::Stroke::new(1.5, egui::Color32::WHITE),
     );
+
+    // Each lane's mute and solo, at its right end.
+    if let Some(session) = &app.session {
+        for (k, lane) in lanes.iter().enumerate() {
+            let y = hits_rect.top() + HITS_H * k as f32 + 2.0;
+            for (j, (text, solo)) in [("M", false), ("S", true)].into_iter().enumerate() {
+                let on = if solo { session.soloed.contains(lane) } else { session.muted.contains(lane) };
+                let r = egui::Rect::from_min_size(
+                    egui::pos2(rect.right() - 48.0 + 24.0 * j as f32, y),
+                    egui::vec2(22.0, HITS_H - 4.0),
+                );
+                let button = egui::Button::new(egui::RichText::new(text).size(11.0)).selected(on);
+                let what = if solo { "Solo" } else { "Mute" };
+                if ui.put(r, button).on_hover_text(format!("{what} the {lane} lane")).clicked() {
+                    out.push(Command::ToggleLane { lane: lane.clone(), solo });
+                }
+            }
+        }
+    }
 
     // Interaction: a press near a hit selects it (and a drag moves it); elsewhere it seeks.
     let hit_at = |pos: egui::Pos2| -> Option<usize> {
