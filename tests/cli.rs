@@ -591,7 +591,7 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
         assert!(clips.contains(&format!("\"{}\"", row[4])), "clip {} is not in the database", row[4]);
     }
     let times: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
-    let matched = foley_engine::eval::match_onsets(&truth, &times, 0.1);
+    let matched = foley_engine::metrics::match_onsets(&truth, &times, 0.1);
     assert!(matched.recall >= 0.5, "hits {times:?} against contacts {truth:?}");
 
     // The video with the track: the picture copied, the sound added.

@@ -4,7 +4,8 @@
 //! - [`media`]: decoding video and audio (FFmpeg), writing WAV, muxing a new audio track into a video.
 //! - [`timeline`]: the shared time axis (seconds, presentation timestamps) every stage is placed on.
 //! - [`data`]: training data in the Greatest Hits layout.
-//! - [`eval`]: metrics against ground truth, and the material they are measured on.
+//! - [`metrics`]: onsets matched within a tolerance, average precision, correlation (a leaf).
+//! - [`eval`]: the evaluation of tracks against ground truth, and the material it is measured on.
 //! - [`sound`]: the cochleagram, hit detection on it, and its parametric resynthesis.
 //! - [`vision`]: the CNN's input images, frame encoders (ONNX Runtime and wgpu), video features.
 //! - [`predict`]: the LSTM sound predictor: training, model bundles, prediction.
@@ -17,6 +18,7 @@ pub mod data;
 pub mod digest;
 pub mod eval;
 pub mod media;
+pub mod metrics;
 pub mod paths;
 pub mod predict;
 pub mod retrieval;

@@ -5,8 +5,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use foley_engine::eval::{self, match_onsets};
+use foley_engine::eval;
 use foley_engine::media::{self, AudioTrack, VideoReader, VideoReaderOptions, WavFormat};
+use foley_engine::metrics::match_onsets;
 use foley_engine::paths::cache_dir;
 use foley_engine::sound::{self, CochleagramParams, HitParams};
 use foley_engine::vision::{self, Backend};

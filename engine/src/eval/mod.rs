@@ -1,11 +1,9 @@
 //! Evaluation: metrics against ground truth, and the test material they are measured on.
 
 mod hit_bench;
-mod onsets;
 mod report;
 mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, add_room_noise, hit_bench_clips, hit_bench_scenes};
-pub use onsets::{OnsetScores, average_precision, candidate_detections, match_onsets, rank_detections};
 pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
-pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer, pearson};
+pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer};

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::{average_precision, match_onsets, rank_detections};
 use crate::data::Contact;
+use crate::metrics::{average_precision, match_onsets, pearson, rank_detections};
 use crate::retrieval::{hit_window, loudness};
 use crate::sound::Cochleagram;
 use crate::synthesis::PlacedHit;
@@ -173,23 +173,6 @@ impl TrackScorer {
 
 fn f1(precision: f64, recall: f64) -> f64 {
     if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 }
-}
-
-/// Pearson correlation; `None` with fewer than 3 pairs or no variance.
-#[must_use]
-pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len().min(b.len());
-    if n < 3 {
-        return None;
-    }
-    let (ma, mb) = (a.iter().sum::<f64>() / n as f64, b.iter().sum::<f64>() / n as f64);
-    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        cov += (x - ma) * (y - mb);
-        va += (x - ma).powi(2);
-        vb += (y - mb).powi(2);
-    }
-    (va > 1e-12 && vb > 1e-12).then(|| cov / (va * vb).sqrt())
 }
 
 #[cfg(test)]

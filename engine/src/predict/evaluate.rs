@@ -14,7 +14,7 @@ use super::dataset::{Example, load_example};
 use super::model::{InferenceWeights, contact_probabilities};
 use super::predicted::PredictedSound;
 use crate::data::{GreatestHits, Split};
-use crate::eval::{average_precision, match_onsets, rank_detections};
+use crate::metrics::{average_precision, match_onsets, rank_detections};
 use crate::sound::{Cochleagram, HitParams};
 use crate::vision::FrameEncoder;
 
@@ -84,7 +84,7 @@ pub fn score(
         for band in 0..bands {
             let p: Vec<f64> = pred.iter().skip(band).step_by(bands).map(|&v| f64::from(v)).collect();
             let t: Vec<f64> = e.target.iter().skip(band).step_by(bands).map(|&v| f64::from(v)).collect();
-            if let Some(r) = crate::eval::pearson(&p, &t) {
+            if let Some(r) = crate::metrics::pearson(&p, &t) {
                 correlations.push(r);
             }
         }

@@ -40,7 +40,7 @@ impl PredictedSound {
                 .into_iter()
                 .map(|h| (h.time_s, h.strength))
                 .collect(),
-            None => crate::eval::candidate_detections(&self.cochleagram, hit_params),
+            None => crate::sound::candidate_detections(&self.cochleagram, hit_params),
         }
     }
 }

@@ -102,6 +102,13 @@ pub fn hit_candidates(c: &Cochleagram, params: &HitParams) -> Vec<HitCandidate> 
     peaks(c, &onset_strength(c), params, 0.0)
 }
 
+/// The detections of a cochleagram that rank for average precision, as `(time, confidence)`:
+/// every hit candidate with its prominence, so the ranking sweeps the detector's margin.
+#[must_use]
+pub fn candidate_detections(c: &Cochleagram, params: &HitParams) -> Vec<(f64, f32)> {
+    hit_candidates(c, params).iter().map(|h| (h.hit.time_s, h.prominence)).collect()
+}
+
 fn peaks(c: &Cochleagram, strength: &[f32], params: &HitParams, margin: f32) -> Vec<HitCandidate> {
     let n = strength.len();
     if n < 3 {

@@ -15,7 +15,8 @@ pub use cochleagram::{Cochleagram, CochleagramAnalyzer, CochleagramParams, cochl
 pub use error::SoundError;
 pub use filterbank::ErbCosineFilterbank;
 pub use hits::{
-    Hit, HitCandidate, HitParams, detect_hits, hit_candidates, level_onset, onset_strength, write_hits_csv,
+    Hit, HitCandidate, HitParams, candidate_detections, detect_hits, hit_candidates, level_onset, onset_strength,
+    write_hits_csv,
 };
 pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
 pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize, resynthesize_with_progress};

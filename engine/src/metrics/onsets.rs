@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use crate::sound::{Cochleagram, HitParams, hit_candidates};
-
 /// Precision, recall, F1 and timing of detections against the truth.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OnsetScores {
@@ -91,13 +89,6 @@ mod tests {
         let none = match_onsets(&[], &[], 0.1);
         assert_eq!((none.precision, none.recall, none.f1), (1.0, 1.0, 1.0));
     }
-}
-
-/// The detections of a cochleagram that rank for average precision, as `(time, confidence)`:
-/// every hit candidate with its prominence, so the ranking sweeps the detector's margin.
-#[must_use]
-pub fn candidate_detections(c: &Cochleagram, params: &HitParams) -> Vec<(f64, f32)> {
-    hit_candidates(c, params).iter().map(|h| (h.hit.time_s, h.prominence)).collect()
 }
 
 /// Detections of one recording ranked for average precision: each detection's confidence and
