@@ -14,6 +14,7 @@
 //! - [`study`]: the real-vs-predicted study: trials, answers, report.
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
+pub mod colour;
 pub mod data;
 pub mod digest;
 pub mod eval;

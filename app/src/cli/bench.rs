@@ -465,11 +465,15 @@ fn hit_accuracy(out: &Path, seconds: f64, seed: u64) -> anyhow::Result<()> {
 }
 
 fn write_truth(path: &Path, times: &[f64], clips: &[String]) -> anyhow::Result<()> {
-    let mut text = String::from("time_s,clip\n");
-    for (t, clip) in times.iter().zip(clips) {
-        text += &format!("{t:.6},{clip}\n");
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    let write = || -> Result<(), csv::Error> {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(["time_s", "clip"])?;
+        for (t, clip) in times.iter().zip(clips) {
+            w.write_record([format!("{t:.6}"), clip.clone()])?;
+        }
+        Ok(w.flush()?)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn retrieval_speed(model: Option<&PathBuf>, entries: usize, queries: usize) -> anyhow::Result<()> {

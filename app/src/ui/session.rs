@@ -223,13 +223,8 @@ pub fn cochleagram_image(c: &foley_engine::sound::Cochleagram) -> egui::ColorIma
     egui::ColorImage::new([w, h], pixels)
 }
 
-/// Black, through purple and orange, to pale yellow.
+/// The engine's colour map as egui colours.
 fn heat(v: f32) -> egui::Color32 {
-    let v = v.clamp(0.0, 1.0);
-    let stops = [[0.0, 0.0, 0.0], [0.35, 0.05, 0.45], [0.9, 0.35, 0.1], [1.0, 0.95, 0.6]];
-    let pos = v * (stops.len() - 1) as f32;
-    let i = (pos as usize).min(stops.len() - 2);
-    let t = pos - i as f32;
-    let c = [0, 1, 2].map(|k| ((stops[i][k] + (stops[i + 1][k] - stops[i][k]) * t) * 255.0) as u8);
-    egui::Color32::from_rgb(c[0], c[1], c[2])
+    let [r, g, b] = foley_engine::colour::heat(v);
+    egui::Color32::from_rgb(r, g, b)
 }

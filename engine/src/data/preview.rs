@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{DataError, GreatestHits};
+use crate::colour::heat;
 use crate::media::{self, VideoReader, VideoReaderOptions};
 use crate::sound::{CochleagramParams, cochleagram_of};
 
@@ -90,16 +91,6 @@ pub fn contact_sheet(dataset: &GreatestHits, out: &Path, videos: usize) -> Resul
         }
     }
     sheet.save(out)
-}
-
-/// Black, through purple and orange, to pale yellow.
-pub(crate) fn heat(v: f32) -> [u8; 3] {
-    let v = v.clamp(0.0, 1.0);
-    let stops = [[0.0, 0.0, 0.0], [0.35, 0.05, 0.45], [0.9, 0.35, 0.1], [1.0, 0.95, 0.6]];
-    let pos = v * (stops.len() - 1) as f32;
-    let i = (pos as usize).min(stops.len() - 2);
-    let t = pos - i as f32;
-    [0, 1, 2].map(|c| ((stops[i][c] + (stops[i + 1][c] - stops[i][c]) * t) * 255.0) as u8)
 }
 
 pub(crate) struct Canvas {

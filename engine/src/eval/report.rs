@@ -10,7 +10,8 @@ use rand::SeedableRng as _;
 use serde::Serialize;
 
 use super::track_scores::{MethodScores, TrackScorer};
-use crate::data::preview::{Canvas, heat};
+use crate::colour::heat;
+use crate::data::preview::Canvas;
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;

@@ -15,7 +15,6 @@
 //! 20 and 80 ms (the range of impacts), whose onsets are known to the sample (the test
 //! `onset_times_of_synthetic_bursts` below measures it).
 
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -187,10 +186,10 @@ pub fn write_hits_csv(path: &Path, hits: &[Hit]) -> Result<(), SoundError> {
     let mut sorted = hits.to_vec();
     sorted.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
     crate::media::write_atomically(path, |file| {
-        let mut w = std::io::BufWriter::new(file);
-        writeln!(w, "time_s,strength")?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record(["time_s", "strength"])?;
         for h in &sorted {
-            writeln!(w, "{:.6},{:.6}", h.time_s, h.strength)?;
+            w.write_record([format!("{:.6}", h.time_s), format!("{:.6}", h.strength)])?;
         }
         w.flush()
     })?;

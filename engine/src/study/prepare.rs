@@ -164,12 +164,16 @@ pub fn prepare_study(
         })
         .collect();
     trials.shuffle(&mut rng);
-    let mut csv = format!("{TRIALS_HEADER}\n");
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let record_error = |e: csv::Error| StudyError::Io { path: options.out.join(TRIALS_FILE), source: e.into() };
+    csv.write_record(TRIALS_HEADER.split(',')).map_err(record_error)?;
     for (i, t) in trials.iter_mut().enumerate() {
         t.trial = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        csv.push_str(&format!("{},{},{},{}\n", t.trial, t.clip, t.method, t.seconds));
+        let row = [t.trial.to_string(), t.clip.clone(), t.method.clone(), t.seconds.to_string()];
+        csv.write_record(&row).map_err(record_error)?;
     }
-    media::write_bytes_atomically(&options.out.join(TRIALS_FILE), csv.as_bytes())?;
+    let bytes = csv.into_inner().map_err(|e| record_error(e.into_error().into()))?;
+    media::write_bytes_atomically(&options.out.join(TRIALS_FILE), &bytes)?;
     let settings = StudySettings {
         format: "foley-study".into(),
         version: 1,
