@@ -163,8 +163,6 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     let made = made.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
 
-    // Every output is made beside its target first and renamed only once all are made: a run that
-    // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
     // Every WAV and marker says where it is on an editor's timeline: the video's timecode.
     let info = media::VideoReader::open(&args.video)
         .with_context(|| format!("cannot read {}", args.video.display()))?
@@ -174,6 +172,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let write = |path: &Path, samples: &[f32]| {
         media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, 1, args.format, Some(&bext))
     };
+    // Every output is made beside its target first and renamed only once all are made: a run that
+    // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
     let wav = staged_output(&args.output)?;
     write(&wav, &made.track).with_context(|| format!("cannot write {}", args.output.display()))?;
     let mut outputs = vec![(wav, args.output.clone())];
