@@ -58,44 +58,54 @@ pub fn choose_clips(
         material.filter(|m| db.manifest.entries.iter().any(|e| not_excluded(e) && e.material.as_deref() == Some(*m)));
     let mut out: Vec<(PlacedHit, usize)> = Vec::with_capacity(hits.len());
     // The recording the last hit of each material took.
-    let mut last_source: HashMap<Option<String>, String> = HashMap::new();
+    // The clip the last hit of each material took.
+    let mut last: HashMap<Option<String>, usize> = HashMap::new();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(variation.seed);
     for hit in hits {
         let query = hit_window(predicted, hit.time_s);
         let allow = |e: &crate::retrieval::ClipEntry| {
             not_excluded(e) && material.is_none_or(|m| e.material.as_deref() == Some(m))
         };
-        // The k nearest recordings (a recording may hold several hits: its nearest stands for
-        // it), from a few more clips than that.
         let entries = &db.manifest.entries;
         let k = variation.k.max(1);
-        let mut nearest: Vec<(usize, f32)> = Vec::with_capacity(k);
-        for (i, d) in db.nearest(&query, if k == 1 { 1 } else { k * CLIPS_PER_RECORDING }, &allow) {
-            if nearest.len() < k && !nearest.iter().any(|&(j, _)| entries[j].source == entries[i].source) {
-                nearest.push((i, d));
-            }
-        }
-        let Some(&(_, best)) = nearest.first() else { continue };
-        // The same recording on consecutive hits sounds mechanical: candidates near enough that
-        // are not the previous recording of their material, else the nearest.
-        let fresh: Vec<(usize, f32)> = nearest
+        // A few more clips than k: a recording may hold several hits.
+        let found = db.nearest(&query, (k * CLIPS_PER_RECORDING).max(2), &allow);
+        let Some(&(first, best)) = found.first() else { continue };
+        let kind = &entries[first].material;
+        // Stand-ins: of the nearest's material (variation never changes what is heard as the
+        // material), near enough.
+        let near: Vec<(usize, f32)> = found
             .iter()
             .copied()
-            .filter(|&(i, d)| {
-                d <= variation.max_distance_ratio * best
-                    && last_source.get(&entries[i].material).is_none_or(|s| *s != entries[i].source)
-            })
+            .filter(|&(i, d)| entries[i].material == *kind && d <= variation.max_distance_ratio * best)
             .collect();
-        let index = match fresh.first() {
-            Some(&(_, closest)) => {
-                let equal: Vec<usize> =
-                    fresh.iter().filter(|&&(_, d)| d <= NEAR_EQUAL * closest).map(|&(i, _)| i).collect();
-                equal[rng.random_range(0..equal.len())]
+        let previous = last.get(kind).copied();
+        // First choice: another recording than the previous hit's, among the k nearest
+        // recordings (each by its nearest clip); then another take of the same recording; then
+        // the nearest, repeat or not.
+        let mut recordings: Vec<(usize, f32)> = Vec::with_capacity(k);
+        for &(i, d) in &near {
+            let new_recording = !recordings.iter().any(|&(j, _)| entries[j].source == entries[i].source);
+            if recordings.len() < k && new_recording {
+                recordings.push((i, d));
             }
-            None => nearest[0].0,
+        }
+        let other_recording: Vec<(usize, f32)> = recordings
+            .iter()
+            .copied()
+            .filter(|&(i, _)| previous.is_none_or(|p| entries[p].source != entries[i].source))
+            .collect();
+        let index = if let Some(&(_, closest)) = other_recording.first() {
+            let equal: Vec<usize> =
+                other_recording.iter().filter(|&&(_, d)| d <= NEAR_EQUAL * closest).map(|&(i, _)| i).collect();
+            equal[rng.random_range(0..equal.len())]
+        } else if let Some(&(i, _)) = near.iter().find(|&&(i, _)| k > 1 && Some(i) != previous) {
+            i
+        } else {
+            first
         };
         let entry = &entries[index];
-        last_source.insert(entry.material.clone(), entry.source.clone());
+        last.insert(entry.material.clone(), index);
         out.push((
             PlacedHit {
                 time_s: hit.time_s,
