@@ -133,6 +133,7 @@ fn a_clip_lands_on_its_hits_exact_sample() {
         strength: 1.0,
         clip: Some(db.manifest.entries[0].id.clone()),
         gain_db: 0.0,
+        x: None,
     };
     let track = render_retrieval(&db, &[hit], RATE * 3).unwrap();
     let at = (time_s * RATE as f64).round() as usize;

@@ -16,14 +16,16 @@ use super::features::BackendArg;
 pub struct SynthArgs {
     /// The video.
     pub video: PathBuf,
-    /// The track: a 48 kHz mono WAV exactly as long as the video, sample 0 on the first frame.
+    /// The track: a 48 kHz WAV (mono, or stereo with --stereo) exactly as long as the video,
+    /// sample 0 on the first frame.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Also write a copy of the video with the track as its sound (.mp4, .mov or .mkv; the
     /// picture is copied, not re-encoded).
     #[arg(long, value_name = "OUT.mp4")]
     pub video_out: Option<PathBuf>,
-    /// Also write the placed hits: `time_s,material,action,strength,clip,gain_db`.
+    /// Also write the placed hits: `time_s,material,action,strength,clip,gain_db,x` (x: where in
+    /// the picture, 0 left to 1 right).
     #[arg(long, value_name = "HITS.csv")]
     pub hits: Option<PathBuf>,
     /// A model folder (with its clip database); default: `assets/models/default`.
@@ -59,6 +61,10 @@ pub struct SynthArgs {
     /// Picks among equally near candidates: the same seed gives the same track.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// A stereo track (and stems and video sound): each hit panned to where it happens in the
+    /// picture, read from where the frames change around it.
+    #[arg(long)]
+    pub stereo: bool,
 }
 
 /// `--method` values.
@@ -129,6 +135,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot make the stems folder {}", dir.display()))?;
     }
+    if args.stereo && args.method == MethodArg::Parametric {
+        bail!("--stereo needs --method retrieval: a parametric track has no hits to place");
+    }
+    let channels = if args.stereo { synthesis::Channels::Stereo } else { synthesis::Channels::Mono };
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let method: Method = args.method.into();
     let db = load_database(&bundle.dir)?;
@@ -170,19 +180,26 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         .clone();
     let bext = media::BroadcastInfo::for_video(&args.video, info.start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
     let write = |path: &Path, samples: &[f32]| {
-        media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, 1, args.format, Some(&bext))
+        media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, channels.count(), args.format, Some(&bext))
+    };
+    let track = match (&db, channels) {
+        (Some(db), synthesis::Channels::Stereo) => {
+            synthesis::render_retrieval_in(db, &made.hits, made.track.len(), channels)
+                .with_context(|| format!("cannot make the stereo track of {}", args.video.display()))?
+        }
+        _ => made.track.clone(),
     };
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
     let wav = staged_output(&args.output)?;
-    write(&wav, &made.track).with_context(|| format!("cannot write {}", args.output.display()))?;
+    write(&wav, &track).with_context(|| format!("cannot write {}", args.output.display()))?;
     let mut outputs = vec![(wav, args.output.clone())];
     if let (Some(dir), Some(db)) = (&args.stems, &db) {
-        let stems = synthesis::render_stems(db, &made.hits, made.track.len())
+        let stems = synthesis::render_stems(db, &made.hits, made.track.len(), channels)
             .with_context(|| format!("cannot make the stems of {}", args.video.display()))?;
         let mix = dir.join("mix.wav");
         let staged = staged_output(&mix)?;
-        write(&staged, &made.track).with_context(|| format!("cannot write {}", mix.display()))?;
+        write(&staged, &track).with_context(|| format!("cannot write {}", mix.display()))?;
         outputs.push((staged, mix));
         for stem in stems {
             let path = dir.join(format!("{}.wav", stem.material));
@@ -210,9 +227,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.video_out {
         let video = staged_output(path)?;
-        let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: made.track.clone() };
+        let sound = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: track.clone() };
         let bar = super::progress::bar(1000, "muxing");
-        let muxed = media::mux_audio_with_progress(&args.video, &track, &video, None, &mut |f| {
+        let muxed = media::mux_channels_with_progress(&args.video, &sound, channels.count(), &video, None, &mut |f| {
             bar.set_position((f * 1000.0) as u64);
         });
         bar.finish_and_clear();
@@ -246,7 +263,12 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         method.as_str(),
         made.duration_s
     );
-    eprintln!("wrote {} ({} samples at 48 kHz)", args.output.display(), made.track.len());
+    eprintln!(
+        "wrote {} ({} samples at 48 kHz, {})",
+        args.output.display(),
+        made.track.len(),
+        if args.stereo { "stereo" } else { "mono" }
+    );
     for path in written {
         eprintln!("wrote {}", path.display());
     }

@@ -70,6 +70,8 @@ pub enum Command {
     PickModel,
     SetModel(Option<PathBuf>),
     SetListen(Listen),
+    /// Stereo on or off for generated tracks.
+    SetStereo(bool),
     SelectHit(Option<usize>),
     EditHit(Edit),
     /// Mute (`solo` false) or solo a material's lane, or undo that.
@@ -103,6 +105,8 @@ pub struct FoleyApp {
     pub method: Method,
     /// `None`: the shipped model.
     pub model_dir: Option<PathBuf>,
+    /// Generated tracks in stereo: each hit panned to where it happens in the picture.
+    pub stereo: bool,
     #[serde(skip)]
     pub player: Option<Player>,
     #[serde(skip)]
@@ -245,6 +249,15 @@ impl FoleyApp {
             Command::SetModel(dir) => self.model_dir = dir,
             Command::SetListen(l) => {
                 self.listen = l;
+                self.load_track();
+            }
+            Command::SetStereo(on) => {
+                self.stereo = on;
+                if let Some(s) = &mut self.session
+                    && let Err(e) = s.set_stereo(on)
+                {
+                    self.error = Some(e);
+                }
                 self.load_track();
             }
             Command::SelectHit(i) => {
@@ -394,21 +407,24 @@ impl FoleyApp {
             Dialog::SaveProject => self.save_project(&path),
             Dialog::ExportWav(format) => {
                 let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
-                let track = s.track.clone();
+                let (track, channels) = s.output();
+                let track = track.to_vec();
                 let bext =
                     media::BroadcastInfo::for_video(p.path(), p.info().start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
                 self.export(ctx, move || {
-                    media::write_wav_with(&path, &track, OUTPUT_SAMPLE_RATE, 1, format, Some(&bext))
+                    media::write_wav_with(&path, &track, OUTPUT_SAMPLE_RATE, channels, format, Some(&bext))
                         .map_err(|e| e.to_string())?;
                     Ok(format!("wrote {}", path.display()))
                 });
             }
             Dialog::ExportVideo => {
                 let (Some(s), Some(p)) = (&self.session, &self.player) else { return };
-                let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: s.track.clone() };
+                let (samples, channels) = s.output();
+                let track = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: samples.to_vec() };
                 let video = p.path().to_path_buf();
                 self.export(ctx, move || {
-                    media::mux_audio(&video, &track, &path, None).map_err(|e| e.to_string())?;
+                    media::mux_channels_with_progress(&video, &track, channels, &path, None, &mut |_| {})
+                        .map_err(|e| e.to_string())?;
                     Ok(format!("wrote {}", path.display()))
                 });
             }
@@ -441,18 +457,21 @@ impl FoleyApp {
                     self.error = Some("stems need a retrieval track: generate with retrieval".to_owned());
                     return;
                 };
-                let (hits, track) = (s.hits.hits().to_vec(), s.track.clone());
+                let (hits, len) = (s.hits.hits().to_vec(), s.track.len());
+                let (track, count) = s.output();
+                let track = track.to_vec();
+                let channels = if s.stereo.is_some() { synthesis::Channels::Stereo } else { synthesis::Channels::Mono };
                 let bext =
                     media::BroadcastInfo::for_video(p.path(), p.info().start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
                 self.export(ctx, move || {
                     std::fs::create_dir_all(&path).map_err(|e| format!("cannot make {}: {e}", path.display()))?;
-                    let stems = synthesis::render_stems(&db, &hits, track.len()).map_err(|e| e.to_string())?;
+                    let stems = synthesis::render_stems(&db, &hits, len, channels).map_err(|e| e.to_string())?;
                     let write = |name: &str, samples: &[f32]| {
                         media::write_wav_with(
                             &path.join(name),
                             samples,
                             OUTPUT_SAMPLE_RATE,
-                            1,
+                            count,
                             WavFormat::Pcm24,
                             Some(&bext),
                         )
@@ -598,7 +617,7 @@ impl FoleyApp {
             p.pause();
         }
         if let (Some(samples), Some(audio)) = (samples, self.audio_out()) {
-            audio.set_track(&samples, OUTPUT_SAMPLE_RATE);
+            audio.set_track(&samples, OUTPUT_SAMPLE_RATE, 1);
             audio.play_from(0.0);
         }
         // The next play or seek puts the whole track back.
@@ -623,12 +642,15 @@ impl FoleyApp {
     /// Puts the track to listen to on the output, at the playhead.
     fn load_track(&mut self) {
         let samples = match self.listen {
-            Listen::Original => self.original.clone(),
-            Listen::Generated => self.session.as_ref().map(|s| s.track.clone()),
+            Listen::Original => self.original.clone().map(|o| (o, 1)),
+            Listen::Generated => self.session.as_ref().map(|s| {
+                let (samples, channels) = s.output();
+                (samples.to_vec(), channels)
+            }),
         };
-        let Some(samples) = samples else { return };
+        let Some((samples, channels)) = samples else { return };
         if let Some(audio) = self.audio_out() {
-            audio.set_track(&samples, OUTPUT_SAMPLE_RATE);
+            audio.set_track(&samples, OUTPUT_SAMPLE_RATE, channels);
         }
         self.audition_pending = false;
         self.audio_sync.reset();
@@ -725,6 +747,10 @@ impl FoleyApp {
             let saved_hits = self.pending_hits.take();
             match result.and_then(|generated| Session::new(generated, saved_hits)) {
                 Ok(mut session) => {
+                    // Stereo follows the setting where the track can be placed (retrieval).
+                    if self.stereo && session.editable() {
+                        self.error = session.set_stereo(true).err();
+                    }
                     let image = std::mem::take(&mut session.generated.cochleagram_image);
                     session.cochleagram = Some(ctx.load_texture("cochleagram", image, egui::TextureOptions::LINEAR));
                     self.status =
@@ -984,6 +1010,15 @@ mod tests {
         h.step();
         assert_eq!(h.state().session.as_ref().unwrap().track, before);
 
+        // Stereo: each hit panned to where it is in the picture; exports follow.
+        h.get_by_label("Stereo").click();
+        h.step();
+        h.step();
+        assert!(h.state().stereo, "{:?}", h.state().error);
+        let stereo = h.state().session.as_ref().unwrap().stereo.clone().expect("a stereo track");
+        assert_eq!(stereo.len(), 2 * before.len());
+        assert!(stereo.chunks_exact(2).any(|f| (f[0] - f[1]).abs() > 1e-3), "every hit sits in the centre");
+
         // Export the WAV, the video with its sound, the hits and the project.
         let out = |name: &str| dir.path().join(name);
         let ctx = h.ctx.clone();
@@ -1001,15 +1036,15 @@ mod tests {
         settle(&mut h, |app| !app.busy());
         assert!(h.state().error.as_deref().is_none_or(|e| e.starts_with("no sound output")), "{:?}", h.state().error);
         let wav = hound::WavReader::open(out("track.wav")).unwrap();
-        assert_eq!((wav.spec().sample_rate, wav.spec().bits_per_sample), (48_000, 24));
-        assert_eq!(wav.len() as usize, h.state().session.as_ref().unwrap().track.len());
+        assert_eq!((wav.spec().sample_rate, wav.spec().bits_per_sample, wav.spec().channels), (48_000, 24, 2));
+        assert_eq!(wav.len() as usize, 2 * h.state().session.as_ref().unwrap().track.len());
         let csv = std::fs::read_to_string(out("hits.csv")).unwrap();
         assert_eq!(csv.lines().count(), hits + 1);
         let edl = std::fs::read_to_string(out("markers.edl")).unwrap();
         assert_eq!(edl.lines().filter(|l| l.contains("|M:")).count(), hits, "{edl}");
         assert_eq!(std::fs::read_to_string(out("markers.csv")).unwrap().lines().count(), hits + 1);
         let mix = hound::WavReader::open(out("stems").join("mix.wav")).unwrap();
-        assert_eq!(mix.len() as usize, h.state().session.as_ref().unwrap().track.len());
+        assert_eq!(mix.len() as usize, 2 * h.state().session.as_ref().unwrap().track.len());
         let stems = std::fs::read_dir(out("stems")).unwrap().count();
         assert!(stems >= 2, "the mix and at least one material: {stems} files");
         let probe = media::probe(out("with_sound.mp4")).unwrap();

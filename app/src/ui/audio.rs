@@ -10,7 +10,8 @@ use std::time::Duration;
 use rodio::buffer::SamplesBuffer;
 
 enum Order {
-    SetTrack(Vec<f32>, u32),
+    /// Interleaved samples, their rate and channels.
+    SetTrack(Vec<f32>, u32, u16),
     Clear,
     PlayFrom(f64),
     Pause,
@@ -55,9 +56,9 @@ impl AudioOut {
         let _ = self.orders.try_send(order);
     }
 
-    /// Replaces the track (mono, `rate` Hz); paused at its start.
-    pub fn set_track(&mut self, samples: &[f32], rate: u32) {
-        self.send(Order::SetTrack(samples.to_vec(), rate));
+    /// Replaces the track (`channels` interleaved, `rate` Hz); paused at its start.
+    pub fn set_track(&mut self, samples: &[f32], rate: u32, channels: u16) {
+        self.send(Order::SetTrack(samples.to_vec(), rate, channels));
     }
 
     /// Removes the track.
@@ -96,10 +97,10 @@ fn output_thread(orders: &Receiver<Order>, opened: &SyncSender<Result<(), String
     // Ends when the app drops its `AudioOut`.
     while let Ok(order) = orders.recv() {
         match order {
-            Order::SetTrack(samples, rate) => {
+            Order::SetTrack(samples, rate, channels) => {
                 player.clear();
                 player.pause();
-                if let (Some(channels), Some(rate)) = (NonZero::new(1u16), NonZero::new(rate)) {
+                if let (Some(channels), Some(rate)) = (NonZero::new(channels), NonZero::new(rate)) {
                     has_track = !samples.is_empty();
                     player.append(SamplesBuffer::new(channels, rate, samples));
                     player.pause();

@@ -126,6 +126,7 @@ mod tests {
             strength: 1.0,
             clip: Some(format!("c@{t}")),
             gain_db: 0.0,
+            x: None,
         }
     }
 

@@ -72,6 +72,7 @@ mod tests {
             strength: 2.0,
             clip: Some("c".into()),
             gain_db: -3.0,
+            x: None,
         }];
         let project = Project::new("/v.mp4".into(), None, Method::Retrieval, hits);
         project.save(&path).unwrap();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use foley_engine::retrieval::{ClipDatabase, hit_window};
 
-use foley_engine::synthesis::{Method, PlacedHit, gain_db, render_retrieval};
+use foley_engine::synthesis::{Channels, Method, PlacedHit, gain_db, render_retrieval, render_retrieval_in};
 
 use super::edits::{Edit, HitList};
 use super::generate::Generated;
@@ -20,6 +20,9 @@ pub struct Session {
     pub hits: HitList,
     /// The track as the hits are now (48 kHz mono).
     pub track: Vec<f32>,
+    /// The same in stereo (interleaved left, right), each hit panned to where it is in the
+    /// picture; `Some` while stereo is on.
+    pub stereo: Option<Vec<f32>>,
     /// (min, max) per [`PEAK_BUCKET`] samples.
     pub peaks: Vec<(f32, f32)>,
     pub selected: Option<usize>,
@@ -61,6 +64,7 @@ impl Session {
         let saved_hits = list.hits().to_vec();
         let mut session = Self {
             track: generated.synthesis.track.clone(),
+            stereo: None,
             generated,
             hits: list,
             peaks: Vec::new(),
@@ -118,14 +122,41 @@ impl Session {
         self.render()
     }
 
-    /// Re-renders the track from the hits of the lanes heard (retrieval), or keeps the
-    /// parametric track.
+    /// Turns the stereo track on (a retrieval track only: a parametric one has no hits to
+    /// place) or off.
+    pub fn set_stereo(&mut self, on: bool) -> Result<(), String> {
+        if !on {
+            self.stereo = None;
+            return Ok(());
+        }
+        if !self.editable() {
+            return Err("stereo needs a retrieval track: generate with retrieval".to_owned());
+        }
+        self.stereo = Some(Vec::new());
+        self.render()
+    }
+
+    /// What to play or export: the stereo track while stereo is on, else the mono one, and its
+    /// number of channels.
+    #[must_use]
+    pub fn output(&self) -> (&[f32], u16) {
+        match &self.stereo {
+            Some(stereo) => (stereo, Channels::Stereo.count()),
+            None => (&self.track, Channels::Mono.count()),
+        }
+    }
+
+    /// Re-renders the track (and the stereo one while it is on) from the hits of the lanes
+    /// heard (retrieval), or keeps the parametric track.
     pub fn render(&mut self) -> Result<(), String> {
         let start = std::time::Instant::now();
         if let (Method::Retrieval, Some(db)) = (self.generated.method, self.generated.db.clone()) {
             let heard: Vec<PlacedHit> = self.hits.hits().iter().filter(|h| self.audible(lane_of(h))).cloned().collect();
-            self.track =
-                render_retrieval(&db, &heard, self.generated.synthesis.track.len()).map_err(|e| e.to_string())?;
+            let len = self.generated.synthesis.track.len();
+            self.track = render_retrieval(&db, &heard, len).map_err(|e| e.to_string())?;
+            if self.stereo.is_some() {
+                self.stereo = Some(render_retrieval_in(&db, &heard, len, Channels::Stereo).map_err(|e| e.to_string())?);
+            }
         }
         self.peaks = peaks(&self.track);
         self.render_ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -187,6 +218,7 @@ impl Session {
             strength: 0.0,
             clip: Some(id),
             gain_db: gain_db(target, entry.loudness),
+            x: None,
         })
     }
 

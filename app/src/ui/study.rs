@@ -186,7 +186,7 @@ impl StudyRun {
         if let Some(audio) = &mut media.audio
             && !media.tracks[side].is_empty()
         {
-            audio.set_track(&media.tracks[side], OUTPUT_SAMPLE_RATE);
+            audio.set_track(&media.tracks[side], OUTPUT_SAMPLE_RATE, 1);
             audio.play_from(0.0);
             self.played[side] = true;
         }

@@ -97,6 +97,14 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
                     out.push(Command::SetListen(listen));
                 }
             }
+            let mut stereo = app.stereo;
+            if ui
+                .add_enabled(session.editable(), egui::Checkbox::new(&mut stereo, "Stereo"))
+                .on_hover_text("Pan each hit to where it happens in the picture")
+                .changed()
+            {
+                out.push(Command::SetStereo(stereo));
+            }
             if ui.add_enabled(session.hits.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
                 out.push(Command::Undo);
             }

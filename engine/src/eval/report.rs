@@ -350,6 +350,7 @@ fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
         strength: 1.0,
         clip: Some(e.id.clone()),
         gain_db: 0.0,
+        x: None,
     }
 }
 

@@ -192,6 +192,7 @@ mod tests {
             strength,
             clip: None,
             gain_db: 0.0,
+            x: None,
         }
     }
 

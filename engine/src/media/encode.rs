@@ -104,7 +104,7 @@ fn write(
     let audio_codec = container.default_codec();
     let mut audio_out = match audio {
         Some(track) => {
-            let (enc, index) = open_audio_encoder(&mut output, audio_codec, track.rate, global_header)?;
+            let (enc, index) = open_audio_encoder(&mut output, audio_codec, track.rate, 1, global_header)?;
             Some((enc, index, track))
         }
         None => None,
@@ -115,6 +115,7 @@ fn write(
         let tb = output.stream(*index).map_or(Rational::new(1, track.rate as i32), |s| s.time_base());
         let feeder = AudioFeeder {
             samples: &track.samples,
+            channels: 1,
             next: 0,
             next_pts: 0,
             frame_size: match enc.frame_size() {

@@ -20,7 +20,7 @@ pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
 pub use encode::{EncodeOptions, encode_video};
 pub use error::MediaError;
 pub(crate) use input::check_readable_file;
-pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress};
+pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress, mux_channels_with_progress};
 pub use probe::{ProbeReport, StreamKind, StreamReport, probe};
 pub use proxy::{PROXY_MAX_SIZE, ProxyDecoder, ProxyEncoder, ProxyFrames, fit_within, proxy_size, scale_frame};
 pub use video::{VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};

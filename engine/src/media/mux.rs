@@ -108,6 +108,25 @@ pub fn mux_audio_with_progress(
     codec: Option<MuxAudioCodec>,
     progress: &mut dyn FnMut(f64),
 ) -> Result<(), MediaError> {
+    mux_channels_with_progress(video, audio, 1, out, codec, progress)
+}
+
+/// [`mux_audio_with_progress`] for a track of `channels` (1 or 2): `audio.samples` holds
+/// interleaved frames, `audio.rate` of them a second.
+pub fn mux_channels_with_progress(
+    video: &Path,
+    audio: &AudioTrack,
+    channels: u16,
+    out: &Path,
+    codec: Option<MuxAudioCodec>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(), MediaError> {
+    if !matches!(channels, 1 | 2) || !audio.samples.len().is_multiple_of(usize::from(channels.max(1))) {
+        return Err(MediaError::InvalidArgument(format!(
+            "{} samples are not whole frames of {channels} channels (1 or 2)",
+            audio.samples.len()
+        )));
+    }
     let container = Container::from_path(out)?;
     let codec = codec.unwrap_or(container.default_codec());
     if !container.allows(codec) {
@@ -132,12 +151,12 @@ pub fn mux_audio_with_progress(
     let scan = super::video::scan_video(video)?;
     let (pending, file) = PendingFile::beside(out)?;
     drop(file);
-    Muxer { total_packets: scan.count, progress }.run(video, audio, pending.path(), container, codec).map_err(
-        |err| match err {
+    Muxer { total_packets: scan.count, channels, progress }
+        .run(video, audio, pending.path(), container, codec)
+        .map_err(|err| match err {
             MuxFailure::Media(e) => e,
             MuxFailure::Output(what, e) => MediaError::codec(out, what, e),
-        },
-    )?;
+        })?;
     pending.commit()
 }
 
@@ -165,6 +184,7 @@ pub(super) fn out_err(what: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> 
 
 struct Muxer<'p> {
     total_packets: u64,
+    channels: u16,
     progress: &'p mut dyn FnMut(f64),
 }
 
@@ -203,7 +223,7 @@ impl Muxer<'_> {
 
         let rate = audio.rate;
         let audio_tb = Rational::new(1, rate as i32);
-        let (mut enc, out_audio_index) = open_audio_encoder(&mut output, codec, rate, global_header)?;
+        let (mut enc, out_audio_index) = open_audio_encoder(&mut output, codec, rate, self.channels, global_header)?;
 
         output
             .write_header()
@@ -213,10 +233,12 @@ impl Muxer<'_> {
 
         // Sample 0 of the track sits on the first frame, shifted by the track's own start.
         let offset = (audio.start_s * f64::from(rate)).round() as i64;
-        let skip = usize::try_from(-offset).unwrap_or(0).min(audio.samples.len());
+        let channels = usize::from(self.channels);
+        let skip = usize::try_from(-offset).unwrap_or(0).min(audio.samples.len() / channels);
         let first_pts = video_start.rescale(in_tb, audio_tb) + offset.max(0);
         let mut feeder = AudioFeeder {
-            samples: &audio.samples[skip..],
+            samples: &audio.samples[skip * channels..],
+            channels,
             next: 0,
             next_pts: first_pts,
             frame_size: match enc.frame_size() {
@@ -266,12 +288,13 @@ impl Muxer<'_> {
     }
 }
 
-/// Adds a mono audio stream of `codec` at `rate` to `output` and opens its encoder (time base
-/// 1/rate). Returns the encoder and the stream's index.
+/// Adds an audio stream of `codec` at `rate` with `channels` (1 or 2) to `output` and opens its
+/// encoder (time base 1/rate). Returns the encoder and the stream's index.
 pub(super) fn open_audio_encoder(
     output: &mut format::context::Output,
     codec: MuxAudioCodec,
     rate: u32,
+    channels: u16,
     global_header: bool,
 ) -> Result<(encoder::Audio, usize), MuxFailure> {
     let audio_codec = encoder::find(codec.id()).ok_or(MuxFailure::Output(
@@ -285,8 +308,8 @@ pub(super) fn open_audio_encoder(
         .audio()
         .map_err(out_err("cannot set up the audio encoder"))?;
     enc.set_rate(rate as i32);
-    enc.set_channel_layout(ChannelLayout::MONO);
-    enc.set_channels(1);
+    enc.set_channel_layout(layout(channels));
+    enc.set_channels(i32::from(channels));
     enc.set_format(codec.sample_format());
     enc.set_time_base(audio_tb);
     if codec == MuxAudioCodec::Aac {
@@ -301,9 +324,16 @@ pub(super) fn open_audio_encoder(
     Ok((enc, out_audio.index()))
 }
 
+fn layout(channels: u16) -> ChannelLayout {
+    if channels == 2 { ChannelLayout::STEREO } else { ChannelLayout::MONO }
+}
+
 /// Cuts the track into encoder frames and sends them in time order.
 pub(super) struct AudioFeeder<'a> {
+    /// Interleaved frames of `channels`.
     pub(super) samples: &'a [f32],
+    pub(super) channels: usize,
+    /// Frames sent so far.
     pub(super) next: usize,
     pub(super) next_pts: i64,
     pub(super) frame_size: usize,
@@ -321,22 +351,33 @@ impl AudioFeeder<'_> {
         out_tb: Rational,
     ) -> Result<(), MuxFailure> {
         let tb = Rational::new(1, self.rate as i32);
-        while self.next < self.samples.len() && self.next_pts <= until_pts {
-            let n = self.frame_size.min(self.samples.len() - self.next);
-            let chunk = &self.samples[self.next..self.next + n];
-            let mut frame = frame::Audio::new(self.format, n, ChannelLayout::MONO);
+        let frames = self.samples.len() / self.channels;
+        while self.next < frames && self.next_pts <= until_pts {
+            let n = self.frame_size.min(frames - self.next);
+            let chunk = &self.samples[self.next * self.channels..(self.next + n) * self.channels];
+            let mut frame = frame::Audio::new(self.format, n, layout(self.channels as u16));
             frame.set_rate(self.rate);
-            match self.format {
-                Sample::F32(_) => frame.plane_mut::<f32>(0)[..n].copy_from_slice(chunk),
-                Sample::I16(_) => {
-                    for (d, s) in frame.plane_mut::<i16>(0).iter_mut().zip(chunk) {
-                        *d = (s.clamp(-1.0, 1.0) * 32_767.0).round() as i16;
+            // A planar format holds a plane per channel; a packed one the frames interleaved.
+            let planes = if self.format.is_planar() { self.channels } else { 1 };
+            let per_plane = self.channels / planes;
+            for p in 0..planes {
+                let values = chunk.iter().skip(p).step_by(planes).take(n * per_plane);
+                match self.format {
+                    Sample::F32(_) => {
+                        for (d, s) in frame.plane_mut::<f32>(p).iter_mut().zip(values) {
+                            *d = *s;
+                        }
                     }
-                }
-                _ => {
-                    // 24-bit PCM travels in the top bits of 32-bit samples.
-                    for (d, s) in frame.plane_mut::<i32>(0).iter_mut().zip(chunk) {
-                        *d = ((s.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32) << 8;
+                    Sample::I16(_) => {
+                        for (d, s) in frame.plane_mut::<i16>(p).iter_mut().zip(values) {
+                            *d = (s.clamp(-1.0, 1.0) * 32_767.0).round() as i16;
+                        }
+                    }
+                    _ => {
+                        // 24-bit PCM travels in the top bits of 32-bit samples.
+                        for (d, s) in frame.plane_mut::<i32>(p).iter_mut().zip(values) {
+                            *d = ((s.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32) << 8;
+                        }
                     }
                 }
             }

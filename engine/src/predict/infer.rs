@@ -9,7 +9,7 @@ use super::align::{frames_end, step_count, step_frames};
 use super::bundle::ModelBundle;
 use super::predicted::PredictedSound;
 use crate::sound::Cochleagram;
-use crate::vision::{FrameEncoder, VideoFeatures, features::FeaturesProgress};
+use crate::vision::{FrameEncoder, FrameMotion, VideoFeatures, features::FeaturesProgress};
 
 /// Steps per LSTM chunk (10 s).
 const CHUNK_STEPS: usize = 900;
@@ -30,6 +30,8 @@ pub struct Prediction {
     pub frames: usize,
     /// The first colour frame's features (the second half of every features row): how the video looks.
     pub look: Vec<f32>,
+    /// Where things moved in each frame (empty where the frames were not seen, as from cached features).
+    pub motion: FrameMotion,
 }
 
 /// Encodes `video` and predicts its cochleagram while the features come: only the frames the
@@ -54,8 +56,8 @@ pub fn predict_video_streaming(
     if let Some(e) = failure {
         return Err(e);
     }
-    summary?;
-    stream.finish()
+    let summary = summary?;
+    Ok(Prediction { motion: summary.motion, ..stream.finish()? })
 }
 
 /// Runs the LSTM over features pushed a batch at a time. A step is run once a frame later than its
@@ -192,6 +194,7 @@ impl StreamingPredictor {
             duration_s,
             frames: self.times.len(),
             look: self.look,
+            motion: FrameMotion::default(),
         })
     }
 }

@@ -1,5 +1,6 @@
-//! The placed hits as CSV: `time_s,material,action,strength,clip,gain_db`, one row per hit in
-//! time order; what a sound designer or a spreadsheet reads, and what foley reads back.
+//! The placed hits as CSV: `time_s,material,action,strength,clip,gain_db,x`, one row per hit in
+//! time order; what a sound designer or a spreadsheet reads, and what foley reads back (also
+//! files written before the `x` column, without it).
 
 use std::path::Path;
 
@@ -22,6 +23,10 @@ pub struct PlacedHit {
     pub clip: Option<String>,
     /// Gain applied to the clip, dB.
     pub gain_db: f32,
+    /// Where in the picture the contact happened, 0 at the left edge to 1 at the right (what a
+    /// stereo track pans by); `None` where nothing was seen moving.
+    #[serde(default)]
+    pub x: Option<f64>,
 }
 
 /// The loudest gain a hit may ask for, dB: more only clips.
@@ -47,6 +52,11 @@ impl PlacedHit {
         if !self.strength.is_finite() || self.strength < 0.0 {
             return Some(format!("strength {} is negative", self.strength));
         }
+        if let Some(x) = self.x
+            && !(0.0..=1.0).contains(&x)
+        {
+            return Some(format!("x {x} is outside the picture (0 to 1)"));
+        }
         if let Some(m) = &self.material
             && !crate::data::is_known_material(m)
         {
@@ -62,7 +72,9 @@ impl PlacedHit {
 }
 
 /// The CSV's columns.
-pub const HITS_HEADER: &str = "time_s,material,action,strength,clip,gain_db";
+pub const HITS_HEADER: &str = "time_s,material,action,strength,clip,gain_db,x";
+/// The columns of files written before hits had a position.
+const HITS_HEADER_WITHOUT_X: &str = "time_s,material,action,strength,clip,gain_db";
 
 /// Writes `hits` to `path` atomically.
 pub fn write_placed_hits(path: &Path, hits: &[PlacedHit]) -> Result<(), SynthesisError> {
@@ -77,6 +89,7 @@ pub fn write_placed_hits(path: &Path, hits: &[PlacedHit]) -> Result<(), Synthesi
                 format!("{:.4}", h.strength),
                 h.clip.clone().unwrap_or_default(),
                 format!("{:.2}", h.gain_db),
+                h.x.map(|x| format!("{x:.4}")).unwrap_or_default(),
             ])?;
         }
         w.flush()
@@ -91,12 +104,14 @@ pub fn read_placed_hits(path: &Path, duration_s: Option<f64>) -> Result<Vec<Plac
         path: path.to_owned(),
         reason: format!("line {line}: {reason}"),
     };
+    // Flexible: a row may leave out the trailing empty `x`, as spreadsheets write it.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
+        .flexible(true)
         .from_path(path)
         .map_err(|e| SynthesisError::BadHits { path: path.to_owned(), reason: e.to_string() })?;
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.iter().collect::<Vec<_>>().join(",");
-    if header != HITS_HEADER {
+    if header != HITS_HEADER && header != HITS_HEADER_WITHOUT_X {
         return Err(bad(1, format!("the header is `{header}`, expected `{HITS_HEADER}`")));
     }
     let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
@@ -120,6 +135,10 @@ pub fn read_placed_hits(path: &Path, duration_s: Option<f64>) -> Result<Vec<Plac
             strength: number(3, "strength")? as f32,
             clip: text(r.get(4).unwrap_or("")),
             gain_db: number(5, "gain_db")? as f32,
+            x: match r.get(6).map(str::trim) {
+                None | Some("") => None,
+                Some(_) => Some(number(6, "x")?),
+            },
         };
         if let Some(problem) = hit.problem(duration_s) {
             return Err(bad(line, problem));
@@ -145,14 +164,23 @@ mod tests {
                 strength: 2.5,
                 clip: Some("synth-1-00003@2.000".into()),
                 gain_db: -3.5,
+                x: Some(0.25),
             },
-            PlacedHit { time_s: 2.0, material: None, action: None, strength: 1.0, clip: None, gain_db: 0.0 },
+            PlacedHit { time_s: 2.0, material: None, action: None, strength: 1.0, clip: None, gain_db: 0.0, x: None },
         ];
         write_placed_hits(&path, &hits).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("time_s,material,action,strength,clip,gain_db\n1.250000,wood,hit,2.5000,"));
+        assert!(
+            text.starts_with("time_s,material,action,strength,clip,gain_db,x\n1.250000,wood,hit,2.5000,"),
+            "{text}"
+        );
+        assert!(text.contains(",-3.50,0.2500\n") && text.ends_with(",0.00,\n"), "{text}");
         assert_eq!(read_placed_hits(&path, None).unwrap(), hits);
         assert_eq!(read_placed_hits(&path, Some(2.5)).unwrap(), hits);
+
+        // A file from before the position column reads as hits without one.
+        std::fs::write(&path, "time_s,material,action,strength,clip,gain_db\n1.0,wood,hit,1.0,c,0\n").unwrap();
+        assert_eq!(read_placed_hits(&path, None).unwrap()[0].x, None);
 
         std::fs::write(&path, "time_s,material,action,strength,clip,gain_db\n1.0,wood,hit,x,c,0\n").unwrap();
         let err = read_placed_hits(&path, None).unwrap_err().to_string();
@@ -173,6 +201,8 @@ mod tests {
             ("0.5,wood,tap,1.0,c,0", "tap"),
             ("0.5,wood,hit,-1,c,0", "strength -1"),
             ("12.0,wood,hit,1.0,c,0", "past the video's end"),
+            ("0.5,wood,hit,1.0,c,0,1.5", "x 1.5"),
+            ("0.5,wood,hit,1.0,c,0,left", "x `left`"),
         ] {
             std::fs::write(&path, format!("{HITS_HEADER}\n{good}\n{row}\n")).unwrap();
             let err = read_placed_hits(&path, Some(10.0)).unwrap_err().to_string();

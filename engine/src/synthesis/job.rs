@@ -2,13 +2,13 @@
 //! placed. The predicted cochleagram becomes sound either by retrieval (real recorded clips at
 //! the detected hits) or parametrically (noise shaped to the predicted envelopes).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-use super::mix::{limit, limiter_gain, place_clip};
+use super::mix::limit;
+use super::render::render_retrieval;
 use super::retrieve::{Variation, choose_clips};
 use super::{PlacedHit, SynthesisError};
 use crate::predict::PredictedSound;
@@ -83,70 +83,6 @@ pub fn track_len(duration_s: f64) -> usize {
     sample_at(duration_s, 0.0, OUTPUT_SAMPLE_RATE).max(0) as usize
 }
 
-/// Mixes the clips named by `hits` into a track of `len` samples (limited to -1 dBFS).
-pub fn render_retrieval(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<f32>, SynthesisError> {
-    let mut track = place_hits(db, hits, len)?;
-    limit(&mut track, OUTPUT_SAMPLE_RATE);
-    Ok(track)
-}
-
-/// The clips of `hits` placed on a silent track of `len` samples, not limited.
-fn place_hits(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<f32>, SynthesisError> {
-    let mut track = vec![0.0f32; len];
-    let mut clips: HashMap<usize, Vec<f32>> = HashMap::new();
-    for hit in hits {
-        let Some(id) = hit.clip.as_deref() else { continue };
-        let index = db.find(id).ok_or_else(|| {
-            SynthesisError::NoDatabase(format!("the clip `{id}` is not in the database in {}", db.dir.display()))
-        })?;
-        let clip = match clips.entry(index) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(db.clip_samples(index)?),
-        };
-        let at = sample_at(hit.time_s, 0.0, OUTPUT_SAMPLE_RATE);
-        let onset = db.manifest.entries[index].onset as usize;
-        place_clip(&mut track, clip, onset, at, 10f32.powf(hit.gain_db / 20.0));
-    }
-    Ok(track)
-}
-
-/// One material's part of a retrieval track.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stem {
-    /// The material of its hits ("unknown" for hits without one).
-    pub material: String,
-    pub samples: Vec<f32>,
-}
-
-/// The retrieval track of `hits` split by material, each `len` samples: every stem carries the
-/// gain the limiter gives the whole mix, so the stems sum to [`render_retrieval`]'s track
-/// (except where the limiter's final clamp cuts a peak). In the order materials first appear.
-pub fn render_stems(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Result<Vec<Stem>, SynthesisError> {
-    let mut stems: Vec<Stem> = Vec::new();
-    for hit in hits {
-        let material = hit.material.clone().unwrap_or_else(|| "unknown".to_owned());
-        if !stems.iter().any(|s| s.material == material) {
-            let own: Vec<PlacedHit> =
-                hits.iter().filter(|h| h.material.as_deref().unwrap_or("unknown") == material).cloned().collect();
-            stems.push(Stem { material, samples: place_hits(db, &own, len)? });
-        }
-    }
-    let mut mix = vec![0.0f32; len];
-    for stem in &stems {
-        for (m, s) in mix.iter_mut().zip(&stem.samples) {
-            *m += s;
-        }
-    }
-    if let Some(gain) = limiter_gain(&mix, OUTPUT_SAMPLE_RATE) {
-        for stem in &mut stems {
-            for (s, g) in stem.samples.iter_mut().zip(&gain) {
-                *s *= g;
-            }
-        }
-    }
-    Ok(stems)
-}
-
 /// The parametric resynthesis of `predicted`, fitted to `len` samples (limited to -1 dBFS).
 pub fn render_parametric(
     predicted: &Cochleagram,
@@ -209,6 +145,7 @@ pub fn synthesize_prediction(
                     strength: h.strength,
                     clip: None,
                     gain_db: 0.0,
+                    x: None,
                 })
                 .collect();
             (render_parametric(&predicted, params, len)?, hits)
@@ -217,8 +154,9 @@ pub fn synthesize_prediction(
     Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material })
 }
 
-/// Encodes `video`, predicts its cochleagram and makes its track. Memory stays flat with the
-/// video's length: features are consumed as they are computed.
+/// Encodes `video`, predicts its cochleagram and makes its (mono) track; each hit has its place
+/// in the picture, for a stereo render. Memory stays flat with the video's length: features are
+/// consumed as they are computed.
 pub fn synthesize_video(
     video: &Path,
     bundle: &ModelBundle,
@@ -236,12 +174,16 @@ pub fn synthesize_video(
     let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
     let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
-    synthesize_prediction(
+    let mut made = synthesize_prediction(
         prediction.sound,
         prediction.duration_s,
         db,
         &bundle.manifest.cochleagram,
         options,
         Some(look),
-    )
+    )?;
+    for hit in &mut made.hits {
+        hit.x = prediction.motion.x_at(hit.time_s);
+    }
+    Ok(made)
 }

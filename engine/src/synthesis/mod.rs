@@ -1,20 +1,22 @@
 //! From a predicted cochleagram to a sound track: hits detected in the prediction, the nearest
 //! real clip for each placed on its hit's sample with a matched gain (or the parametric
-//! resynthesis), mixed and limited, as long as the video.
+//! resynthesis), mixed and limited, as long as the video; mono, or stereo with each hit panned to
+//! where it happened in the picture.
 
 mod error;
 mod hits_csv;
 mod job;
 mod markers;
 mod mix;
+mod render;
 mod retrieve;
 
 pub use error::SynthesisError;
 pub use hits_csv::{HITS_HEADER, PlacedHit, read_placed_hits, write_placed_hits};
 pub use job::{
-    Look, Method, Stem, SynthOptions, Synthesis, render_parametric, render_retrieval, render_stems,
-    synthesize_prediction, synthesize_video, track_len,
+    Look, Method, SynthOptions, Synthesis, render_parametric, synthesize_prediction, synthesize_video, track_len,
 };
 pub use markers::{MARKERS_CSV_HEADER, MarkerClock, write_markers_csv, write_markers_edl};
 pub use mix::{CEILING, limit, limiter_gain, place_clip};
+pub use render::{Channels, Stem, pan_gains, render_retrieval, render_retrieval_in, render_stems};
 pub use retrieve::{GAIN_RANGE_DB, NEAR_EQUAL, Variation, choose_clips, gain_db};

@@ -114,6 +114,7 @@ pub fn choose_clips(
                 strength: hit.strength,
                 clip: Some(entry.id.clone()),
                 gain_db: gain_db(loudness(&query, predicted.bands, compression), entry.loudness),
+                x: None,
             },
             index,
         ));

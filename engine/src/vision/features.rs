@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::{Deserialize, Serialize};
 
-use super::{EncoderIdentity, FrameEncoder, ImageBatch, SpaceTime, VisionError, colour_image, gray};
+use super::{EncoderIdentity, FrameEncoder, FrameMotion, ImageBatch, SpaceTime, VisionError, colour_image, gray};
 use crate::media::{VideoReader, VideoReaderOptions};
 
 /// Batches in flight between two stages.
@@ -53,6 +53,8 @@ pub struct FeaturesSummary {
     pub feature_size: usize,
     pub encoder: EncoderIdentity,
     pub device: String,
+    /// Where things moved in each frame (for stereo placement).
+    pub motion: FrameMotion,
 }
 
 /// Encodes every frame of `video`, handing each batch's rows (`times`, and `times.len()` rows of
@@ -99,14 +101,14 @@ pub fn encode_video_streaming(
         let decoded = decode.join().map_err(|_| VisionError::Gpu("the decoding thread panicked".to_owned()))?;
         encode.join().map_err(|_| VisionError::Gpu("the encoding thread panicked".to_owned()))?;
         let frames = collected?;
-        decoded?;
+        let motion = decoded?;
         if cancel.load(Ordering::Relaxed) {
             return Err(VisionError::Cancelled);
         }
         if frames == 0 {
             return Err(VisionError::NoFrames { path: video.to_owned() });
         }
-        Ok(FeaturesSummary { frames, feature_size, encoder: spec.identity.clone(), device })
+        Ok(FeaturesSummary { frames, feature_size, encoder: spec.identity.clone(), device, motion })
     })
 }
 
@@ -116,8 +118,9 @@ fn decode_stage(
     batch_size: usize,
     cancel: &AtomicBool,
     out: &SyncSender<ImagesMsg>,
-) -> Result<(), VisionError> {
+) -> Result<FrameMotion, VisionError> {
     let mut space_time = SpaceTime::default();
+    let mut motion = FrameMotion::default();
     let mut colour = None;
     let mut first = true;
     let mut pending = ImagesMsg { times: Vec::new(), images: ImageBatch::new(input.width, input.height), colour: None };
@@ -133,12 +136,14 @@ fn decode_stage(
     };
     while let Some(frame) = reader.next_frame()? {
         if cancel.load(Ordering::Relaxed) {
-            return Ok(());
+            return Ok(motion.finish());
         }
         if colour.is_none() {
             colour = Some(colour_image(&frame.rgb, input));
         }
-        if let Some((t, image)) = space_time.push(frame.time_s, gray(&frame.rgb), input) {
+        let gray = gray(&frame.rgb);
+        motion.push(frame.time_s, &gray, input.width as usize);
+        if let Some((t, image)) = space_time.push(frame.time_s, gray, input) {
             if first {
                 pending.colour = colour.take();
                 first = false;
@@ -146,7 +151,7 @@ fn decode_stage(
             pending.times.push(t);
             pending.images.push_planes(&image);
             if !send(&mut pending, false) {
-                return Ok(());
+                return Ok(motion.finish());
             }
         }
     }
@@ -158,7 +163,7 @@ fn decode_stage(
         pending.images.push_planes(&image);
     }
     send(&mut pending, true);
-    Ok(())
+    Ok(motion.finish())
 }
 
 fn encode_stage(

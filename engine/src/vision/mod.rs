@@ -8,6 +8,7 @@ pub mod features;
 mod gpu;
 mod images;
 mod manifest;
+mod motion;
 pub mod onnx;
 mod ort_encoder;
 
@@ -22,4 +23,5 @@ pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, sp
 pub use manifest::{
     EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,
 };
+pub use motion::FrameMotion;
 pub use ort_encoder::OrtEncoder;

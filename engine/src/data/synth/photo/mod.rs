@@ -280,7 +280,12 @@ impl PhotoStage {
             passers.push(random_passer(&points, seconds, rng));
         }
         let reaction = super::reaction_of(material);
-        let contacts = stick.as_ref().map(|s| motion::contacts_of(s.path.strokes())).unwrap_or_default();
+        // Where the contact appears in the frame (the scene image less its margin), for stereo
+        // placement's ground truth; the camera's shake moves it by under 2% of the width.
+        let frame_x = |at: [f64; 2]| {
+            camera.project([at[0], at[1], 0.0]).map_or(0.5, |(p, _)| ((p[0] - margin[0]) / w as f64).clamp(0.0, 1.0))
+        };
+        let contacts = stick.as_ref().map(|s| motion::contacts_of(s.path.strokes(), frame_x)).unwrap_or_default();
         let marks = stick
             .as_ref()
             .map(|s| {

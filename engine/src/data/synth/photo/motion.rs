@@ -226,9 +226,10 @@ pub fn plan_strokes(seconds: f64, mix: &StrokeMix, surface: &dyn SurfacePoints, 
 }
 
 /// The contacts among `strokes`, as the sound and the labels take them. `speed` is mapped onto the
-/// range the soundtrack's loudness expects (0.6 to 3.0).
+/// range the soundtrack's loudness expects (0.6 to 3.0); `frame_x` gives the share of the frame's
+/// width where a point of the surface appears.
 #[must_use]
-pub fn contacts_of(strokes: &[Stroke]) -> Vec<PlannedContact> {
+pub fn contacts_of(strokes: &[Stroke], frame_x: impl Fn([f64; 2]) -> f64) -> Vec<PlannedContact> {
     strokes
         .iter()
         .filter_map(|s| {
@@ -239,7 +240,7 @@ pub fn contacts_of(strokes: &[Stroke]) -> Vec<PlannedContact> {
             };
             let v = s.speed().clamp(0.3, 6.0);
             let speed = 0.6 + 2.4 * (v / 0.3).ln() / (6.0_f64 / 0.3).ln();
-            Some(PlannedContact { time_s: s.time_s, speed, slide_s, x: 0.5 })
+            Some(PlannedContact { time_s: s.time_s, speed, slide_s, x: frame_x(s.at) })
         })
         .collect()
 }
@@ -387,6 +388,6 @@ mod tests {
         let path = plan(3, &StrokeMix { swing_share: 0.2, scratch_share: 0.3, contacts: false });
         assert!(!path.strokes().is_empty());
         assert!(path.strokes().iter().all(|s| matches!(s.kind, StrokeKind::Swing { .. })));
-        assert!(contacts_of(path.strokes()).is_empty());
+        assert!(contacts_of(path.strokes(), |_| 0.5).is_empty());
     }
 }
