@@ -741,15 +741,8 @@ fn synth_stereo_places_each_hit_on_its_side_of_the_picture() {
             .find_map(|s| (s["kind"] == "audio").then(|| s["channels"].as_u64().unwrap()));
         assert_eq!(channels, Some(2));
 
-        let truth: Vec<(f64, f64)> = std::fs::read_to_string(data.join(format!("{id}_contacts.csv")))
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| {
-                let (t, x) = l.split_once(',').unwrap();
-                (t.parse().unwrap(), x.parse().unwrap())
-            })
-            .collect();
+        let truth =
+            foley_engine::data::synth::read_contact_positions(&data.join(format!("{id}_contacts.csv"))).unwrap();
         let text = std::fs::read_to_string(&hits).unwrap();
         assert!(text.starts_with("time_s,material,action,strength,clip,gain_db,x\n"), "{text}");
         for line in text.lines().skip(1) {

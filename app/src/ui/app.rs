@@ -459,8 +459,7 @@ impl FoleyApp {
                 };
                 let (hits, len) = (s.hits.hits().to_vec(), s.track.len());
                 let (track, count) = s.output();
-                let track = track.to_vec();
-                let channels = if s.stereo.is_some() { synthesis::Channels::Stereo } else { synthesis::Channels::Mono };
+                let (track, channels) = (track.to_vec(), s.channels());
                 let bext =
                     media::BroadcastInfo::for_video(p.path(), p.info().start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
                 self.export(ctx, move || {

@@ -136,14 +136,17 @@ impl Session {
         self.render()
     }
 
+    /// The channels of what is played and exported.
+    #[must_use]
+    pub fn channels(&self) -> Channels {
+        if self.stereo.is_some() { Channels::Stereo } else { Channels::Mono }
+    }
+
     /// What to play or export: the stereo track while stereo is on, else the mono one, and its
     /// number of channels.
     #[must_use]
     pub fn output(&self) -> (&[f32], u16) {
-        match &self.stereo {
-            Some(stereo) => (stereo, Channels::Stereo.count()),
-            None => (&self.track, Channels::Mono.count()),
-        }
+        (self.stereo.as_deref().unwrap_or(&self.track), self.channels().count())
     }
 
     /// Re-renders the track (and the stereo one while it is on) from the hits of the lanes
