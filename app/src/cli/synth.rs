@@ -174,10 +174,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let made = made.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
 
     // Every WAV and marker says where it is on an editor's timeline: the video's timecode.
-    let info = media::VideoReader::open(&args.video)
-        .with_context(|| format!("cannot read {}", args.video.display()))?
-        .info()
-        .clone();
+    let info = made.video.clone().with_context(|| format!("the job did not read {}", args.video.display()))?;
     let bext = media::BroadcastInfo::for_video(&args.video, info.start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
     let write = |path: &Path, samples: &[f32]| {
         media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, channels.count(), args.format, Some(&bext))

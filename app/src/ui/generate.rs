@@ -23,8 +23,12 @@ pub struct Generated {
 
 enum Message {
     Device(String),
-    Progress { done: u64, total: u64 },
-    Finished(Result<Generated, String>),
+    Progress {
+        done: u64,
+        total: u64,
+    },
+    /// Boxed: the finished generation is large and sent once; progress is small and often.
+    Finished(Box<Result<Generated, String>>),
 }
 
 /// A running generation.
@@ -61,7 +65,7 @@ impl GenerateJob {
             .name("foley-generate".to_owned())
             .spawn(move || {
                 let result = run(&video, model_dir, backend, method, &job_cancel, &tx, &wake);
-                let _ = tx.send(Message::Finished(result));
+                let _ = tx.send(Message::Finished(Box::new(result)));
                 wake();
             })
             .map_err(|e| format!("cannot start generating: {e}"))?;
@@ -82,7 +86,7 @@ impl GenerateJob {
                     self.done = done;
                     self.total = total;
                 }
-                Message::Finished(result) => return Some(result),
+                Message::Finished(result) => return Some(*result),
             }
         }
         None

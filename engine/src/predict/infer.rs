@@ -8,6 +8,7 @@ use super::PredictError;
 use super::align::{frames_end, step_count, step_frames};
 use super::bundle::ModelBundle;
 use super::predicted::PredictedSound;
+use crate::media::VideoInfo;
 use crate::sound::Cochleagram;
 use crate::vision::{FrameEncoder, FrameMotion, VideoFeatures, features::FeaturesProgress};
 
@@ -32,6 +33,8 @@ pub struct Prediction {
     pub look: Vec<f32>,
     /// Where things moved in each frame (empty where the frames were not seen, as from cached features).
     pub motion: FrameMotion,
+    /// The video's facts, where it was read (not for cached features).
+    pub video: Option<VideoInfo>,
 }
 
 /// Encodes `video` and predicts its cochleagram while the features come: only the frames the
@@ -57,7 +60,7 @@ pub fn predict_video_streaming(
         return Err(e);
     }
     let summary = summary?;
-    Ok(Prediction { motion: summary.motion, ..stream.finish()? })
+    Ok(Prediction { motion: summary.motion, video: Some(summary.video), ..stream.finish()? })
 }
 
 /// Runs the LSTM over features pushed a batch at a time. A step is run once a frame later than its
@@ -195,6 +198,7 @@ impl StreamingPredictor {
             frames: self.times.len(),
             look: self.look,
             motion: FrameMotion::default(),
+            video: None,
         })
     }
 }

@@ -11,6 +11,7 @@ use super::mix::limit;
 use super::render::render_retrieval;
 use super::retrieve::{Variation, choose_clips};
 use super::{PlacedHit, SynthesisError};
+use crate::media::VideoInfo;
 use crate::predict::PredictedSound;
 use crate::predict::contacts::ContactParams;
 use crate::predict::{ModelBundle, predict_video_streaming};
@@ -68,6 +69,9 @@ pub struct Synthesis {
     pub duration_s: f64,
     /// The material read from the video's look, when the clip database can read it.
     pub material: Option<String>,
+    /// The video's facts (its rate and timecode place the track on an editor's timeline), where
+    /// the track was made from the video itself rather than from a prediction alone.
+    pub video: Option<VideoInfo>,
 }
 
 /// What a video looks like: its first colour frame's features, by the encoder with this sha256.
@@ -151,7 +155,7 @@ pub fn synthesize_prediction(
             (render_parametric(&predicted, params, len)?, hits)
         }
     };
-    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material })
+    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material, video: None })
 }
 
 /// Encodes `video`, predicts its cochleagram and makes its (mono) track; each hit has its place
@@ -185,5 +189,6 @@ pub fn synthesize_video(
     for hit in &mut made.hits {
         hit.x = prediction.motion.x_at(hit.time_s);
     }
+    made.video = prediction.video;
     Ok(made)
 }

@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use serde::{Deserialize, Serialize};
 
 use super::{EncoderIdentity, FrameEncoder, FrameMotion, ImageBatch, SpaceTime, VisionError, colour_image, gray};
-use crate::media::{VideoReader, VideoReaderOptions};
+use crate::media::{VideoInfo, VideoReader, VideoReaderOptions};
 
 /// Batches in flight between two stages.
 const CHANNEL_DEPTH: usize = 2;
@@ -55,6 +55,8 @@ pub struct FeaturesSummary {
     pub device: String,
     /// Where things moved in each frame (for stereo placement).
     pub motion: FrameMotion,
+    /// The video's facts, from opening it for the job.
+    pub video: VideoInfo,
 }
 
 /// Encodes every frame of `video`, handing each batch's rows (`times`, and `times.len()` rows of
@@ -75,7 +77,8 @@ pub fn encode_video_streaming(
         video,
         VideoReaderOptions { size: Some((input.width, input.height)), threads: 0, ..Default::default() },
     )?;
-    let frames_total = reader.info().frame_count;
+    let video_info = reader.info().clone();
+    let frames_total = video_info.frame_count;
 
     let (image_tx, image_rx) = sync_channel::<ImagesMsg>(CHANNEL_DEPTH);
     let (rows_tx, rows_rx) = sync_channel::<Result<RowsMsg, VisionError>>(CHANNEL_DEPTH);
@@ -108,7 +111,7 @@ pub fn encode_video_streaming(
         if frames == 0 {
             return Err(VisionError::NoFrames { path: video.to_owned() });
         }
-        Ok(FeaturesSummary { frames, feature_size, encoder: spec.identity.clone(), device, motion })
+        Ok(FeaturesSummary { frames, feature_size, encoder: spec.identity.clone(), device, motion, video: video_info })
     })
 }
 
