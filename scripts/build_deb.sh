@@ -11,6 +11,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/installed_files.sh
 CARGO_DEB_VERSION=3.8.0
 bash scripts/setup.sh
 if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
@@ -22,12 +23,13 @@ CACHE=${FOLEY_CACHE:-$ROOT/.cache}
 STAGE=$ROOT/.cache/deb
 rm -rf "$STAGE"
 mkdir -p "$STAGE/lib" "$STAGE/efficientnet-lite0"
-ORT=$(ls "$CACHE"/onnxruntime/*/libonnxruntime.so.* | head -n 1)
+ORT=$(ort_library "$CACHE")
+[ -f "$ORT" ] || { echo "build_deb.sh: the ONNX Runtime library is missing: run scripts/setup.sh" >&2; exit 1; }
 cp "$ORT" "$STAGE/lib/"
 ENCODER=$CACHE/assets/efficientnet-lite0
-onnx=$(sed -n 's/.*"onnx": *"\([^"]*\)".*/\1/p' "$ENCODER/encoder.json")
+onnx=$(encoder_onnx "$ENCODER")
 cp "$ENCODER/encoder.json" "$ENCODER/$onnx" "$STAGE/efficientnet-lite0/"
-sed "s|@BIN@|/usr/bin/foley|" assets/desktop/foley.desktop >"$STAGE/foley.desktop"
+desktop_entry /usr/bin/foley >"$STAGE/foley.desktop"
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 mkdir -p "$TARGET/debian"

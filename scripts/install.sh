@@ -14,6 +14,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/scripts/installed_files.sh"
 PREFIX=$HOME/.local
 UNINSTALL=0
 BINARY=
@@ -56,7 +57,7 @@ if [ -z "$BINARY" ]; then
   BINARY=${CARGO_TARGET_DIR:-$ROOT/target}/release/foley
 fi
 [ -x "$BINARY" ] || { echo "install.sh: $BINARY is not an executable" >&2; exit 1; }
-ORT=$(ls "$CACHE"/onnxruntime/*/libonnxruntime.so.* 2>/dev/null | head -n 1)
+ORT=$(ort_library "$CACHE")
 ENCODER=$CACHE/assets/efficientnet-lite0
 for needed in "$ORT" "$ENCODER/encoder.json" "$ROOT/assets/models/default/model.json"; do
   [ -f "$needed" ] || { echo "install.sh: ${needed:-the ONNX Runtime library} is missing: run scripts/setup.sh" >&2; exit 1; }
@@ -75,10 +76,10 @@ for f in "$ROOT"/assets/models/default/*; do
   [ -f "$f" ] && put "$f" "$PREFIX/share/foley/models/default/$(basename "$f")" 644
 done
 put "$ENCODER/encoder.json" "$PREFIX/share/foley/efficientnet-lite0/encoder.json" 644
-onnx=$(sed -n 's/.*"onnx": *"\([^"]*\)".*/\1/p' "$ENCODER/encoder.json")
+onnx=$(encoder_onnx "$ENCODER")
 put "$ENCODER/$onnx" "$PREFIX/share/foley/efficientnet-lite0/$onnx" 644
 desktop=$(mktemp)
-sed "s|@BIN@|$PREFIX/bin/foley|" "$ROOT/assets/desktop/foley.desktop" >"$desktop"
+desktop_entry "$PREFIX/bin/foley" >"$desktop"
 put "$desktop" "$PREFIX/share/applications/foley.desktop" 644
 rm -f "$desktop"
 put "$ROOT/assets/desktop/foley.svg" "$PREFIX/share/icons/hicolor/scalable/apps/foley.svg" 644
