@@ -13,7 +13,6 @@
 //! (wgpu) times every GPU operation at the largest batch with the adapter's timestamps.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use foley_engine::vision::{self, Backend, EncoderSpec, FrameEncoder, ImageBatch, WgpuEncoder};
 
@@ -176,18 +175,13 @@ fn run() -> Result<(), String> {
 
     for &size in &args.batches {
         let batch = batch_of(&spec, size);
-        std::hint::black_box(encoder.encode(&batch).map_err(|e| e.to_string())?);
-        let rounds = args.images.div_ceil(size).max(1);
-        let start = Instant::now();
-        for _ in 0..rounds {
-            std::hint::black_box(encoder.encode(&batch).map_err(|e| e.to_string())?);
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let done = rounds * size;
+        let t = foley_engine::vision::time_encoder(&mut *encoder, &batch, args.images).map_err(|e| e.to_string())?;
         println!(
-            "batch {size:>3}: {done} images in {seconds:.3} s = {:.0} frames/s ({:.3} ms per image, features read back every batch)",
-            done as f64 / seconds,
-            seconds * 1000.0 / done as f64
+            "batch {size:>3}: {} images in {:.3} s = {:.0} frames/s ({:.3} ms per image, features read back every batch)",
+            t.images,
+            t.seconds,
+            t.frames_per_s(),
+            t.ms_per_image()
         );
     }
     if args.profile {

@@ -210,18 +210,13 @@ fn encoder_speed(backend: Backend, model: Option<&PathBuf>, images: usize) -> an
         for i in 0..batch_size {
             batch.push_planes(&image(i));
         }
-        std::hint::black_box(encoder.encode(&batch)?);
-        let rounds = images.div_ceil(batch_size).max(1);
-        let start = Instant::now();
-        for _ in 0..rounds {
-            std::hint::black_box(encoder.encode(&batch)?);
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let done = rounds * batch_size;
+        let t = vision::time_encoder(encoder.as_mut(), &batch, images)?;
         println!(
-            "CNN, batch {batch_size:>2}: {done} images in {seconds:.3} s = {:.0} frames/s ({:.2} ms per image)",
-            done as f64 / seconds,
-            seconds * 1000.0 / done as f64
+            "CNN, batch {batch_size:>2}: {} images in {:.3} s = {:.0} frames/s ({:.2} ms per image)",
+            t.images,
+            t.seconds,
+            t.frames_per_s(),
+            t.ms_per_image()
         );
     }
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;

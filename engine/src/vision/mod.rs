@@ -11,6 +11,7 @@ mod manifest;
 mod motion;
 pub mod onnx;
 mod ort_encoder;
+mod throughput;
 
 pub use encoder::{Backend, FrameEncoder, open_encoder};
 pub use error::VisionError;
@@ -25,3 +26,4 @@ pub use manifest::{
 };
 pub use motion::FrameMotion;
 pub use ort_encoder::OrtEncoder;
+pub use throughput::{Throughput, time_encoder};
