@@ -181,7 +181,7 @@ fn photo_scenes_vary_in_rate_and_size_use_their_split_and_sound_only_at_contacts
 /// contact appears in the frame, and the motion read from the frames (at the CNN's size, as the
 /// features job decodes them) puts the contacts away from the centre on their side: at least 90%
 /// of them in drawn scenes, at least 85% in photo-style ones (perspective, a hand that moves
-/// with the stick, shadows, shake, blur; 30 of 34 here, 93% over 143 contacts of 48 videos).
+/// with the stick, shadows, shake, blur; 30 of 34 here).
 #[test]
 fn contacts_are_read_on_their_side_of_the_picture() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,9 +5,8 @@
 //! A stick's whole length moves as it strikes, and the hand and arm above it move too. The
 //! contact is where the tip meets the surface, which in a camera looking down on a surface is
 //! low in what moves; so each frame's change is read in a band of rows around the row above
-//! which 80% of the change lies. On generated photo-style scenes with a known contact position
-//! this puts 93% of the contacts away from the centre on their side, where the plain centroid
-//! of the change puts under 90% (see `tests/dataset_synth.rs`).
+//! which 80% of the change lies. `tests/dataset_synth.rs` measures it on generated scenes whose
+//! contact positions are known.
 
 /// Changes of a gray level smaller than this are taken as noise and compression, not motion.
 const NOISE_LEVEL: f32 = 6.0;
