@@ -3,19 +3,14 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "../../app/src/cli/bench/fixtures.rs"]
+mod fixtures;
 
 /// Runs `ffmpeg -v error -y ARGS... OUT` and returns OUT. Panics with ffmpeg's message on failure
 /// (a fixture that cannot be made is a broken test set-up, not a skipped test).
 pub fn ffmpeg(args: &[&str], out: &Path) -> PathBuf {
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .arg(out)
-        .output()
-        .expect("cannot run `ffmpeg` (run scripts/setup.sh)");
-    assert!(output.status.success(), "ffmpeg {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    out.to_path_buf()
+    fixtures::run_ffmpeg(args, out).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// A silent H.264 test-pattern video in mp4: `frames` frames at `rate` (e.g. "30000/1001"), with

@@ -453,30 +453,7 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
     );
     crate::media::write_bytes_atomically(&options.out.join("report.md"), md.as_bytes())?;
 
-    let mut csv = String::from(
-        "method,videos,contacts,hits_placed,hit_ap,hit_accuracy,hit_f1,median_error_ms,material_accuracy,action_accuracy,correct_hits,correct_f1,loudness_correlation,cochleagram_distance\n",
-    );
-    for m in &report.methods {
-        let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
-        csv.push_str(&format!(
-            "\"{}\",{},{},{},{:.6},{:.6},{:.6},{},{},{},{:.6},{:.6},{},{:.6}\n",
-            m.method,
-            m.videos,
-            m.contacts,
-            m.hits_placed,
-            m.hit_ap,
-            m.hit_accuracy,
-            m.hit_f1,
-            opt(m.median_error_ms),
-            opt(m.material_accuracy),
-            opt(m.action_accuracy),
-            m.correct_hits,
-            m.correct_f1,
-            opt(m.loudness_correlation),
-            m.cochleagram_distance
-        ));
-    }
-    crate::media::write_bytes_atomically(&options.out.join("metrics.csv"), csv.as_bytes())?;
+    write_metrics_csv(&options.out.join("metrics.csv"), &report.methods)?;
     let path = options.out.join("scores.json");
     let json = serde_json::to_vec_pretty(report)
         .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
@@ -486,6 +463,50 @@ fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions
 
 const STRIP_BAND_H: usize = 2;
 const FIG_W: usize = 900;
+
+/// One row per method; empty cells where a figure does not apply.
+fn write_metrics_csv(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+    crate::media::write_atomically(path, |file| {
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record([
+            "method",
+            "videos",
+            "contacts",
+            "hits_placed",
+            "hit_ap",
+            "hit_accuracy",
+            "hit_f1",
+            "median_error_ms",
+            "material_accuracy",
+            "action_accuracy",
+            "correct_hits",
+            "correct_f1",
+            "loudness_correlation",
+            "cochleagram_distance",
+        ])?;
+        for m in methods {
+            w.write_record([
+                m.method.clone(),
+                m.videos.to_string(),
+                m.contacts.to_string(),
+                m.hits_placed.to_string(),
+                format!("{:.6}", m.hit_ap),
+                format!("{:.6}", m.hit_accuracy),
+                format!("{:.6}", m.hit_f1),
+                opt(m.median_error_ms),
+                opt(m.material_accuracy),
+                opt(m.action_accuracy),
+                format!("{:.6}", m.correct_hits),
+                format!("{:.6}", m.correct_f1),
+                opt(m.loudness_correlation),
+                format!("{:.6}", m.cochleagram_distance),
+            ])?;
+        }
+        w.flush()
+    })?;
+    Ok(())
+}
 
 /// Per test video: the real cochleagram, the prediction, and the made track's, low bands at the
 /// bottom; white ticks at the labelled contacts, cyan ticks at the placed hits.

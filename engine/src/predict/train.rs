@@ -333,25 +333,36 @@ fn load_checkpoint(
 }
 
 fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictError> {
-    let mut text = String::from(
-        "epoch,train_loss,val_loss,val_mse_per_step,val_band_correlation,val_hit_f1,val_hit_accuracy,val_hit_ap,val_hit_median_error_ms,seconds\n",
-    );
-    for r in history {
-        text.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.4},{:.4},{:.4},{:.4},{},{:.1}\n",
-            r.epoch,
-            r.train_loss,
-            r.val_loss,
-            r.val_mse_per_step,
-            r.val_band_correlation,
-            r.val_hit_f1,
-            r.val_hit_accuracy,
-            r.val_hit_ap,
-            r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
-            r.seconds
-        ));
-    }
-    crate::media::write_bytes_atomically(&out.join("metrics.csv"), text.as_bytes())?;
+    crate::media::write_atomically(&out.join("metrics.csv"), |file| {
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record([
+            "epoch",
+            "train_loss",
+            "val_loss",
+            "val_mse_per_step",
+            "val_band_correlation",
+            "val_hit_f1",
+            "val_hit_accuracy",
+            "val_hit_ap",
+            "val_hit_median_error_ms",
+            "seconds",
+        ])?;
+        for r in history {
+            w.write_record([
+                r.epoch.to_string(),
+                format!("{:.6}", r.train_loss),
+                format!("{:.6}", r.val_loss),
+                format!("{:.6}", r.val_mse_per_step),
+                format!("{:.4}", r.val_band_correlation),
+                format!("{:.4}", r.val_hit_f1),
+                format!("{:.4}", r.val_hit_accuracy),
+                format!("{:.4}", r.val_hit_ap),
+                r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
+                format!("{:.1}", r.seconds),
+            ])?;
+        }
+        w.flush()
+    })?;
     let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
     let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
     super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val)
