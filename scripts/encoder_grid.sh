@@ -10,7 +10,8 @@
 # TEST_DATA: a dataset whose test split scores them (its train split gives eval its clips).
 # $EPOCHS (default 15), $SIZES (default "224 192 160 128"), $PRECISIONS (default "float32 int8"),
 # $PYTHON (a Python with onnxruntime, onnx and numpy: see scripts/quantize_encoder.py) and
-# $FOLEY (the foley binary) can be set. A configuration whose report exists is not run again, so
+# $FOLEY (the foley binary) can be set; SPEEDS=0 leaves the speeds (and the table) for a later
+# run on an otherwise idle machine. A configuration whose report exists is not run again, so
 # an interrupted grid continues where it stopped. Each stage's time is logged.
 set -euo pipefail
 
@@ -62,6 +63,7 @@ for size in $SIZES; do
 done
 
 # Speeds last, on a machine with nothing else running.
+[ "${SPEEDS:-1}" = 0 ] && { stamp "speeds left for a run with SPEEDS=1"; exit 0; }
 for size in $SIZES; do
   for precision in $PRECISIONS; do
     name=$size-$precision
