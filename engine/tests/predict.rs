@@ -10,7 +10,8 @@ use candle_core::{Device, Tensor};
 use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, Style, SynthConfig};
 use foley_engine::paths::cache_dir;
-use foley_engine::predict::model::{Batch, InferenceWeights, ModelConfig, Params, contact_probabilities, forward};
+use foley_engine::predict::inference::{InferenceWeights, contact_probabilities};
+use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
 use foley_engine::predict::{
     ENCODER_DIR, ModelBundle, PredictError, TrainOptions, TrainProgress, encoder_spec_in, keep_encoder,
     predict_features, train,

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PredictError;
 use super::dataset::DataSummary;
-use super::model::{InferenceWeights, ModelConfig, Params};
+use super::inference::InferenceWeights;
+use super::model::{ModelConfig, Params};
 use crate::sound::CochleagramParams;
 use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec};
 

@@ -11,7 +11,7 @@ use super::PredictError;
 use super::bundle::{ModelBundle, ValidationMetrics};
 use super::contacts::ContactParams;
 use super::dataset::{Example, load_example};
-use super::model::{InferenceWeights, contact_probabilities};
+use super::inference::{InferenceWeights, contact_probabilities};
 use super::predicted::PredictedSound;
 use crate::data::{GreatestHits, Split};
 use crate::metrics::{average_precision, match_onsets, rank_detections};

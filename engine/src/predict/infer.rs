@@ -69,8 +69,8 @@ pub fn predict_video_streaming(
 pub struct StreamingPredictor {
     /// The model's folder, named in errors.
     dir: std::path::PathBuf,
-    weights: crate::predict::model::InferenceWeights,
-    state: crate::predict::model::State,
+    weights: crate::predict::inference::InferenceWeights,
+    state: crate::predict::inference::State,
     rate: f64,
     width: usize,
     /// Every frame's time (8 bytes a frame).

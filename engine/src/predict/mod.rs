@@ -9,6 +9,8 @@ pub mod dataset;
 mod error;
 mod evaluate;
 mod infer;
+pub mod inference;
+mod kernels;
 pub mod model;
 mod plot;
 mod predicted;

@@ -1,0 +1,272 @@
+//! Inference with the trained network: the same arithmetic as the training graph, with the
+//! batched products in candle and the recurrence as plain loops ([`super::kernels`]), so a long
+//! video goes through in chunks with the LSTM state carried across, its layers pipelined on
+//! threads.
+
+use std::sync::mpsc;
+
+use candle_core::{Device, Tensor};
+
+use super::PredictError;
+use super::kernels::{add_products, add_recurrent, sigmoid, update_state};
+use super::model::{ModelConfig, Params};
+use super::predicted::PredictedSound;
+use crate::sound::Cochleagram;
+
+/// Weights as plain arrays for inference.
+#[derive(Debug, Clone)]
+pub struct InferenceWeights {
+    pub config: ModelConfig,
+    proj_w: Tensor,
+    proj_b: Tensor,
+    /// The rows of `proj_w` that multiply the first and the second half of a features row.
+    proj_w_halves: Option<(Tensor, Tensor)>,
+    layers: Vec<LayerWeights>,
+    out_w: Tensor,
+    out_b: Tensor,
+}
+
+#[derive(Debug, Clone)]
+struct LayerWeights {
+    w_ih: Tensor,
+    b: Tensor,
+    /// `w_ih` as `[input][4 * hidden]`, row-major.
+    w_ih_rows: Vec<f32>,
+    b_values: Vec<f32>,
+    /// `[hidden][4 * hidden]`, row-major.
+    w_hh: Vec<f32>,
+}
+
+/// A chunk's frames after the state-free part of the network: see [`InferenceWeights::prepare`].
+#[derive(Debug)]
+pub struct PreparedFrames(Tensor);
+
+/// Steps a layer hands on to the next at a time.
+const PIPELINE_BLOCK: usize = 90;
+
+/// The LSTM's state between chunks.
+#[derive(Debug, Clone)]
+pub struct State {
+    hidden: Vec<Vec<f32>>,
+    cell: Vec<Vec<f32>>,
+}
+
+/// The contact probabilities of a contact head's logits, as they would be with the head's bias
+/// moved by `shift`.
+#[must_use]
+pub fn contact_probabilities(logits: &[f32], shift: f32) -> Vec<f32> {
+    logits.iter().map(|&l| sigmoid(l + shift)).collect()
+}
+
+impl InferenceWeights {
+    pub fn new(config: &ModelConfig, params: &Params) -> Result<Self, PredictError> {
+        let layers = (0..config.layers)
+            .map(|l| {
+                let w_ih = params.get(&format!("lstm{l}.w_ih"))?.detach();
+                let b = params.get(&format!("lstm{l}.b"))?.detach();
+                Ok(LayerWeights {
+                    w_ih_rows: w_ih.flatten_all()?.to_vec1()?,
+                    b_values: b.flatten_all()?.to_vec1()?,
+                    w_ih,
+                    b,
+                    w_hh: params.get(&format!("lstm{l}.w_hh"))?.flatten_all()?.to_vec1()?,
+                })
+            })
+            .collect::<Result<Vec<_>, PredictError>>()?;
+        // The contact head is one more output column: one product gives both.
+        let (out_w, out_b) = if config.contact_head {
+            (
+                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?,
+                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?,
+            )
+        } else {
+            (params.get("out.w")?.clone(), params.get("out.b")?.clone())
+        };
+        let (out_w, out_b) = (out_w.detach(), out_b.detach());
+        Ok(Self {
+            config: config.clone(),
+            proj_w: params.get("proj.w")?.detach(),
+            proj_b: params.get("proj.b")?.detach(),
+            proj_w_halves: if config.input.is_multiple_of(2) {
+                let w = params.get("proj.w")?;
+                let half = config.input / 2;
+                Some((w.narrow(0, 0, half)?.contiguous()?, w.narrow(0, half, half)?.contiguous()?))
+            } else {
+                None
+            },
+            layers,
+            out_w,
+            out_b,
+        })
+    }
+
+    /// The state before the first step.
+    #[must_use]
+    pub fn initial_state(&self) -> State {
+        let h = self.config.hidden;
+        State { hidden: vec![vec![0.0; h]; self.config.layers], cell: vec![vec![0.0; h]; self.config.layers] }
+    }
+
+    /// The input projection of `n` rows of features, `[n, projection]`.
+    fn project(&self, frames: &[f32], n: usize) -> Result<Tensor, PredictError> {
+        let input = self.config.input;
+        let half = input / 2;
+        // A video's rows end in the same values, its first colour frame's features: their
+        // product is taken once, which halves the work.
+        if let Some((head_w, tail_w)) = &self.proj_w_halves
+            && n > 1
+            && frames.chunks_exact(input).all(|row| row[half..] == frames[half..input])
+        {
+            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..half]).copied().collect();
+            let heads = Tensor::from_vec(heads, (n, half), &Device::Cpu)?;
+            let tail = Tensor::from_slice(&frames[half..input], (1, half), &Device::Cpu)?;
+            let shared = tail.matmul(tail_w)?.broadcast_add(&self.proj_b)?;
+            return Ok(heads.matmul(head_w)?.broadcast_add(&shared)?.relu()?);
+        }
+        let x = Tensor::from_slice(frames, (n, input), &Device::Cpu)?;
+        Ok(x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?)
+    }
+
+    /// Splits raw output rows ([`ModelConfig::outputs`] values a step) into the cochleagram's
+    /// `steps * bands` values and, with a contact head, each step's contact logit.
+    #[must_use]
+    pub fn split_outputs(&self, raw: Vec<f32>) -> (Vec<f32>, Option<Vec<f32>>) {
+        let (bands, width) = (self.config.bands, self.config.outputs());
+        if !self.config.contact_head {
+            return (raw, None);
+        }
+        let sound = raw.chunks_exact(width).flat_map(|row| &row[..bands]).copied().collect();
+        let logits = raw.chunks_exact(width).map(|row| row[bands]).collect();
+        (sound, Some(logits))
+    }
+
+    /// The predicted sound of raw output rows, step `i` at `i / rate_hz` s.
+    #[must_use]
+    pub fn predicted_sound(&self, raw: Vec<f32>, rate_hz: f64) -> PredictedSound {
+        let (data, logits) = self.split_outputs(raw);
+        PredictedSound {
+            cochleagram: Cochleagram { start_s: 0.0, rate_hz, bands: self.config.bands, data },
+            contact: logits.map(|l| contact_probabilities(&l, 0.0)),
+        }
+    }
+
+    /// Runs a chunk: `frames` rows of features (`[n, input]`), `step_frame[i]` the row step `i`
+    /// holds. Returns `step_frame.len() * outputs` values (see [`ModelConfig::outputs`]) and
+    /// advances `state`.
+    pub fn run(&self, frames: &[f32], step_frame: &[u32], state: &mut State) -> Result<Vec<f32>, PredictError> {
+        self.run_prepared(&self.prepare(frames)?, step_frame, state)
+    }
+
+    /// The part of a chunk that does not depend on the state: per frame, the first layer's input
+    /// product (or, without an LSTM, the projection). It can run while the previous chunk's
+    /// recurrence does.
+    pub fn prepare(&self, frames: &[f32]) -> Result<PreparedFrames, PredictError> {
+        let n = frames.len() / self.config.input;
+        let projected = self.project(frames, n)?;
+        Ok(PreparedFrames(match self.layers.first() {
+            // The first layer's input is the same for every step of a frame: its product is taken
+            // once per frame and looked up per step.
+            Some(first) => projected.matmul(&first.w_ih)?.broadcast_add(&first.b)?,
+            None => projected,
+        }))
+    }
+
+    /// Runs a chunk whose frames were [`prepare`](Self::prepare)d; as [`run`](Self::run).
+    pub fn run_prepared(
+        &self,
+        prepared: &PreparedFrames,
+        step_frame: &[u32],
+        state: &mut State,
+    ) -> Result<Vec<f32>, PredictError> {
+        let h = self.config.hidden;
+        let steps = step_frame.len();
+        if steps == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(first) = self.layers.first() else {
+            // No recurrence: each step reads its frame's projection.
+            let index = Tensor::from_slice(step_frame, steps, &Device::Cpu)?;
+            let x = prepared.0.index_select(&index, 0)?;
+            return Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?);
+        };
+        let gates_in: Vec<f32> = prepared.0.flatten_all()?.to_vec1()?;
+        let out = std::thread::scope(|scope| -> Result<Vec<f32>, PredictError> {
+            let mut hiddens = state.hidden.iter_mut();
+            let mut cells = state.cell.iter_mut();
+            let (Some(hidden), Some(cell)) = (hiddens.next(), cells.next()) else {
+                return Err(PredictError::Thread(std::io::Error::other("the state has no layers")));
+            };
+            // Every later layer runs on a thread of its own, a block of steps behind the layer
+            // before it: on two cores two recurrences overlap, each with its weights in its own
+            // core's cache. The arithmetic is the same however the steps are split.
+            let (first_tx, mut input) = mpsc::sync_channel::<Vec<f32>>(8);
+            let mut forward = Vec::new();
+            let mut last = None;
+            let count = self.layers.len();
+            for (((l, layer), hidden), cell) in self.layers.iter().enumerate().skip(1).zip(hiddens).zip(cells) {
+                let (tx, rx) = mpsc::sync_channel::<Vec<f32>>(8);
+                let blocks = std::mem::replace(&mut input, rx);
+                let is_last = l + 1 == count;
+                let handle = std::thread::Builder::new()
+                    .name(format!("lstm-layer-{l}"))
+                    .spawn_scoped(scope, move || {
+                        let mut gates = vec![0.0f32; 4 * h];
+                        // The last layer keeps its output; the others hand it on.
+                        let mut kept = Vec::with_capacity(if is_last { steps * h } else { 0 });
+                        for block in blocks {
+                            let mut out = Vec::with_capacity(block.len());
+                            let mut block_gates: Vec<f32> =
+                                layer.b_values.iter().copied().cycle().take(block.len() / h * 4 * h).collect();
+                            add_products(&mut block_gates, &block, &layer.w_ih_rows, 4 * h);
+                            for step_gates in block_gates.chunks_exact(4 * h) {
+                                gates.copy_from_slice(step_gates);
+                                add_recurrent(&mut gates, hidden, &layer.w_hh);
+                                update_state(&gates, cell, hidden);
+                                out.extend_from_slice(hidden);
+                            }
+                            if is_last {
+                                kept.extend(out);
+                            } else if tx.send(out).is_err() {
+                                break;
+                            }
+                        }
+                        kept
+                    })
+                    .map_err(PredictError::Thread)?;
+                if is_last {
+                    last = Some(handle);
+                } else {
+                    forward.push(handle);
+                }
+            }
+            let mut gates = vec![0.0f32; 4 * h];
+            let mut own = Vec::new();
+            for block in step_frame.chunks(PIPELINE_BLOCK) {
+                let mut out = Vec::with_capacity(block.len() * h);
+                for &r in block {
+                    let r = r as usize;
+                    gates.copy_from_slice(&gates_in[r * 4 * h..(r + 1) * 4 * h]);
+                    add_recurrent(&mut gates, hidden, &first.w_hh);
+                    update_state(&gates, cell, hidden);
+                    out.extend_from_slice(hidden);
+                }
+                if count == 1 {
+                    own.extend(out);
+                } else if first_tx.send(out).is_err() {
+                    break;
+                }
+            }
+            drop(first_tx);
+            let panicked = || PredictError::Thread(std::io::Error::other("an LSTM layer's thread panicked"));
+            for handle in forward {
+                handle.join().map_err(|_| panicked())?;
+            }
+            match last {
+                Some(handle) => handle.join().map_err(|_| panicked()),
+                None => Ok(own),
+            }
+        })?;
+        let x = Tensor::from_vec(out, (steps, h), &Device::Cpu)?;
+        Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?)
+    }
+}
