@@ -12,12 +12,14 @@
 //! - [`retrieval`]: the database of real recorded clips and its nearest-neighbour search.
 //! - [`synthesis`]: from a predicted cochleagram to a sound track (retrieval or parametric).
 //! - [`study`]: the real-vs-predicted study: trials, answers, report.
+//! - [`figures`]: charts and pictures as PNG files (plotters, a built-in font).
 //! - [`paths`]: where the set-up's cache and the ONNX Runtime library are found.
 
 pub mod colour;
 pub mod data;
 pub mod digest;
 pub mod eval;
+pub mod figures;
 pub mod media;
 pub mod metrics;
 pub mod paths;

@@ -11,6 +11,8 @@ pub enum DataError {
     Empty { path: PathBuf },
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
     #[error("{}, line {line}: {problem}", path.display())]
     Line { path: PathBuf, line: usize, problem: String },
 }

@@ -5,14 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use plotters::prelude::*;
 use rand::RngExt as _;
 use rand::SeedableRng as _;
 use serde::Serialize;
 
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::colour::heat;
-use crate::data::preview::Canvas;
 use crate::data::{Contact, DataError, GreatestHits, Split};
+use crate::figures::{Canvas, FONT_FAMILY, INK, PALETTE, chart_png, rgb};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
 use crate::predict::dataset::load_example;
@@ -43,6 +44,8 @@ pub enum EvalError {
     Vision(#[from] crate::vision::VisionError),
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -553,52 +556,114 @@ fn cochleagram_figure(path: &Path, figures: &[Figure]) -> Result<(), EvalError> 
 /// Reads one figure of a method's scores.
 type Metric = fn(&MethodScores) -> Option<f64>;
 
-/// One group of bars per metric (higher is better for each), one bar per method.
+/// One group of bars per metric (each a share or a correlation, higher is better), one bar per
+/// method in the colours of the legend below; "n/a" where a method has no such figure.
 fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
-    let palette = [[240, 160, 40], [120, 200, 90], [90, 160, 240], [220, 90, 90], [180, 120, 220], [200, 200, 200]];
     let metrics: [(&str, Metric); 7] = [
-        ("hit ap", |m| Some(m.hit_ap)),
+        ("hit AP", |m| Some(m.hit_ap)),
         ("hit accuracy", |m| Some(m.hit_accuracy)),
         ("material accuracy", |m| m.material_accuracy),
         ("action accuracy", |m| m.action_accuracy),
         ("correct hits", |m| Some(m.correct_hits)),
-        ("correct-hit f1", |m| Some(m.correct_f1)),
+        ("correct-hit F1", |m| Some(m.correct_f1)),
         ("loudness r", |m| m.loudness_correlation),
     ];
-    let bar_h = 9;
-    let legend_h = 12 * methods.len() + 8;
-    let group_h = 14 + methods.len() * (bar_h + 2) + 8;
-    let (left, width) = (130, 700);
-    let mut canvas = Canvas::new(width, legend_h + metrics.len() * group_h);
-    for (k, m) in methods.iter().enumerate() {
-        let colour = palette[k % palette.len()];
-        for dy in 0..8 {
-            for dx in 0..8 {
-                canvas.set(4 + dx, 4 + 12 * k + dy, colour);
-            }
-        }
-        canvas.text(16, 4 + 12 * k, &m.method, [230, 230, 230]);
-    }
-    let span = width - left - 60;
-    for (g, (name, get)) in metrics.iter().enumerate() {
-        let y0 = legend_h + g * group_h;
-        canvas.text(4, y0 + 2, name, [255, 255, 255]);
+    let ink = rgb(INK);
+    let colour = |k: usize| rgb(PALETTE[k % PALETTE.len()]);
+    let legend_rows = methods.len().div_ceil(2);
+    let legend_h = 16 + 20 * legend_rows as u32;
+    let (width, height) = (1000, 480 + legend_h);
+    let slot = 0.8 / methods.len().max(1) as f64;
+    chart_png(path, (width, height), |area| {
+        let (top, legend) = area.split_vertically(height - legend_h);
+        let mut chart = ChartBuilder::on(&top)
+            .caption("Test split: each method's figures (higher is better)", (FONT_FAMILY, 20).into_font().color(&ink))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5..metrics.len() as f64 - 0.5, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            // Ticks fall on whole numbers, one per group; each is named after its metric.
+            .x_labels(metrics.len())
+            .x_label_formatter(&|x| {
+                let near = (x - x.round()).abs() < 1e-6 && *x >= 0.0;
+                metrics.get(x.round() as usize).filter(|_| near).map_or("", |m| m.0).to_owned()
+            })
+            .y_desc("share or correlation")
+            .y_label_formatter(&|y| format!("{y:.1}"))
+            .axis_style(ink)
+            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
+            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
+            .light_line_style(RGBColor(40, 40, 40))
+            .bold_line_style(RGBColor(60, 60, 60))
+            .draw()?;
+        let missing = (FONT_FAMILY, 11).into_font().transform(FontTransform::Rotate270).color(&ink);
         for (k, m) in methods.iter().enumerate() {
-            let y = y0 + 14 + k * (bar_h + 2);
-            let value = get(m);
-            let len = value.map_or(0, |v| (v.clamp(0.0, 1.0) * span as f64) as usize);
-            for dy in 0..bar_h {
-                for dx in 0..len {
-                    canvas.set(left + dx, y + dy, palette[k % palette.len()]);
+            for (g, (_, get)) in metrics.iter().enumerate() {
+                let x0 = g as f64 - 0.4 + k as f64 * slot;
+                match get(m) {
+                    Some(v) => {
+                        chart.draw_series([Rectangle::new(
+                            [(x0, 0.0), (x0 + slot * 0.9, v.clamp(0.0, 1.0))],
+                            colour(k).filled(),
+                        )])?;
+                    }
+                    None => {
+                        chart.draw_series([Text::new("n/a", (x0 + slot * 0.15, 0.12), missing.clone())])?;
+                    }
                 }
             }
-            let text = value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
-            canvas.text(left + len + 4, y + 1, &text, [230, 230, 230]);
         }
-        for dy in 0..(methods.len() * (bar_h + 2) + 14) {
-            canvas.set(left - 1, y0 + dy, [120, 120, 120]);
+        // The legend: two columns of colour and method.
+        let label = (FONT_FAMILY, 13).into_font().color(&ink);
+        for (k, m) in methods.iter().enumerate() {
+            let (x, y) = (70 + (k % 2) as i32 * 460, 8 + (k / 2) as i32 * 20);
+            legend.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour(k).filled()))?;
+            legend.draw(&Text::new(m.method.clone(), (x + 20, y + 1), label.clone()))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::figures::{PALETTE, pixels_per_row, read_png};
+
+    fn scores(method: &str, v: f64, material: Option<f64>) -> MethodScores {
+        MethodScores {
+            method: method.to_owned(),
+            videos: 1,
+            contacts: 10,
+            hits_placed: 10,
+            hit_ap: v,
+            hit_accuracy: v,
+            hit_f1: v,
+            median_error_ms: Some(5.0),
+            material_accuracy: material,
+            action_accuracy: material,
+            loudness_correlation: Some(v),
+            cochleagram_distance: 1.0,
+            correct_hits: v,
+            correct_f1: v,
+            per_material: Vec::new(),
         }
     }
-    canvas.save(path)?;
-    Ok(())
+
+    #[test]
+    fn the_metrics_chart_draws_each_method_in_its_colour_as_tall_as_its_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.png");
+        let methods = [scores(FULL_MODEL, 0.9, Some(0.9)), scores(RANDOM_CLIP, 0.3, None)];
+        metrics_figure(&path, &methods).unwrap();
+        let ((width, _), rgb) = read_png(&path);
+        assert_eq!(width, 1000);
+        let area = |colour| pixels_per_row(&rgb, width, colour).iter().sum::<usize>() as f64;
+        // Seven bars at 0.9 against five at 0.3 (two "n/a"), plus a legend square each.
+        let ratio = area(PALETTE[0]) / area(PALETTE[1]);
+        assert!((3.0..5.5).contains(&ratio), "{ratio}");
+    }
 }

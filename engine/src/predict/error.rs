@@ -23,6 +23,8 @@ pub enum PredictError {
     Dataset(#[from] crate::data::DataError),
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
     #[error("cannot run the predictor's threads: {0}")]
     Thread(std::io::Error),
     #[error("cancelled")]

@@ -2,58 +2,84 @@
 
 use std::path::Path;
 
+use plotters::prelude::*;
+
 use super::PredictError;
-use crate::data::preview::Canvas;
+use crate::figures::{FONT_FAMILY, INK, PALETTE, chart_png, rgb};
 
-const WIDTH: usize = 640;
-const HEIGHT: usize = 360;
-const MARGIN: usize = 40;
-const TRAIN: [u8; 3] = [90, 170, 255];
-const VALIDATION: [u8; 3] = [255, 160, 60];
+const SIZE: (u32, u32) = (800, 450);
 
-/// Draws `train` and `validation` (one value per epoch) on a shared vertical scale.
+/// Draws `train` and `validation` (one value per epoch, from epoch 1) on a shared loss axis.
 pub fn loss_curve(path: &Path, train: &[f64], validation: &[f64]) -> Result<(), PredictError> {
-    let mut canvas = Canvas::new(WIDTH, HEIGHT);
-    let values = train.iter().chain(validation).copied().filter(|v| v.is_finite());
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo, hi) } else { (lo.min(0.0), lo.max(0.0) + 1.0) };
+    let finite = || train.iter().chain(validation).copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = match (lo.is_finite(), hi > lo) {
+        (true, true) => (lo, hi),
+        (true, false) => (lo - 0.5, lo + 0.5),
+        // No finite loss at all: an empty chart on a unit axis.
+        (false, _) => (0.0, 1.0),
+    };
+    let pad = (hi - lo) * 0.05;
     let epochs = train.len().max(validation.len()).max(2);
-    let (plot_w, plot_h) = (WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN);
-    let x_of = |i: usize| MARGIN + i * plot_w / (epochs - 1);
-    let y_of = |v: f64| MARGIN + ((hi - v) / (hi - lo) * plot_h as f64).round().clamp(0.0, plot_h as f64) as usize;
-    for x in MARGIN..=MARGIN + plot_w {
-        canvas.set(x, MARGIN + plot_h, [160; 3]);
-    }
-    for y in MARGIN..=MARGIN + plot_h {
-        canvas.set(MARGIN, y, [160; 3]);
-    }
-    for (series, colour) in [(train, TRAIN), (validation, VALIDATION)] {
-        let points: Vec<(usize, usize)> =
-            series.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (x_of(i), y_of(v))).collect();
-        for pair in points.windows(2) {
-            line(&mut canvas, pair[0], pair[1], colour);
+    let ink = rgb(INK);
+    chart_png(path, SIZE, |area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption("Loss per epoch", (FONT_FAMILY, 20).into_font().color(&ink))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(1.0..epochs as f64, (lo - pad)..(hi + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss (robust, per step)")
+            .x_labels(epochs.min(12))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.3}"))
+            .axis_style(ink)
+            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
+            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
+            .light_line_style(RGBColor(40, 40, 40))
+            .bold_line_style(RGBColor(60, 60, 60))
+            .draw()?;
+        for (name, series, colour) in [("train", train, PALETTE[1]), ("validation", validation, PALETTE[0])] {
+            let colour = rgb(colour);
+            let points: Vec<(f64, f64)> =
+                series.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| ((i + 1) as f64, v)).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
         }
-        for &(x, y) in &points {
-            for dy in 0..3 {
-                for dx in 0..3 {
-                    canvas.set(x + dx - 1, y + dy - 1, colour);
-                }
-            }
-        }
-    }
-    canvas.text(MARGIN, 12, &format!("loss per epoch   max {hi:.3}   min {lo:.3}"), [220; 3]);
-    canvas.text(WIDTH - 220, 12, "train", TRAIN);
-    canvas.text(WIDTH - 160, 12, "validation", VALIDATION);
-    canvas.text(MARGIN, HEIGHT - 20, &format!("epoch 1 .. {}", epochs), [220; 3]);
-    Ok(canvas.save(path)?)
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(RGBColor(36, 36, 36))
+            .border_style(ink)
+            .label_font((FONT_FAMILY, 13).into_font().color(&ink))
+            .draw()?;
+        Ok(())
+    })?;
+    Ok(())
 }
 
-fn line(canvas: &mut Canvas, (x0, y0): (usize, usize), (x1, y1): (usize, usize), colour: [u8; 3]) {
-    let steps = x1.abs_diff(x0).max(y1.abs_diff(y0)).max(1);
-    for s in 0..=steps {
-        let t = s as f64 / steps as f64;
-        let x = x0 as f64 + (x1 as f64 - x0 as f64) * t;
-        let y = y0 as f64 + (y1 as f64 - y0 as f64) * t;
-        canvas.set(x.round() as usize, y.round() as usize, colour);
+#[cfg(test)]
+mod tests {
+    use crate::figures::{PALETTE, pixels_per_row, read_png};
+
+    #[test]
+    fn both_losses_are_drawn_and_a_missing_value_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_curve.png");
+        let train = [1.0, 0.6, 0.45, 0.4, 0.38];
+        super::loss_curve(&path, &train, &[1.1, 0.7, f64::NAN, 0.5, 0.52]).unwrap();
+        let ((width, height), rgb) = read_png(&path);
+        assert_eq!((width, height), super::SIZE);
+        let drawn = |colour| pixels_per_row(&rgb, width, colour).iter().sum::<usize>();
+        let (train_px, validation_px) = (drawn(PALETTE[1]), drawn(PALETTE[0]));
+        assert!(train_px > 500 && validation_px > 300, "train {train_px}, validation {validation_px} pixels");
+        // A run with no finite loss still gives a figure, not an error.
+        super::loss_curve(&path, &[f64::NAN], &[]).unwrap();
     }
 }

@@ -16,6 +16,8 @@ pub enum StudyError {
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
     #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
+    #[error(transparent)]
     Data(#[from] crate::data::DataError),
     #[error(transparent)]
     Vision(#[from] crate::vision::VisionError),

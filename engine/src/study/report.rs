@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use plotters::prelude::*;
 use serde::Serialize;
 
 use super::StudyError;
 use super::results::{RESULTS_FILE, ResultRow, read_results};
 use super::trials::{read_study, read_trials};
-use crate::data::preview::Canvas;
+use crate::figures::{FONT_FAMILY, INK, PALETTE, chart_png, rgb};
 
 /// One group's share.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,38 +193,61 @@ pub fn write_report(report: &StudyReport, dir: &Path, out: &Path) -> Result<(), 
     Ok(())
 }
 
-/// One bar per method (overall), its Wilson interval as a whisker, and the 50% line.
+/// One bar per method (overall): the share of trials where the predicted sound was chosen as
+/// the real one, its 95% Wilson interval as a whisker, and chance (50%) as a line.
 fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
-    let (w, bar_h, gap, left) = (640usize, 22usize, 16usize, 150usize);
-    let h = 40 + report.overall.len() * (bar_h + gap) + 20;
-    let mut canvas = Canvas::new(w, h);
-    let span = w - left - 40;
-    let x_of = |v: f64| left + (v.clamp(0.0, 1.0) * span as f64) as usize;
-    canvas.text(4, 6, "predicted chosen as real, 95% interval", [230, 230, 230]);
-    for (k, g) in report.overall.iter().enumerate() {
-        let y = 30 + k * (bar_h + gap);
-        canvas.text(4, y + 7, &g.method, [230, 230, 230]);
-        for dy in 0..bar_h {
-            for x in left..x_of(g.share) {
-                canvas.set(x, y + dy, [90, 160, 240]);
-            }
+    let groups = &report.overall;
+    let n = groups.len().max(1);
+    let ink = rgb(INK);
+    let bar = rgb(PALETTE[1]);
+    let chance = rgb(PALETTE[3]);
+    // The first method at the top.
+    let row = |k: usize| (n - 1 - k) as f64;
+    chart_png(path, (800, 120 + 60 * n as u32), |area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption("Predicted sound chosen as the real one", (FONT_FAMILY, 20).into_font().color(&ink))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..100.0, -0.5..n as f64 - 0.5)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("trials where the predicted sound was chosen (%), with its 95% interval")
+            .x_label_formatter(&|x| format!("{x:.0}%"))
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let near = (y - y.round()).abs() < 1e-6 && *y >= 0.0 && (y.round() as usize) < n;
+                if near { groups[n - 1 - y.round() as usize].method.clone() } else { String::new() }
+            })
+            .axis_style(ink)
+            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
+            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
+            .light_line_style(RGBColor(40, 40, 40))
+            .bold_line_style(RGBColor(60, 60, 60))
+            .draw()?;
+        let on_bar = (FONT_FAMILY, 13).into_font().color(&RGBColor(16, 16, 16));
+        let beside = (FONT_FAMILY, 13).into_font().color(&ink);
+        for (k, g) in groups.iter().enumerate() {
+            let (y, share, low, high) = (row(k), 100.0 * g.share, 100.0 * g.low, 100.0 * g.high);
+            chart.draw_series([Rectangle::new([(0.0, y - 0.3), (share, y + 0.3)], bar.filled())])?;
+            let whisker = ink.stroke_width(2);
+            chart.draw_series([
+                PathElement::new([(low, y), (high, y)], whisker),
+                PathElement::new([(low, y - 0.15), (low, y + 0.15)], whisker),
+                PathElement::new([(high, y - 0.15), (high, y + 0.15)], whisker),
+            ])?;
+            // The share at the start of its bar, dark on the bar where it fits.
+            let (text, at) = (format!("{share:.0}%"), (1.0, y + 0.25));
+            let label =
+                if share >= 8.0 { Text::new(text, at, on_bar.clone()) } else { Text::new(text, at, beside.clone()) };
+            chart.draw_series([label])?;
         }
-        for x in x_of(g.low)..=x_of(g.high) {
-            canvas.set(x, y + bar_h / 2, [255, 255, 255]);
-        }
-        for dy in 4..bar_h - 4 {
-            canvas.set(x_of(g.low), y + dy, [255, 255, 255]);
-            canvas.set(x_of(g.high), y + dy, [255, 255, 255]);
-        }
-        canvas.text(x_of(g.high) + 6, y + 7, &format!("{:.0}%", 100.0 * g.share), [230, 230, 230]);
-    }
-    for y in 24..h - 14 {
-        if y % 4 < 2 {
-            canvas.set(x_of(0.5), y, [255, 200, 0]);
-        }
-    }
-    canvas.text(x_of(0.5) - 12, h - 12, "50%", [255, 200, 0]);
-    canvas.save(path)?;
+        let top = n as f64 - 0.5;
+        chart.draw_series([PathElement::new([(50.0, -0.5), (50.0, top)], chance.stroke_width(2))])?;
+        chart.draw_series([Text::new("chance", (51.0, top - 0.02), (FONT_FAMILY, 13).into_font().color(&chance))])?;
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -325,6 +349,13 @@ mod tests {
         write_report(&report, dir.path(), &dir.path().join("out")).unwrap();
         let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
         assert!(md.contains("| retrieval | all | 4 | 3 | 75.0% | 30.1% - 95.4% | 50.0% - 100.0% |"), "{md}");
-        assert!(dir.path().join("out/chart.png").is_file());
+        // The chart, methods in name order from the top: retrieval's bar (below) half as long
+        // again as parametric's.
+        let ((width, height), rgb) = crate::figures::read_png(&dir.path().join("out/chart.png"));
+        let bar = crate::figures::pixels_per_row(&rgb, width, crate::figures::PALETTE[1]);
+        let (top, bottom) = bar.split_at(height as usize / 2);
+        let longest = |rows: &[usize]| rows.iter().copied().max().unwrap_or(0) as f64;
+        let ratio = longest(bottom) / longest(top);
+        assert!((1.4..1.6).contains(&ratio), "bars {} and {} pixels long", longest(top), longest(bottom));
     }
 }
