@@ -31,7 +31,7 @@ pub fn run(args: &CochleagramArgs) -> anyhow::Result<()> {
         c.bands,
         c.rate_hz,
         c.start_s,
-        sound::sidecar_path(&args.output).display()
+        foley_engine::media::sidecar_path(&args.output).display()
     );
     Ok(())
 }

@@ -65,7 +65,7 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
         summary.frames,
         2 * summary.feature_size,
         summary.frames as f64 / seconds.max(1e-9),
-        vision::features::sidecar_path(&args.output).display()
+        foley_engine::media::sidecar_path(&args.output).display()
     );
     Ok(())
 }

@@ -57,7 +57,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         c.steps(),
         c.bands,
         c.rate_hz,
-        sound::sidecar_path(&args.output).display()
+        foley_engine::media::sidecar_path(&args.output).display()
     );
     if let Some(path) = &args.hits {
         // The synthesis's own detector settings, so these are the times it would place clips at.

@@ -153,7 +153,7 @@ fn scene(
         t += rng.random_range(0.25..=0.9);
     }
     if noise_floor {
-        add_room_noise(&mut samples, 10_f32.powf(-60.0 / 20.0), rng);
+        crate::sound::add_room_noise(&mut samples, 10_f32.powf(-60.0 / 20.0), rng);
     }
     let peak = samples.iter().fold(0.0_f32, |m, s| m.max(s.abs()));
     if peak > 0.99 {
@@ -161,22 +161,4 @@ fn scene(
     }
     let name = if noise_floor { format!("{}_noise", condition.name()) } else { condition.name().to_owned() };
     HitBenchScene { name, condition, noise_floor, samples, truth, clips: names }
-}
-
-/// Adds low-passed (room-like, darker than white) Gaussian noise at `rms`.
-pub fn add_room_noise(samples: &mut [f32], rms: f32, rng: &mut ChaCha8Rng) {
-    let mut state = 0.0_f32;
-    let noise: Vec<f32> = (0..samples.len())
-        .map(|_| {
-            let white: f32 = (0..4).map(|_| rng.random_range(-1.0_f32..1.0)).sum();
-            state = 0.95 * state + 0.05 * white;
-            state
-        })
-        .collect();
-    let measured = (noise.iter().map(|n| n * n).sum::<f32>() / noise.len().max(1) as f32).sqrt();
-    if measured > 0.0 {
-        for (s, n) in samples.iter_mut().zip(noise) {
-            *s += n * rms / measured;
-        }
-    }
 }

@@ -4,6 +4,6 @@ mod hit_bench;
 mod report;
 mod track_scores;
 
-pub use hit_bench::{HitBenchCondition, HitBenchScene, add_room_noise, hit_bench_clips, hit_bench_scenes};
+pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};
 pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
 pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer};

@@ -84,6 +84,12 @@ pub(crate) fn commit_pair(data: PendingFile, sidecar: PendingFile) -> Result<(),
     })
 }
 
+/// The sidecar of a data file (a `.npy` of features or a cochleagram): the same name with `.json`.
+#[must_use]
+pub fn sidecar_path(data: &Path) -> PathBuf {
+    data.with_extension("json")
+}
+
 /// Runs `write` on a temporary file beside `path`, then renames it onto `path`.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(File) -> std::io::Result<()>) -> Result<(), MediaError> {
     let (pending, file) = PendingFile::beside(path)?;

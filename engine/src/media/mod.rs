@@ -14,8 +14,8 @@ mod proxy;
 mod video;
 mod wav;
 
-pub use atomic::staged_path;
 pub(crate) use atomic::{publish, write_atomically, write_bytes_atomically};
+pub use atomic::{sidecar_path, staged_path};
 pub use audio::{AudioInfo, AudioReader, AudioTrack, read_audio, resample};
 pub use encode::{EncodeOptions, encode_video};
 pub use error::MediaError;

@@ -290,7 +290,7 @@ pub fn build_from_bank(
                 placed[pad + j] = s * (j as f32 / 48.0).min(1.0);
             }
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0xC11B ^ ((i as u64) << 8) ^ k as u64);
-            crate::eval::add_room_noise(&mut placed, 10_f32.powf(ROOM_NOISE_DB / 20.0), &mut rng);
+            crate::sound::add_room_noise(&mut placed, 10_f32.powf(ROOM_NOISE_DB / 20.0), &mut rng);
             let audio = crate::media::AudioTrack { rate: CLIP_SAMPLE_RATE, start_s: 0.0, samples: placed };
             let c = cochleagram_of(&audio, params)?;
             let contact = LabelledContact {

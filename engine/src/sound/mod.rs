@@ -7,6 +7,7 @@ mod filterbank;
 mod gradient;
 mod hits;
 mod lbfgs;
+mod noise;
 mod npy;
 mod resynth;
 mod workers;
@@ -18,5 +19,6 @@ pub use hits::{
     Hit, HitCandidate, HitParams, candidate_detections, detect_hits, hit_candidates, level_onset, onset_strength,
     write_hits_csv,
 };
-pub use npy::{CochleagramSidecar, read_cochleagram, sidecar_path, write_cochleagram};
+pub use noise::add_room_noise;
+pub use npy::{CochleagramSidecar, read_cochleagram, write_cochleagram};
 pub use resynth::{Carrier, ResynthParams, ResynthReport, resynthesize, resynthesize_with_progress};

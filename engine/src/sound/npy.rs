@@ -2,12 +2,13 @@
 //! read) with a JSON sidecar beside it holding the parameters and the time of step 0.
 
 use std::io::{BufReader, BufWriter, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use npyz::WriterBuilder as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Cochleagram, CochleagramParams, SoundError};
+use crate::media::sidecar_path;
 
 /// The JSON written beside a cochleagram `.npy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,12 +26,6 @@ pub struct CochleagramSidecar {
     /// What the cochleagram was computed from, if known (a file, or "predicted").
     #[serde(default)]
     pub source: Option<String>,
-}
-
-/// The sidecar path for `npy`: the same name with `.json`.
-#[must_use]
-pub fn sidecar_path(npy: &Path) -> PathBuf {
-    npy.with_extension("json")
 }
 
 /// Writes `c` to `path` (`.npy`) and its sidecar beside it, each atomically.

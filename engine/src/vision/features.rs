@@ -294,7 +294,7 @@ pub struct FeaturesSidecar {
 }
 
 /// The sidecar path for `npy`: the same name with `.json`, as for cochleagrams.
-pub use crate::sound::sidecar_path;
+use crate::media::sidecar_path;
 
 /// Bytes reserved for the `.npy` header, so it can be rewritten with the final row count.
 const NPY_HEADER_LEN: usize = 128;

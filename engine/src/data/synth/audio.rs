@@ -50,7 +50,7 @@ pub fn soundtrack(
             }
         }
     }
-    crate::eval::add_room_noise(&mut track, 10_f32.powf(-60.0 / 20.0), rng);
+    crate::sound::add_room_noise(&mut track, 10_f32.powf(-60.0 / 20.0), rng);
     let peak = track.iter().fold(0.0_f32, |m, s| m.max(s.abs()));
     if peak > 0.99 {
         track.iter_mut().for_each(|s| *s *= 0.99 / peak);
