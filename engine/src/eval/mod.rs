@@ -1,7 +1,9 @@
 //! Evaluation: metrics against ground truth, and the test material they are measured on.
 
+mod figures;
 mod hit_bench;
 mod report;
+mod report_files;
 mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};

@@ -2,18 +2,17 @@
 //! sound and labels, beside baselines run on the same videos, written as `report.md`,
 //! `metrics.csv`, `scores.json` and PNG figures.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use plotters::prelude::*;
 use rand::RngExt as _;
 use rand::SeedableRng as _;
 use serde::Serialize;
 
+use super::figures::{cochleagram_figure, metrics_figure};
+use super::report_files::write_report;
 use super::track_scores::{MethodScores, TrackScorer};
-use crate::colour::heat;
 use crate::data::{Contact, DataError, GreatestHits, Split};
-use crate::figures::{Canvas, FONT_FAMILY, INK, PALETTE, chart_png, rgb};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
 use crate::predict::dataset::load_example;
@@ -118,17 +117,18 @@ pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
 const SOUND_ONLY: &str = "foley, sound-only retrieval";
 const SHIPPED_CLIPS: &str = "foley, the model's own clips";
 const PARAMETRIC: &str = "foley, parametric";
-const PER_FRAME: &str = "(c) per-frame layer instead of the LSTM";
-const RANDOM_CLIP: &str = "(a) random clip at true times";
+pub(super) const PER_FRAME: &str = "(c) per-frame layer instead of the LSTM";
+pub(super) const RANDOM_CLIP: &str = "(a) random clip at true times";
 const ALIKE_VIDEO: &str = "(b) most alike video, regular times";
 
-struct Figure {
-    id: String,
-    real: Cochleagram,
-    predicted: Cochleagram,
-    made: Cochleagram,
-    contacts: Vec<Contact>,
-    hits: Vec<PlacedHit>,
+/// One test video's cochleagrams for the figure: real, predicted, and of the made track.
+pub(super) struct Figure {
+    pub(super) id: String,
+    pub(super) real: Cochleagram,
+    pub(super) predicted: Cochleagram,
+    pub(super) made: Cochleagram,
+    pub(super) contacts: Vec<Contact>,
+    pub(super) hits: Vec<PlacedHit>,
 }
 
 /// Runs every method on the test split of `options.data` and writes the report.
@@ -354,316 +354,5 @@ fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
         clip: Some(e.id.clone()),
         gain_db: 0.0,
         x: None,
-    }
-}
-
-fn figure(v: Option<f64>, scale: f64, digits: usize) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{:.*}", digits, v * scale))
-}
-
-fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions) -> Result<(), EvalError> {
-    let mut md = String::new();
-    md.push_str("# foley evaluation\n\n");
-    md.push_str(&format!("- Command: `{}`\n", options.command));
-    md.push_str(&format!("- Machine: {}\n", options.machine));
-    md.push_str(&format!(
-        "- Data: `{}`: {} test videos, {} labelled contacts; {} clips from its train split for retrieval and the baselines (never a clip from the video being scored)\n",
-        options.data.display(),
-        report.test_videos,
-        report.methods.first().map_or(0, |m| m.contacts),
-        report.train_clips
-    ));
-    md.push_str(&format!(
-        "- Model: `{}` (trained on `{}`, best epoch {})\n\n",
-        bundle.dir.display(),
-        bundle.manifest.training.data,
-        bundle.manifest.validation.epoch
-    ));
-    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a prediction, every candidate of its detector ranked by confidence (the threshold swept): peaks of the contact probability where the model has a contact head, else peaks of the predicted cochleagram's onset strength ranked by prominence; for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
-    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | correct-hit F1 | loudness r | cochleagram distance |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for m in &report.methods {
-        md.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {:.3} | {} | {:.3} |\n",
-            m.method,
-            m.hit_ap,
-            m.hit_accuracy,
-            m.hit_f1,
-            figure(m.median_error_ms, 1.0, 1),
-            figure(m.material_accuracy, 1.0, 3),
-            figure(m.action_accuracy, 1.0, 3),
-            m.correct_hits,
-            m.correct_f1,
-            figure(m.loudness_correlation, 1.0, 3),
-            m.cochleagram_distance
-        ));
-    }
-    if let Some(full) = report.methods.first() {
-        md.push_str(&format!("\nPer material, {}:\n\n| material | contacts | hit accuracy | material accuracy of matched hits |\n|---|---|---|---|\n", full.method));
-        for m in &full.per_material {
-            md.push_str(&format!(
-                "| {} | {} | {:.3} | {} |\n",
-                m.material,
-                m.contacts,
-                m.matched as f64 / m.contacts.max(1) as f64,
-                if m.matched == 0 {
-                    "-".to_owned()
-                } else {
-                    format!("{:.3}", m.right_material as f64 / m.matched as f64)
-                }
-            ));
-        }
-    }
-    if let Some(full) = report.methods.first() {
-        md.push_str(&format!("\nPer frame rate, {}:\n\n| frame rate | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
-        for r in &report.by_rate {
-            md.push_str(&format!(
-                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
-                r.method,
-                r.videos,
-                r.contacts,
-                r.hit_ap,
-                r.hit_accuracy,
-                r.hit_f1,
-                figure(r.median_error_ms, 1.0, 1)
-            ));
-        }
-        let f1s: Vec<f64> = report.by_rate.iter().filter(|r| r.contacts > 0).map(|r| r.hit_f1).collect();
-        if let (Some(lo), Some(hi)) = (f1s.iter().copied().reduce(f64::min), f1s.iter().copied().reduce(f64::max)) {
-            md.push_str(&format!("\nSpread of F1 across frame rates: {:.3}.\n", hi - lo));
-        }
-        let s = &report.silent;
-        md.push_str(&format!(
-            "\nVideos where nothing is struck: {} ({:.2} min); {} placed {} hits there, {} per minute.\n",
-            s.videos,
-            s.minutes,
-            full.method,
-            s.hits,
-            figure(s.hits_per_minute, 1.0, 2)
-        ));
-    }
-    md.push_str(&format!(
-        "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",
-        report.predicted_distance
-    ));
-    if !report.methods.iter().any(|m| m.method == PER_FRAME) {
-        md.push_str(
-            "Not run: (c) the model with its LSTM replaced by a per-frame layer (train one with `foley train --layers 0` and pass it as `--baseline-model`).\n\n",
-        );
-    }
-    md.push_str(
-        "![Real, predicted and made cochleagrams](cochleagrams.png)\n\n![Metrics against the baselines](metrics.png)\n",
-    );
-    crate::media::write_bytes_atomically(&options.out.join("report.md"), md.as_bytes())?;
-
-    write_metrics_csv(&options.out.join("metrics.csv"), &report.methods)?;
-    let path = options.out.join("scores.json");
-    let json = serde_json::to_vec_pretty(report)
-        .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
-    crate::media::write_bytes_atomically(&path, &json)?;
-    Ok(())
-}
-
-const STRIP_BAND_H: usize = 2;
-const FIG_W: usize = 900;
-
-/// One row per method; empty cells where a figure does not apply.
-fn write_metrics_csv(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
-    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
-    crate::media::write_atomically(path, |file| {
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-        w.write_record([
-            "method",
-            "videos",
-            "contacts",
-            "hits_placed",
-            "hit_ap",
-            "hit_accuracy",
-            "hit_f1",
-            "median_error_ms",
-            "material_accuracy",
-            "action_accuracy",
-            "correct_hits",
-            "correct_f1",
-            "loudness_correlation",
-            "cochleagram_distance",
-        ])?;
-        for m in methods {
-            w.write_record([
-                m.method.clone(),
-                m.videos.to_string(),
-                m.contacts.to_string(),
-                m.hits_placed.to_string(),
-                format!("{:.6}", m.hit_ap),
-                format!("{:.6}", m.hit_accuracy),
-                format!("{:.6}", m.hit_f1),
-                opt(m.median_error_ms),
-                opt(m.material_accuracy),
-                opt(m.action_accuracy),
-                format!("{:.6}", m.correct_hits),
-                format!("{:.6}", m.correct_f1),
-                opt(m.loudness_correlation),
-                format!("{:.6}", m.cochleagram_distance),
-            ])?;
-        }
-        w.flush()
-    })?;
-    Ok(())
-}
-
-/// Per test video: the real cochleagram, the prediction, and the made track's, low bands at the
-/// bottom; white ticks at the labelled contacts, cyan ticks at the placed hits.
-fn cochleagram_figure(path: &Path, figures: &[Figure]) -> Result<(), EvalError> {
-    let label_h = 12;
-    let strip_h = |c: &Cochleagram| c.bands * STRIP_BAND_H + label_h + 6;
-    let height: usize = figures.iter().map(|f| 3 * strip_h(&f.real)).sum::<usize>().max(20);
-    let mut canvas = Canvas::new(FIG_W, height);
-    let mut y = 0;
-    for f in figures {
-        let peak = f.real.data.iter().copied().fold(0.0f32, f32::max).max(1e-6);
-        let duration = f.real.steps() as f64 / f.real.rate_hz;
-        for (name, c) in [("real", &f.real), ("predicted", &f.predicted), ("made by retrieval", &f.made)] {
-            canvas.text(2, y + 2, &format!("{} {name}", f.id), [255, 255, 255]);
-            let top = y + label_h;
-            for x in 0..FIG_W {
-                let step = x * f.real.steps() / FIG_W;
-                for band in 0..c.bands {
-                    let v = if step < c.steps() { c.row(step)[band] / peak } else { 0.0 };
-                    for dy in 0..STRIP_BAND_H {
-                        canvas.set(x, top + (c.bands - 1 - band) * STRIP_BAND_H + dy, heat(v));
-                    }
-                }
-            }
-            let tick = |canvas: &mut Canvas, t: f64, colour: [u8; 3], from: usize| {
-                let x = ((t / duration.max(1e-6)) * FIG_W as f64) as usize;
-                for dy in 0..4 {
-                    canvas.set(x.min(FIG_W - 1), from + dy, colour);
-                }
-            };
-            for contact in &f.contacts {
-                tick(&mut canvas, contact.time_s, [255, 255, 255], top);
-            }
-            for h in &f.hits {
-                tick(&mut canvas, h.time_s, [0, 230, 255], top + c.bands * STRIP_BAND_H - 4);
-            }
-            y += strip_h(c);
-        }
-    }
-    canvas.save(path)?;
-    Ok(())
-}
-
-/// Reads one figure of a method's scores.
-type Metric = fn(&MethodScores) -> Option<f64>;
-
-/// One group of bars per metric (each a share or a correlation, higher is better), one bar per
-/// method in the colours of the legend below; "n/a" where a method has no such figure.
-fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
-    let metrics: [(&str, Metric); 7] = [
-        ("hit AP", |m| Some(m.hit_ap)),
-        ("hit accuracy", |m| Some(m.hit_accuracy)),
-        ("material accuracy", |m| m.material_accuracy),
-        ("action accuracy", |m| m.action_accuracy),
-        ("correct hits", |m| Some(m.correct_hits)),
-        ("correct-hit F1", |m| Some(m.correct_f1)),
-        ("loudness r", |m| m.loudness_correlation),
-    ];
-    let ink = rgb(INK);
-    let colour = |k: usize| rgb(PALETTE[k % PALETTE.len()]);
-    let legend_rows = methods.len().div_ceil(2);
-    let legend_h = 16 + 20 * legend_rows as u32;
-    let (width, height) = (1000, 480 + legend_h);
-    let slot = 0.8 / methods.len().max(1) as f64;
-    chart_png(path, (width, height), |area| {
-        let (top, legend) = area.split_vertically(height - legend_h);
-        let mut chart = ChartBuilder::on(&top)
-            .caption("Test split: each method's figures (higher is better)", (FONT_FAMILY, 20).into_font().color(&ink))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
-            .build_cartesian_2d(-0.5..metrics.len() as f64 - 0.5, 0.0..1.0)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            // Ticks fall on whole numbers, one per group; each is named after its metric.
-            .x_labels(metrics.len())
-            .x_label_formatter(&|x| {
-                let near = (x - x.round()).abs() < 1e-6 && *x >= 0.0;
-                metrics.get(x.round() as usize).filter(|_| near).map_or("", |m| m.0).to_owned()
-            })
-            .y_desc("share or correlation")
-            .y_label_formatter(&|y| format!("{y:.1}"))
-            .axis_style(ink)
-            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
-            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
-            .light_line_style(RGBColor(40, 40, 40))
-            .bold_line_style(RGBColor(60, 60, 60))
-            .draw()?;
-        let missing = (FONT_FAMILY, 11).into_font().transform(FontTransform::Rotate270).color(&ink);
-        for (k, m) in methods.iter().enumerate() {
-            for (g, (_, get)) in metrics.iter().enumerate() {
-                let x0 = g as f64 - 0.4 + k as f64 * slot;
-                match get(m) {
-                    Some(v) => {
-                        chart.draw_series([Rectangle::new(
-                            [(x0, 0.0), (x0 + slot * 0.9, v.clamp(0.0, 1.0))],
-                            colour(k).filled(),
-                        )])?;
-                    }
-                    None => {
-                        chart.draw_series([Text::new("n/a", (x0 + slot * 0.15, 0.12), missing.clone())])?;
-                    }
-                }
-            }
-        }
-        // The legend: two columns of colour and method.
-        let label = (FONT_FAMILY, 13).into_font().color(&ink);
-        for (k, m) in methods.iter().enumerate() {
-            let (x, y) = (70 + (k % 2) as i32 * 460, 8 + (k / 2) as i32 * 20);
-            legend.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour(k).filled()))?;
-            legend.draw(&Text::new(m.method.clone(), (x + 20, y + 1), label.clone()))?;
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::figures::{PALETTE, pixels_per_row, read_png};
-
-    fn scores(method: &str, v: f64, material: Option<f64>) -> MethodScores {
-        MethodScores {
-            method: method.to_owned(),
-            videos: 1,
-            contacts: 10,
-            hits_placed: 10,
-            hit_ap: v,
-            hit_accuracy: v,
-            hit_f1: v,
-            median_error_ms: Some(5.0),
-            material_accuracy: material,
-            action_accuracy: material,
-            loudness_correlation: Some(v),
-            cochleagram_distance: 1.0,
-            correct_hits: v,
-            correct_f1: v,
-            per_material: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn the_metrics_chart_draws_each_method_in_its_colour_as_tall_as_its_figures() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("metrics.png");
-        let methods = [scores(FULL_MODEL, 0.9, Some(0.9)), scores(RANDOM_CLIP, 0.3, None)];
-        metrics_figure(&path, &methods).unwrap();
-        let ((width, _), rgb) = read_png(&path);
-        assert_eq!(width, 1000);
-        let area = |colour| pixels_per_row(&rgb, width, colour).iter().sum::<usize>() as f64;
-        // Seven bars at 0.9 against five at 0.3 (two "n/a"), plus a legend square each.
-        let ratio = area(PALETTE[0]) / area(PALETTE[1]);
-        assert!((3.0..5.5).contains(&ratio), "{ratio}");
     }
 }

@@ -1,0 +1,158 @@
+//! The evaluation's files: `report.md`, `metrics.csv` and `scores.json`.
+
+use std::path::Path;
+
+use super::report::{EvalError, EvalOptions, EvalReport, PER_FRAME};
+use super::track_scores::MethodScores;
+use crate::predict::ModelBundle;
+
+fn figure(v: Option<f64>, scale: f64, digits: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{:.*}", digits, v * scale))
+}
+
+pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &EvalOptions) -> Result<(), EvalError> {
+    let mut md = String::new();
+    md.push_str("# foley evaluation\n\n");
+    md.push_str(&format!("- Command: `{}`\n", options.command));
+    md.push_str(&format!("- Machine: {}\n", options.machine));
+    md.push_str(&format!(
+        "- Data: `{}`: {} test videos, {} labelled contacts; {} clips from its train split for retrieval and the baselines (never a clip from the video being scored)\n",
+        options.data.display(),
+        report.test_videos,
+        report.methods.first().map_or(0, |m| m.contacts),
+        report.train_clips
+    ));
+    md.push_str(&format!(
+        "- Model: `{}` (trained on `{}`, best epoch {})\n\n",
+        bundle.dir.display(),
+        bundle.manifest.training.data,
+        bundle.manifest.validation.epoch
+    ));
+    md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a prediction, every candidate of its detector ranked by confidence (the threshold swept): peaks of the contact probability where the model has a contact head, else peaks of the predicted cochleagram's onset strength ranked by prominence; for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
+    md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | correct-hit F1 | loudness r | cochleagram distance |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for m in &report.methods {
+        md.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {:.3} | {} | {:.3} |\n",
+            m.method,
+            m.hit_ap,
+            m.hit_accuracy,
+            m.hit_f1,
+            figure(m.median_error_ms, 1.0, 1),
+            figure(m.material_accuracy, 1.0, 3),
+            figure(m.action_accuracy, 1.0, 3),
+            m.correct_hits,
+            m.correct_f1,
+            figure(m.loudness_correlation, 1.0, 3),
+            m.cochleagram_distance
+        ));
+    }
+    if let Some(full) = report.methods.first() {
+        md.push_str(&format!("\nPer material, {}:\n\n| material | contacts | hit accuracy | material accuracy of matched hits |\n|---|---|---|---|\n", full.method));
+        for m in &full.per_material {
+            md.push_str(&format!(
+                "| {} | {} | {:.3} | {} |\n",
+                m.material,
+                m.contacts,
+                m.matched as f64 / m.contacts.max(1) as f64,
+                if m.matched == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.3}", m.right_material as f64 / m.matched as f64)
+                }
+            ));
+        }
+    }
+    if let Some(full) = report.methods.first() {
+        md.push_str(&format!("\nPer frame rate, {}:\n\n| frame rate | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
+        for r in &report.by_rate {
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
+                r.method,
+                r.videos,
+                r.contacts,
+                r.hit_ap,
+                r.hit_accuracy,
+                r.hit_f1,
+                figure(r.median_error_ms, 1.0, 1)
+            ));
+        }
+        let f1s: Vec<f64> = report.by_rate.iter().filter(|r| r.contacts > 0).map(|r| r.hit_f1).collect();
+        if let (Some(lo), Some(hi)) = (f1s.iter().copied().reduce(f64::min), f1s.iter().copied().reduce(f64::max)) {
+            md.push_str(&format!("\nSpread of F1 across frame rates: {:.3}.\n", hi - lo));
+        }
+        let s = &report.silent;
+        md.push_str(&format!(
+            "\nVideos where nothing is struck: {} ({:.2} min); {} placed {} hits there, {} per minute.\n",
+            s.videos,
+            s.minutes,
+            full.method,
+            s.hits,
+            figure(s.hits_per_minute, 1.0, 2)
+        ));
+    }
+    md.push_str(&format!(
+        "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",
+        report.predicted_distance
+    ));
+    if !report.methods.iter().any(|m| m.method == PER_FRAME) {
+        md.push_str(
+            "Not run: (c) the model with its LSTM replaced by a per-frame layer (train one with `foley train --layers 0` and pass it as `--baseline-model`).\n\n",
+        );
+    }
+    md.push_str(
+        "![Real, predicted and made cochleagrams](cochleagrams.png)\n\n![Metrics against the baselines](metrics.png)\n",
+    );
+    crate::media::write_bytes_atomically(&options.out.join("report.md"), md.as_bytes())?;
+
+    write_metrics_csv(&options.out.join("metrics.csv"), &report.methods)?;
+    let path = options.out.join("scores.json");
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
+    crate::media::write_bytes_atomically(&path, &json)?;
+    Ok(())
+}
+
+/// One row per method; empty cells where a figure does not apply.
+fn write_metrics_csv(path: &Path, methods: &[MethodScores]) -> Result<(), EvalError> {
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+    crate::media::write_atomically(path, |file| {
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        w.write_record([
+            "method",
+            "videos",
+            "contacts",
+            "hits_placed",
+            "hit_ap",
+            "hit_accuracy",
+            "hit_f1",
+            "median_error_ms",
+            "material_accuracy",
+            "action_accuracy",
+            "correct_hits",
+            "correct_f1",
+            "loudness_correlation",
+            "cochleagram_distance",
+        ])?;
+        for m in methods {
+            w.write_record([
+                m.method.clone(),
+                m.videos.to_string(),
+                m.contacts.to_string(),
+                m.hits_placed.to_string(),
+                format!("{:.6}", m.hit_ap),
+                format!("{:.6}", m.hit_accuracy),
+                format!("{:.6}", m.hit_f1),
+                opt(m.median_error_ms),
+                opt(m.material_accuracy),
+                opt(m.action_accuracy),
+                format!("{:.6}", m.correct_hits),
+                format!("{:.6}", m.correct_f1),
+                opt(m.loudness_correlation),
+                format!("{:.6}", m.cochleagram_distance),
+            ])?;
+        }
+        w.flush()
+    })?;
+    Ok(())
+}
