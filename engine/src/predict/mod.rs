@@ -4,6 +4,7 @@
 
 pub mod align;
 mod bundle;
+mod checkpoint;
 pub mod contacts;
 pub mod dataset;
 mod error;
