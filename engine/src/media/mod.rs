@@ -11,6 +11,7 @@ mod input;
 mod mux;
 mod probe;
 mod proxy;
+mod scan;
 mod video;
 mod wav;
 

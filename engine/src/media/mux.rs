@@ -148,7 +148,7 @@ pub fn mux_channels_with_progress(
         )));
     }
     // Scan first: it refuses truncated files and files with no frames before anything is written.
-    let scan = super::video::scan_video(video)?;
+    let scan = super::scan::scan_video(video)?;
     let (pending, file) = PendingFile::beside(out)?;
     drop(file);
     Muxer { total_packets: scan.count, channels, progress }
