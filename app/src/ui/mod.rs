@@ -8,6 +8,8 @@ mod app;
 mod audio;
 mod edits;
 mod generate;
+mod generate_bar;
+mod inspector;
 mod panels;
 pub(crate) mod player;
 mod project;

@@ -303,7 +303,7 @@ pub fn timeline_panel_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     let mut out = Vec::new();
     egui::Panel::bottom("timeline").show(ui, |ui| {
         ui.add_space(4.0);
-        out.extend(super::timeline::generate_bar_ui(ui, app));
+        out.extend(super::generate_bar::generate_bar_ui(ui, app));
         ui.add_space(4.0);
         out.extend(super::timeline::timeline_ui(ui, app));
         ui.add_space(4.0);
@@ -317,7 +317,7 @@ pub fn inspector_panel_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
     if app.session.as_ref().and_then(|s| s.selected).is_some() {
         egui::Panel::right("inspector").min_size(220.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                out.extend(super::timeline::inspector_ui(ui, app));
+                out.extend(super::inspector::inspector_ui(ui, app));
             });
         });
     }

@@ -1,12 +1,9 @@
-//! The timeline under the video: the generate bar, then on one time axis a ruler in the video's
+//! The timeline under the video (below the generate bar): on one time axis a ruler in the video's
 //! timecode, thumbnails filling the strip, the predicted cochleagram, the track's waveform and
 //! the hits labelled by material, with the playhead across all of them.
 //! Click to seek; click a hit to select it, drag it to move it; scroll to pan, Ctrl+scroll to zoom.
 
-use foley_engine::synthesis::Method;
-use foley_engine::vision::Backend;
-
-use super::app::{Command, FoleyApp, Listen};
+use super::app::{Command, FoleyApp};
 use super::edits::Edit;
 use super::session::PEAK_BUCKET;
 
@@ -34,97 +31,6 @@ const COCHLEAGRAM_H: f32 = 84.0;
 const WAVE_H: f32 = 56.0;
 const HITS_H: f32 = 26.0;
 const GAP: f32 = 4.0;
-
-/// The generate bar: backend, model, method, Generate / progress and Cancel, A/B, undo/redo.
-pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
-    let mut out = Vec::new();
-    // Wraps in a narrow window rather than hiding buttons off the edge.
-    ui.horizontal_wrapped(|ui| {
-        if let Some(job) = &app.generate {
-            let fraction = if job.total > 0 { job.done as f32 / job.total as f32 } else { 0.0 };
-            ui.add(
-                egui::ProgressBar::new(fraction)
-                    .desired_width(260.0)
-                    .text(format!("listening: frame {} of {}", job.done, job.total)),
-            );
-            if ui.button("Cancel").clicked() {
-                out.push(Command::CancelGenerate);
-            }
-            if let Some(device) = &job.device {
-                ui.label(device);
-            }
-        } else {
-            let label = if app.session.is_some() { "Generate again" } else { "Generate sound" };
-            if ui.button(label).on_hover_text("Run the CNN, the LSTM and the synthesis on this video (G)").clicked() {
-                out.push(Command::Generate);
-            }
-            let mut backend = app.backend;
-            egui::ComboBox::from_id_salt("backend")
-                .selected_text(match backend {
-                    Backend::Ort => "ONNX Runtime (CPU)",
-                    Backend::Wgpu => "wgpu (GPU)",
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut backend, Backend::Ort, "ONNX Runtime (CPU)");
-                    ui.selectable_value(&mut backend, Backend::Wgpu, "wgpu (GPU)");
-                });
-            if backend != app.backend {
-                out.push(Command::SetBackend(backend));
-            }
-            let mut method = app.method;
-            egui::ComboBox::from_id_salt("method").selected_text(method.as_str()).show_ui(ui, |ui| {
-                ui.selectable_value(&mut method, Method::Retrieval, "retrieval");
-                ui.selectable_value(&mut method, Method::Parametric, "parametric");
-            });
-            if method != app.method {
-                out.push(Command::SetMethod(method));
-            }
-            let model = app.model_dir.as_ref().map_or_else(|| "shipped model".to_owned(), |d| d.display().to_string());
-            if ui.button(format!("Model: {model}")).on_hover_text("Choose a model folder").clicked() {
-                out.push(Command::PickModel);
-            }
-            if app.model_dir.is_some() && ui.small_button("default").clicked() {
-                out.push(Command::SetModel(None));
-            }
-        }
-        if let Some(session) = &app.session {
-            ui.separator();
-            if app.original.is_some() {
-                let mut listen = app.listen;
-                ui.selectable_value(&mut listen, Listen::Original, "A: original");
-                ui.selectable_value(&mut listen, Listen::Generated, "B: generated");
-                if listen != app.listen {
-                    out.push(Command::SetListen(listen));
-                }
-            }
-            let mut stereo = app.stereo;
-            if ui
-                .add_enabled(session.editable(), egui::Checkbox::new(&mut stereo, "Stereo"))
-                .on_hover_text("Pan each hit to where it happens in the picture")
-                .changed()
-            {
-                out.push(Command::SetStereo(stereo));
-            }
-            if ui.add_enabled(session.hits.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
-                out.push(Command::Undo);
-            }
-            if ui
-                .add_enabled(session.hits.can_redo(), egui::Button::new("Redo"))
-                .on_hover_text("Ctrl+Shift+Z")
-                .clicked()
-            {
-                out.push(Command::Redo);
-            }
-            if ui.add_enabled(session.editable(), egui::Button::new("Add hit at playhead")).clicked() {
-                out.push(Command::AddHitAtPlayhead);
-            }
-            if let Some(m) = &session.generated.synthesis.material {
-                ui.label(format!("looks like {m}"));
-            }
-        }
-    });
-    out
-}
 
 /// The time axis with the cochleagram, waveform, hits and playhead.
 pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
@@ -408,65 +314,4 @@ fn ruler_ui(painter: &egui::Painter, rect: egui::Rect, info: &foley_engine::medi
             }
         }
     }
-}
-
-/// The selected hit: its clip, gain, and the clips it could have instead.
-pub fn inspector_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
-    let mut out = Vec::new();
-    let Some(session) = &app.session else { return out };
-    let Some(index) = session.selected else { return out };
-    let Some(hit) = session.hits.hits().get(index) else { return out };
-    ui.heading("Hit");
-    ui.label(format!("at {:.3} s", hit.time_s));
-    ui.label(format!("{} {}", hit.material.as_deref().unwrap_or("-"), hit.action.as_deref().unwrap_or("")));
-    ui.label(format!("clip: {}", hit.clip.as_deref().unwrap_or("-")));
-    let mut gain = hit.gain_db;
-    let slider = ui.add(egui::Slider::new(&mut gain, -40.0..=12.0).text("gain dB"));
-    if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
-        out.push(Command::EditHit(Edit::SetGain { index, gain_db: gain }));
-    }
-    ui.horizontal(|ui| {
-        if ui.button("Audition").on_hover_text("Play this clip alone").clicked() {
-            out.push(Command::Audition(index));
-        }
-        if ui.button("Delete").on_hover_text("Delete").clicked() {
-            out.push(Command::EditHit(Edit::Delete { index }));
-        }
-    });
-    ui.separator();
-    ui.label("Nearest clips:");
-    for (_, id, material) in session.candidates(hit.time_s, None, 5) {
-        let text = format!("{} ({})", id, material.as_deref().unwrap_or("-"));
-        if ui.selectable_label(hit.clip.as_deref() == Some(id.as_str()), text).clicked() {
-            out.push(swap(session, index, &id));
-        }
-    }
-    ui.separator();
-    let choose_id = ui.make_persistent_id("inspector-material");
-    let mut chosen: String =
-        ui.data(|d| d.get_temp(choose_id)).unwrap_or_else(|| hit.material.clone().unwrap_or_default());
-    egui::ComboBox::from_label("material").selected_text(chosen.clone()).show_ui(ui, |ui| {
-        for m in session.materials() {
-            ui.selectable_value(&mut chosen, m.clone(), m);
-        }
-    });
-    ui.data_mut(|d| d.insert_temp(choose_id, chosen.clone()));
-    egui::ScrollArea::vertical().max_height(160.0).show(ui, |ui| {
-        for (_, id, _) in session.candidates(hit.time_s, Some(&chosen), 12) {
-            if ui.selectable_label(hit.clip.as_deref() == Some(id.as_str()), &id).clicked() {
-                out.push(swap(session, index, &id));
-            }
-        }
-    });
-    out
-}
-
-fn swap(session: &super::session::Session, index: usize, id: &str) -> Command {
-    let entry = session.db().and_then(|db| db.find(id).map(|i| db.manifest.entries[i].clone()));
-    Command::EditHit(Edit::SwapClip {
-        index,
-        clip: id.to_owned(),
-        material: entry.as_ref().and_then(|e| e.material.clone()),
-        action: entry.and_then(|e| e.action),
-    })
 }

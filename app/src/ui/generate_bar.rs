@@ -1,0 +1,98 @@
+//! The bar above the timeline: backend, model, method, Generate / progress and Cancel, A/B,
+//! stereo, undo/redo, add a hit.
+
+use foley_engine::synthesis::Method;
+use foley_engine::vision::Backend;
+
+use super::app::{Command, FoleyApp, Listen};
+
+/// The generate bar: backend, model, method, Generate / progress and Cancel, A/B, undo/redo.
+pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
+    let mut out = Vec::new();
+    // Wraps in a narrow window rather than hiding buttons off the edge.
+    ui.horizontal_wrapped(|ui| {
+        if let Some(job) = &app.generate {
+            let fraction = if job.total > 0 { job.done as f32 / job.total as f32 } else { 0.0 };
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(260.0)
+                    .text(format!("listening: frame {} of {}", job.done, job.total)),
+            );
+            if ui.button("Cancel").clicked() {
+                out.push(Command::CancelGenerate);
+            }
+            if let Some(device) = &job.device {
+                ui.label(device);
+            }
+        } else {
+            let label = if app.session.is_some() { "Generate again" } else { "Generate sound" };
+            if ui.button(label).on_hover_text("Run the CNN, the LSTM and the synthesis on this video (G)").clicked() {
+                out.push(Command::Generate);
+            }
+            let mut backend = app.backend;
+            egui::ComboBox::from_id_salt("backend")
+                .selected_text(match backend {
+                    Backend::Ort => "ONNX Runtime (CPU)",
+                    Backend::Wgpu => "wgpu (GPU)",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut backend, Backend::Ort, "ONNX Runtime (CPU)");
+                    ui.selectable_value(&mut backend, Backend::Wgpu, "wgpu (GPU)");
+                });
+            if backend != app.backend {
+                out.push(Command::SetBackend(backend));
+            }
+            let mut method = app.method;
+            egui::ComboBox::from_id_salt("method").selected_text(method.as_str()).show_ui(ui, |ui| {
+                ui.selectable_value(&mut method, Method::Retrieval, "retrieval");
+                ui.selectable_value(&mut method, Method::Parametric, "parametric");
+            });
+            if method != app.method {
+                out.push(Command::SetMethod(method));
+            }
+            let model = app.model_dir.as_ref().map_or_else(|| "shipped model".to_owned(), |d| d.display().to_string());
+            if ui.button(format!("Model: {model}")).on_hover_text("Choose a model folder").clicked() {
+                out.push(Command::PickModel);
+            }
+            if app.model_dir.is_some() && ui.small_button("default").clicked() {
+                out.push(Command::SetModel(None));
+            }
+        }
+        if let Some(session) = &app.session {
+            ui.separator();
+            if app.original.is_some() {
+                let mut listen = app.listen;
+                ui.selectable_value(&mut listen, Listen::Original, "A: original");
+                ui.selectable_value(&mut listen, Listen::Generated, "B: generated");
+                if listen != app.listen {
+                    out.push(Command::SetListen(listen));
+                }
+            }
+            let mut stereo = app.stereo;
+            if ui
+                .add_enabled(session.editable(), egui::Checkbox::new(&mut stereo, "Stereo"))
+                .on_hover_text("Pan each hit to where it happens in the picture")
+                .changed()
+            {
+                out.push(Command::SetStereo(stereo));
+            }
+            if ui.add_enabled(session.hits.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+                out.push(Command::Undo);
+            }
+            if ui
+                .add_enabled(session.hits.can_redo(), egui::Button::new("Redo"))
+                .on_hover_text("Ctrl+Shift+Z")
+                .clicked()
+            {
+                out.push(Command::Redo);
+            }
+            if ui.add_enabled(session.editable(), egui::Button::new("Add hit at playhead")).clicked() {
+                out.push(Command::AddHitAtPlayhead);
+            }
+            if let Some(m) = &session.generated.synthesis.material {
+                ui.label(format!("looks like {m}"));
+            }
+        }
+    });
+    out
+}
