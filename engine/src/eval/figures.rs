@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::report::{EvalError, Figure};
 use super::track_scores::MethodScores;
 use crate::colour::heat;
-use crate::figures::{Canvas, FONT_FAMILY, INK, PALETTE, chart_png, rgb};
+use crate::figures::{Canvas, FONT_FAMILY, INK, PALETTE, caption_font, chart_png, dark_mesh, font, rgb};
 use crate::sound::Cochleagram;
 
 const STRIP_BAND_H: usize = 2;
@@ -79,14 +79,14 @@ pub(super) fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<()
     chart_png(path, (width, height), |area| {
         let (top, legend) = area.split_vertically(height - legend_h);
         let mut chart = ChartBuilder::on(&top)
-            .caption("Test split: each method's figures (higher is better)", (FONT_FAMILY, 20).into_font().color(&ink))
+            .caption("Test split: each method's figures (higher is better)", caption_font())
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5..metrics.len() as f64 - 0.5, 0.0..1.0)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
+        let mut mesh = chart.configure_mesh();
+        dark_mesh(&mut mesh);
+        mesh.disable_x_mesh()
             // Ticks fall on whole numbers, one per group; each is named after its metric.
             .x_labels(metrics.len())
             .x_label_formatter(&|x| {
@@ -95,11 +95,6 @@ pub(super) fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<()
             })
             .y_desc("share or correlation")
             .y_label_formatter(&|y| format!("{y:.1}"))
-            .axis_style(ink)
-            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
-            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
-            .light_line_style(RGBColor(40, 40, 40))
-            .bold_line_style(RGBColor(60, 60, 60))
             .draw()?;
         let missing = (FONT_FAMILY, 11).into_font().transform(FontTransform::Rotate270).color(&ink);
         for (k, m) in methods.iter().enumerate() {
@@ -119,7 +114,7 @@ pub(super) fn metrics_figure(path: &Path, methods: &[MethodScores]) -> Result<()
             }
         }
         // The legend: two columns of colour and method.
-        let label = (FONT_FAMILY, 13).into_font().color(&ink);
+        let label = font(13, INK);
         for (k, m) in methods.iter().enumerate() {
             let (x, y) = (70 + (k % 2) as i32 * 460, 8 + (k / 2) as i32 * 20);
             legend.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour(k).filled()))?;

@@ -8,9 +8,11 @@ mod canvas;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
-use plotters::prelude::{BitMapBackend, DrawingArea, IntoDrawingArea as _};
-use plotters::style::FontStyle;
+use plotters::coord::ranged1d::Ranged;
+use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea as _};
+use plotters::style::{FontStyle, IntoFont as _, RGBColor, TextStyle};
 
 pub(crate) use canvas::Canvas;
 
@@ -95,6 +97,25 @@ pub(crate) fn rgb([r, g, b]: [u8; 3]) -> plotters::style::RGBColor {
 
 /// Light text and axes on the dark background.
 pub(crate) const INK: [u8; 3] = [225, 225, 225];
+
+/// Text in the figures' font at `size` pixels, in `colour`.
+pub(crate) fn font(size: u32, colour: [u8; 3]) -> TextStyle<'static> {
+    (FONT_FAMILY, size).into_font().color(&rgb(colour))
+}
+
+/// A chart's title, above its plot area.
+pub(crate) fn caption_font() -> TextStyle<'static> {
+    font(20, INK)
+}
+
+/// The figures' look for a chart's axes: light axes, labels and descriptions, a dim grid.
+pub(crate) fn dark_mesh<X: Ranged, Y: Ranged, DB: DrawingBackend>(mesh: &mut MeshStyle<'_, '_, X, Y, DB>) {
+    mesh.axis_style(rgb(INK))
+        .label_style(font(13, INK))
+        .axis_desc_style(font(14, INK))
+        .light_line_style(RGBColor(40, 40, 40))
+        .bold_line_style(RGBColor(60, 60, 60));
+}
 
 /// Series colours, told apart by people with the common colour blindnesses (Okabe and Ito).
 pub(crate) const PALETTE: [[u8; 3]; 7] =

@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::PredictError;
-use crate::figures::{FONT_FAMILY, INK, PALETTE, chart_png, rgb};
+use crate::figures::{INK, PALETTE, caption_font, chart_png, dark_mesh, font, rgb};
 
 const SIZE: (u32, u32) = (800, 450);
 
@@ -24,23 +24,18 @@ pub fn loss_curve(path: &Path, train: &[f64], validation: &[f64]) -> Result<(), 
     let ink = rgb(INK);
     chart_png(path, SIZE, |area| {
         let mut chart = ChartBuilder::on(area)
-            .caption("Loss per epoch", (FONT_FAMILY, 20).into_font().color(&ink))
+            .caption("Loss per epoch", caption_font())
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
             .build_cartesian_2d(1.0..epochs as f64, (lo - pad)..(hi + pad))?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
+        let mut mesh = chart.configure_mesh();
+        dark_mesh(&mut mesh);
+        mesh.x_desc("epoch")
             .y_desc("loss (robust, per step)")
             .x_labels(epochs.min(12))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| format!("{y:.3}"))
-            .axis_style(ink)
-            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
-            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
-            .light_line_style(RGBColor(40, 40, 40))
-            .bold_line_style(RGBColor(60, 60, 60))
             .draw()?;
         for (name, series, colour) in [("train", train, PALETTE[1]), ("validation", validation, PALETTE[0])] {
             let colour = rgb(colour);
@@ -57,7 +52,7 @@ pub fn loss_curve(path: &Path, train: &[f64], validation: &[f64]) -> Result<(), 
             .position(SeriesLabelPosition::UpperRight)
             .background_style(RGBColor(36, 36, 36))
             .border_style(ink)
-            .label_font((FONT_FAMILY, 13).into_font().color(&ink))
+            .label_font(font(13, INK))
             .draw()?;
         Ok(())
     })?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::StudyError;
 use super::results::{RESULTS_FILE, ResultRow, read_results};
 use super::trials::{read_study, read_trials};
-use crate::figures::{FONT_FAMILY, INK, PALETTE, chart_png, rgb};
+use crate::figures::{INK, PALETTE, caption_font, chart_png, dark_mesh, font, rgb};
 
 /// One group's share.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,14 +205,14 @@ fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
     let row = |k: usize| (n - 1 - k) as f64;
     chart_png(path, (800, 120 + 60 * n as u32), |area| {
         let mut chart = ChartBuilder::on(area)
-            .caption("Predicted sound chosen as the real one", (FONT_FAMILY, 20).into_font().color(&ink))
+            .caption("Predicted sound chosen as the real one", caption_font())
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(150)
             .build_cartesian_2d(0.0..100.0, -0.5..n as f64 - 0.5)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
+        let mut mesh = chart.configure_mesh();
+        dark_mesh(&mut mesh);
+        mesh.disable_y_mesh()
             .x_desc("trials where the predicted sound was chosen (%), with its 95% interval")
             .x_label_formatter(&|x| format!("{x:.0}%"))
             .y_labels(n)
@@ -220,14 +220,9 @@ fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
                 let near = (y - y.round()).abs() < 1e-6 && *y >= 0.0 && (y.round() as usize) < n;
                 if near { groups[n - 1 - y.round() as usize].method.clone() } else { String::new() }
             })
-            .axis_style(ink)
-            .label_style((FONT_FAMILY, 13).into_font().color(&ink))
-            .axis_desc_style((FONT_FAMILY, 14).into_font().color(&ink))
-            .light_line_style(RGBColor(40, 40, 40))
-            .bold_line_style(RGBColor(60, 60, 60))
             .draw()?;
-        let on_bar = (FONT_FAMILY, 13).into_font().color(&RGBColor(16, 16, 16));
-        let beside = (FONT_FAMILY, 13).into_font().color(&ink);
+        let on_bar = font(13, [16, 16, 16]);
+        let beside = font(13, INK);
         for (k, g) in groups.iter().enumerate() {
             let (y, share, low, high) = (row(k), 100.0 * g.share, 100.0 * g.low, 100.0 * g.high);
             chart.draw_series([Rectangle::new([(0.0, y - 0.3), (share, y + 0.3)], bar.filled())])?;
@@ -245,7 +240,7 @@ fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
         }
         let top = n as f64 - 0.5;
         chart.draw_series([PathElement::new([(50.0, -0.5), (50.0, top)], chance.stroke_width(2))])?;
-        chart.draw_series([Text::new("chance", (51.0, top - 0.02), (FONT_FAMILY, 13).into_font().color(&chance))])?;
+        chart.draw_series([Text::new("chance", (51.0, top - 0.02), font(13, PALETTE[3]))])?;
         Ok(())
     })?;
     Ok(())
