@@ -68,15 +68,38 @@ pub fn encode_video_streaming(
     progress: &mut dyn FnMut(FeaturesProgress),
     sink: &mut RowSink<'_>,
 ) -> Result<FeaturesSummary, VisionError> {
+    encode_video_streaming_with(video, encoder, CnnDecode::default(), cancel, progress, sink)
+}
+
+/// How the features job decodes. The default decodes in full: skipping H.264's loop filter
+/// decodes 10-20% faster but leaves block edges that the space-time images (differences of
+/// frames) amplify, changing the features far more than the encoders differ from each other
+/// (`foley bench encoder` measures both), so it serves only to measure that.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CnnDecode {
+    pub skip_loop_filter: bool,
+}
+
+/// [`encode_video_streaming`], decoding as `decode` says.
+pub fn encode_video_streaming_with(
+    video: &Path,
+    encoder: &mut dyn FrameEncoder,
+    decode: CnnDecode,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+    sink: &mut RowSink<'_>,
+) -> Result<FeaturesSummary, VisionError> {
     let spec = encoder.spec().clone();
     let input = spec.manifest.input.clone();
     let feature_size = encoder.feature_size();
     let batch_size = encoder.preferred_batch().max(1);
     let device = encoder.device();
-    let reader = VideoReader::open_with(
-        video,
-        VideoReaderOptions { size: Some((input.width, input.height)), threads: 0, ..Default::default() },
-    )?;
+    let options = VideoReaderOptions {
+        size: Some((input.width, input.height)),
+        threads: 0,
+        skip_loop_filter: decode.skip_loop_filter,
+    };
+    let reader = VideoReader::open_with(video, options)?;
     let video_info = reader.info().clone();
     let frames_total = video_info.frame_count;
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use foley_engine::media::{VideoReader, VideoReaderOptions};
 
 use super::fixtures::test_pattern_video;
-use super::{megabytes, peak_memory, threads_available};
+use super::{megabytes, parse_size, peak_memory, threads_available};
 
 pub(super) fn run(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<()> {
     let (w, h) = parse_size(size)?;
@@ -53,12 +53,4 @@ pub(super) fn run(files: &[PathBuf], size: &str, repeat: u32) -> anyhow::Result<
         );
     }
     Ok(())
-}
-
-fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
-    let (w, h) = s.split_once('x').with_context(|| format!("size {s:?} is not WIDTHxHEIGHT"))?;
-    Ok((
-        w.parse().with_context(|| format!("bad width in {s:?}"))?,
-        h.parse().with_context(|| format!("bad height in {s:?}"))?,
-    ))
 }

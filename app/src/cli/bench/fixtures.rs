@@ -23,8 +23,9 @@ pub fn run_ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<PathBuf> {
     Ok(out.to_path_buf())
 }
 
-/// `seconds` of generated scenes (a new one every 10 s) as one 640x360, 30 fps H.264 video.
-pub fn scene_video(dir: &Path, seconds: f64) -> anyhow::Result<PathBuf> {
+/// `seconds` of generated scenes (a new one every 10 s) as one `width x height`, 30 fps H.264
+/// video.
+pub fn scene_video(dir: &Path, seconds: f64, (width, height): (u32, u32)) -> anyhow::Result<PathBuf> {
     let scenes = dir.join("scenes");
     let count = (seconds / 10.0).ceil().max(1.0) as usize;
     eprintln!("drawing {count} scenes of 10 s ...");
@@ -43,31 +44,15 @@ pub fn scene_video(dir: &Path, seconds: f64) -> anyhow::Result<PathBuf> {
         .collect();
     let list_path = dir.join("scenes.txt");
     std::fs::write(&list_path, list)?;
-    let out = dir.join("scenes_640x360.mp4");
+    let out = dir.join(format!("scenes_{width}x{height}.mp4"));
     eprintln!("joining them into {} ...", out.display());
     let list_arg = list_path.to_string_lossy();
     let duration = seconds.to_string();
+    let scale = format!("scale={width}:{height},fps=30");
     run_ffmpeg(
         &[
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            &list_arg,
-            "-an",
-            "-t",
-            &duration,
-            "-vf",
-            "scale=640:360,fps=30",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "23",
-            "-pix_fmt",
-            "yuv420p",
+            "-f", "concat", "-safe", "0", "-i", &list_arg, "-an", "-t", &duration, "-vf", &scale, "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
         ],
         &out,
     )

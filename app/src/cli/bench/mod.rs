@@ -13,6 +13,8 @@ mod synth;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -45,7 +47,9 @@ pub enum BenchKind {
         seconds: f64,
     },
     /// The frame encoder: frames/s of the CNN at batch 1, 8 and 16, then of the whole features
-    /// job (decode, images, CNN) on a 10 s 640x360 video made with `ffmpeg`.
+    /// job (decode, images, CNN) on a 10 s 640x360 video made with `ffmpeg`; then, on that video
+    /// and on 10 s of generated scenes, the features job with H.264's loop filter skipped: its
+    /// speed, and how far each frame's features move from those of the full decode.
     Encoder {
         /// `ort` or `wgpu`.
         #[arg(long, value_enum, default_value_t = super::features::BackendArg::Ort)]
@@ -80,8 +84,8 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
     },
-    /// `foley synth` end to end (decode, CNN, LSTM, retrieval, mixing, WAV) on a 640x360, 30 fps
-    /// H.264 video of generated scenes (10 s each, test recordings, joined and scaled with
+    /// `foley synth` end to end (decode, CNN, LSTM, retrieval, mixing, WAV) on a 30 fps H.264 video
+    /// (640x360 unless `--size` says otherwise) of generated scenes (10 s each, test recordings, joined and scaled with
     /// `ffmpeg`): first as a user runs it (a new `foley synth` process, start-up included, and
     /// its peak memory), then the job alone in this process beside the CNN alone on as many
     /// images, and the time to re-render the track after an edit.
@@ -89,6 +93,9 @@ pub enum BenchKind {
         /// Seconds of video (try 600 to check memory stays flat).
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
+        /// The video's frame size, WIDTHxHEIGHT (try 1920x1080).
+        #[arg(long, default_value = "640x360")]
+        size: String,
         /// A model folder; default: the shipped model.
         #[arg(long)]
         model: Option<PathBuf>,
@@ -135,7 +142,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Quality { data, model } => quality::run(data, model.as_ref()),
         BenchKind::Predict { model, seconds } => predict::run(model.as_ref(), *seconds),
         BenchKind::Retrieval { model, entries, queries } => retrieval::run(model.as_ref(), *entries, *queries),
-        BenchKind::Synth { seconds, model } => synth::run(*seconds, model.as_ref()),
+        BenchKind::Synth { seconds, size, model } => synth::run(*seconds, size, model.as_ref()),
         BenchKind::Scrub { video } => scrub::run(video.as_ref()),
         BenchKind::Encoder { backend, model, images } => encoder::run((*backend).into(), model.as_ref(), *images),
     }
@@ -155,4 +162,13 @@ fn megabytes(kib: Option<u64>) -> String {
 
 fn threads_available() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `WIDTHxHEIGHT` as numbers.
+fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let (w, h) = s.split_once('x').with_context(|| format!("size {s:?} is not WIDTHxHEIGHT"))?;
+    Ok((
+        w.parse().with_context(|| format!("bad width in {s:?}"))?,
+        h.parse().with_context(|| format!("bad height in {s:?}"))?,
+    ))
 }

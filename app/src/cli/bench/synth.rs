@@ -11,10 +11,11 @@ use foley_engine::vision::{self, Backend};
 use super::fixtures::scene_video;
 use super::{megabytes, peak_memory, threads_available};
 
-pub(super) fn run(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
+pub(super) fn run(seconds: f64, size: &str, model: Option<&PathBuf>) -> anyhow::Result<()> {
     use foley_engine::synthesis::{SynthOptions, synthesize_video};
     let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
-    let video = scene_video(temp.path(), seconds)?;
+    let (width, height) = super::parse_size(size)?;
+    let video = scene_video(temp.path(), seconds, (width, height))?;
 
     // As a user's `time foley synth` sees it: a new process, start-up included (the model, the
     // clip database, ONNX Runtime), until the WAV is written.
@@ -36,7 +37,7 @@ pub(super) fn run(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
         bail!("`foley synth {}` failed; run it alone to see why", video.display());
     }
     println!(
-        "`foley synth` as a new process on {seconds} s of 640x360 30 fps video (generated scenes): {process_s:.2} s = {:.1}x real time, start-up included; peak memory {}",
+        "`foley synth` as a new process on {seconds} s of {width}x{height} 30 fps video (generated scenes): {process_s:.2} s = {:.1}x real time, start-up included; peak memory {}",
         seconds / process_s,
         megabytes(peak_kb),
     );
@@ -70,7 +71,7 @@ pub(super) fn run(seconds: f64, model: Option<&PathBuf>) -> anyhow::Result<()> {
         }
     }
     println!(
-        "foley synth on {seconds} s of 640x360 30 fps video (generated scenes): {wall:.2} s = {:.1}x real time; {} hits; peak memory {} (before the job {}); {} threads available",
+        "foley synth on {seconds} s of {width}x{height} 30 fps video (generated scenes): {wall:.2} s = {:.1}x real time; {} hits; peak memory {} (before the job {}); {} threads available",
         made.duration_s / wall,
         made.hits.len(),
         megabytes(peak_memory()),
