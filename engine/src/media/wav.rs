@@ -1,6 +1,6 @@
 //! Writing WAV files with hound, atomically.
 
-use std::io::{BufWriter, Write as _};
+use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -121,19 +121,24 @@ pub fn write_wav_with(
     let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample, sample_format };
     super::atomic::write_atomically(path, |file| {
         let Some(bext) = bext else { return write_samples(BufWriter::new(file), spec, samples, format) };
-        // hound writes RIFF, fmt and data; the bext chunk goes in after the RIFF header.
-        let mut plain = std::io::Cursor::new(Vec::new());
+        // hound writes RIFF, fmt and data; the bext chunk goes in after the RIFF header. The
+        // plain file goes to an unnamed temporary file beside the output first, then is copied
+        // in blocks, so a long track is never held twice in memory.
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut plain = BufWriter::new(tempfile::tempfile_in(dir)?);
         write_samples(&mut plain, spec, samples, format)?;
-        let plain = plain.into_inner();
+        let mut plain = plain.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        let plain_len = plain.seek(SeekFrom::End(0))?;
         let chunk = bext.chunk();
-        let riff_size = u32::try_from(plain.len() - 8 + chunk.len())
+        let riff_size = u32::try_from(plain_len - 8 + chunk.len() as u64)
             .map_err(|_| std::io::Error::other("the track is too long for a WAV file"))?;
         let mut out = BufWriter::new(file);
         out.write_all(b"RIFF")?;
         out.write_all(&riff_size.to_le_bytes())?;
         out.write_all(b"WAVE")?;
         out.write_all(&chunk)?;
-        out.write_all(&plain[12..])?;
+        plain.seek(SeekFrom::Start(12))?;
+        std::io::copy(&mut plain, &mut out)?;
         out.flush()
     })
 }

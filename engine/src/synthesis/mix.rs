@@ -2,6 +2,8 @@
 //! its pre-roll and out over its last milliseconds so no cut clicks, scaled by its gain, summed;
 //! then a look-ahead limiter keeps every sample under the ceiling without clicks of its own.
 
+use std::collections::VecDeque;
+
 /// Fade-out at the end of a clip, samples (10 ms at 48 kHz).
 const FADE_OUT: usize = 480;
 /// Limiter ceiling: -1 dBFS.
@@ -29,64 +31,136 @@ pub fn place_clip(track: &mut [f32], clip: &[f32], onset: usize, at: i64, gain: 
 /// Limits `track` in place to [`CEILING`]: the gain falls smoothly over the 5 ms before a peak
 /// (look-ahead) and recovers over about 80 ms. A track already under the ceiling is unchanged.
 pub fn limit(track: &mut [f32], rate: u32) {
-    if let Some(gain) = limiter_gain(track, rate) {
-        for (s, g) in track.iter_mut().zip(gain) {
-            *s = (*s * g).clamp(-CEILING, CEILING);
+    limit_frames(track, 1, rate);
+    if track.iter().any(|s| s.abs() > CEILING) {
+        track.iter_mut().for_each(|s| *s = s.clamp(-CEILING, CEILING));
+    }
+}
+
+/// Scales every frame of an interleaved `track` of `channels` by the limiter's gain for it, read
+/// from the frame's loudest channel, in place and in one pass: memory does not grow with the
+/// track. Returns whether the limiter had anything to do.
+pub(crate) fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> bool {
+    let channels = channels.max(1);
+    let loudest = |frame: &[f32]| frame.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    if track.chunks_exact(channels).all(|f| loudest(f) <= CEILING) {
+        return false;
+    }
+    let n = track.len() / channels;
+    let mut pass = LimiterPass::new(n, rate);
+    for k in 0..n {
+        let control = loudest(&track[k * channels..(k + 1) * channels]);
+        // The gain comes 2 attack spans after the frame it is for: that frame was read already.
+        if let Some((i, g)) = pass.push(control) {
+            track[i * channels..(i + 1) * channels].iter_mut().for_each(|s| *s *= g);
         }
     }
+    for (i, g) in pass.finish() {
+        track[i * channels..(i + 1) * channels].iter_mut().for_each(|s| *s *= g);
+    }
+    true
 }
 
 /// The gain per sample that [`limit`] applies to `track`; `None` where the track is under the
 /// ceiling. Stems multiplied by their mix's gain sum to the limited mix.
 #[must_use]
 pub fn limiter_gain(track: &[f32], rate: u32) -> Option<Vec<f32>> {
-    let peak = track.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-    if peak <= CEILING {
+    if track.iter().all(|s| s.abs() <= CEILING) {
         return None;
     }
-    let n = track.len();
-    let needed: Vec<f32> = track.iter().map(|s| if s.abs() > CEILING { CEILING / s.abs() } else { 1.0 }).collect();
-    // The smallest gain needed within the attack on either side, then its moving average over the
-    // same span: every average covers the sample it must protect, so it never exceeds that need.
-    let floor = sliding_min(&needed, LIMITER_ATTACK);
-    let mut prefix = vec![0.0f64; n + 1];
-    for (i, &g) in floor.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + f64::from(g);
-    }
-    let release = 1.0 - (-1.0 / (LIMITER_RELEASE_S * rate as f32)).exp();
-    let mut gain = 1.0f32;
-    Some(
-        (0..n)
-            .map(|i| {
-                let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK + 1).min(n));
-                let smooth = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
-                gain = smooth.min(gain + (1.0 - gain) * release);
-                gain
-            })
-            .collect(),
-    )
+    let mut pass = LimiterPass::new(track.len(), rate);
+    let mut gains = Vec::with_capacity(track.len());
+    gains.extend(track.iter().filter_map(|s| pass.push(s.abs()).map(|(_, g)| g)));
+    gains.extend(pass.finish().into_iter().map(|(_, g)| g));
+    Some(gains)
 }
 
-/// For each `i`, the minimum of `values[i - radius ..= i + radius]` (clipped to the ends).
-fn sliding_min(values: &[f32], radius: usize) -> Vec<f32> {
-    let n = values.len();
-    let mut out = vec![0.0; n];
-    let mut window: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
-    let mut next = 0;
-    for (i, o) in out.iter_mut().enumerate() {
-        while next < n && next <= i + radius {
-            while window.back().is_some_and(|&b| values[b] >= values[next]) {
-                window.pop_back();
-            }
-            window.push_back(next);
-            next += 1;
+/// The look-ahead limiter as one pass over a control signal (each frame's magnitude). Frame `i`
+/// needs the gain `CEILING / |x|` wherever it is over the ceiling; its floor is the smallest
+/// need within the attack on either side, and its gain the floor's mean over the same span
+/// (which covers the frame the floor protects, so it never exceeds that need), or less while
+/// recovering towards 1 at the release rate. Both spans end an attack after the frame, so a
+/// frame's gain is known 2 attacks after it: the pass holds about 4 attacks of values, whatever
+/// the length.
+struct LimiterPass {
+    n: usize,
+    release: f32,
+    /// Needs not yet out of every floor window, increasing from the front: (frame, need).
+    needs: VecDeque<(usize, f32)>,
+    pushed: usize,
+    /// Floors from frame `sum_lo` on; the first `sum_hi - sum_lo` are in `sum`.
+    floors: VecDeque<f32>,
+    sum_lo: usize,
+    sum_hi: usize,
+    sum: f64,
+    gain: f32,
+    next_gain: usize,
+}
+
+impl LimiterPass {
+    fn new(n: usize, rate: u32) -> Self {
+        Self {
+            n,
+            release: 1.0 - (-1.0 / (LIMITER_RELEASE_S * rate as f32)).exp(),
+            needs: VecDeque::new(),
+            pushed: 0,
+            floors: VecDeque::new(),
+            sum_lo: 0,
+            sum_hi: 0,
+            sum: 0.0,
+            gain: 1.0,
+            next_gain: 0,
         }
-        while window.front().is_some_and(|&f| f + radius < i) {
-            window.pop_front();
-        }
-        *o = window.front().map_or(1.0, |&f| values[f]);
     }
-    out
+
+    /// Takes the next frame's control value; returns the gain of the frame 2 attacks before it
+    /// (frame and gain) once that is known.
+    fn push(&mut self, control: f32) -> Option<(usize, f32)> {
+        let k = self.pushed;
+        self.pushed += 1;
+        let need = if control > CEILING { CEILING / control } else { 1.0 };
+        while self.needs.back().is_some_and(|&(_, v)| v >= need) {
+            self.needs.pop_back();
+        }
+        self.needs.push_back((k, need));
+        let floor = k.checked_sub(LIMITER_ATTACK)?;
+        self.add_floor(floor);
+        let frame = floor.checked_sub(LIMITER_ATTACK)?;
+        Some((frame, self.gain_of(frame)))
+    }
+
+    /// The gains not yet returned, once every frame was pushed.
+    fn finish(mut self) -> Vec<(usize, f32)> {
+        for j in self.sum_lo + self.floors.len()..self.n {
+            self.add_floor(j);
+        }
+        (self.next_gain..self.n).map(|i| (i, self.gain_of(i))).collect()
+    }
+
+    /// The floor of frame `j`: every need up to `j + attack` (or the last) has been pushed.
+    fn add_floor(&mut self, j: usize) {
+        while self.needs.front().is_some_and(|&(i, _)| i + LIMITER_ATTACK < j) {
+            self.needs.pop_front();
+        }
+        self.floors.push_back(self.needs.front().map_or(1.0, |&(_, v)| v));
+    }
+
+    /// The gain of frame `i`, the next in order; its floors are all known.
+    fn gain_of(&mut self, i: usize) -> f32 {
+        let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK + 1).min(self.n));
+        while self.sum_hi < hi {
+            self.sum += f64::from(self.floors[self.sum_hi - self.sum_lo]);
+            self.sum_hi += 1;
+        }
+        while self.sum_lo < lo {
+            self.sum -= f64::from(self.floors.pop_front().unwrap_or(1.0));
+            self.sum_lo += 1;
+        }
+        let smooth = (self.sum / (hi - lo) as f64) as f32;
+        self.gain = smooth.min(self.gain + (1.0 - self.gain) * self.release);
+        self.next_gain = i + 1;
+        self.gain
+    }
 }
 
 #[cfg(test)]
@@ -145,15 +219,57 @@ mod tests {
         }
     }
 
+    /// The limiter as first written, with whole-track arrays: the reference the one-pass
+    /// limiter must agree with.
+    fn reference_gain(track: &[f32], rate: u32) -> Vec<f32> {
+        let n = track.len();
+        let needed: Vec<f32> = track.iter().map(|s| if s.abs() > CEILING { CEILING / s.abs() } else { 1.0 }).collect();
+        let floor: Vec<f32> = (0..n)
+            .map(|i| {
+                let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK).min(n - 1));
+                needed[lo..=hi].iter().copied().fold(f32::INFINITY, f32::min)
+            })
+            .collect();
+        let mut prefix = vec![0.0f64; n + 1];
+        for (i, &g) in floor.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + f64::from(g);
+        }
+        let release = 1.0 - (-1.0 / (LIMITER_RELEASE_S * rate as f32)).exp();
+        let mut gain = 1.0f32;
+        (0..n)
+            .map(|i| {
+                let (lo, hi) = (i.saturating_sub(LIMITER_ATTACK), (i + LIMITER_ATTACK + 1).min(n));
+                let smooth = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+                gain = smooth.min(gain + (1.0 - gain) * release);
+                gain
+            })
+            .collect()
+    }
+
     #[test]
-    fn sliding_min_matches_the_definition() {
-        let v = [5.0, 3.0, 4.0, 1.0, 6.0, 7.0, 2.0, 8.0];
-        let got = sliding_min(&v, 2);
-        for (i, g) in got.iter().enumerate() {
-            let lo = i.saturating_sub(2);
-            let hi = (i + 2).min(v.len() - 1);
-            let want = v[lo..=hi].iter().copied().fold(f32::INFINITY, f32::min);
-            assert_eq!(*g, want, "{i}");
+    fn the_one_pass_limiter_agrees_with_the_whole_track_reference() {
+        use rand::{RngExt as _, SeedableRng as _};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Bursts over the ceiling at random places, near both ends too, and tracks shorter
+        // than the look-ahead.
+        for n in [1, 7, 300, 481, 20_000] {
+            let track: Vec<f32> = (0..n)
+                .map(|i| {
+                    let loud = i < 30 || i + 30 > n || rng.random_range(0.0..1.0) < 0.01;
+                    rng.random_range(-1.0f32..1.0) * if loud { 4.0 } else { 0.5 }
+                })
+                .collect();
+            let want = reference_gain(&track, 48_000);
+            let got = limiter_gain(&track, 48_000).unwrap();
+            assert_eq!(got.len(), n);
+            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-6, "n {n}: gains differ by {worst}");
+            // Applied in place, frame by frame, the same gains.
+            let mut stereo: Vec<f32> = track.iter().flat_map(|&s| [s, s * 0.5]).collect();
+            assert!(limit_frames(&mut stereo, 2, 48_000));
+            for (k, frame) in stereo.chunks_exact(2).enumerate() {
+                assert!((frame[0] - track[k] * got[k]).abs() < 1e-6, "frame {k}");
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::mix::{CEILING, limiter_gain, place_clip};
+use super::mix::{CEILING, limit_frames, limiter_gain, place_clip};
 use super::{PlacedHit, SynthesisError};
 use crate::retrieval::ClipDatabase;
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
@@ -52,8 +52,7 @@ pub fn render_retrieval_in(
     channels: Channels,
 ) -> Result<Vec<f32>, SynthesisError> {
     let mut track = place_hits(db, hits, len, channels)?;
-    if let Some(gain) = frame_gain(&track, channels) {
-        apply(&mut track, &gain, channels);
+    if limit_frames(&mut track, usize::from(channels.count()), OUTPUT_SAMPLE_RATE) {
         track.iter_mut().for_each(|s| *s = s.clamp(-CEILING, CEILING));
     }
     Ok(track)
