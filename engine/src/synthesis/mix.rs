@@ -16,12 +16,26 @@ const LIMITER_RELEASE_S: f32 = 0.08;
 /// Adds `clip` into `track` with its sample `onset` on `at` (which may lie before 0 or past the end:
 /// what falls outside is dropped), scaled by `gain`.
 pub fn place_clip(track: &mut [f32], clip: &[f32], onset: usize, at: i64, gain: f32) {
+    place_clip_in_channel(track, 1, 0, clip, onset, at, gain);
+}
+
+/// [`place_clip`] into channel `channel` of an interleaved `track` of `channels`, `at` counted
+/// in frames.
+pub(crate) fn place_clip_in_channel(
+    track: &mut [f32],
+    channels: usize,
+    channel: usize,
+    clip: &[f32],
+    onset: usize,
+    at: i64,
+    gain: f32,
+) {
     let fade_in = onset.max(1);
     let fade_out = FADE_OUT.min(clip.len() / 4).max(1);
     let start = at - onset as i64;
     for (k, &s) in clip.iter().enumerate() {
         let Ok(i) = usize::try_from(start + k as i64) else { continue };
-        let Some(out) = track.get_mut(i) else { break };
+        let Some(out) = track.get_mut(i * channels + channel) else { break };
         let rise = if k < onset { k as f32 / fade_in as f32 } else { 1.0 };
         let fall = ((clip.len() - k) as f32 / fade_out as f32).min(1.0);
         *out += s * gain * rise * fall;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::mix::{CEILING, limit_frames, limiter_gain, place_clip};
+use super::mix::{CEILING, limit_frames, limiter_gain, place_clip, place_clip_in_channel};
 use super::{PlacedHit, SynthesisError};
 use crate::retrieval::ClipDatabase;
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
@@ -124,7 +124,9 @@ fn place_hits(
     len: usize,
     channels: Channels,
 ) -> Result<Vec<f32>, SynthesisError> {
-    let mut planes = vec![vec![0.0f32; len]; usize::from(channels.count())];
+    // Interleaved from the start: a stereo track is never held twice.
+    let count = usize::from(channels.count());
+    let mut track = vec![0.0f32; len * count];
     let mut clips: HashMap<usize, Vec<f32>> = HashMap::new();
     for hit in hits {
         let Some(id) = hit.clip.as_deref() else { continue };
@@ -139,18 +141,15 @@ fn place_hits(
         let onset = db.manifest.entries[index].onset as usize;
         let gain = 10f32.powf(hit.gain_db / 20.0);
         match channels {
-            Channels::Mono => place_clip(&mut planes[0], clip, onset, at, gain),
+            Channels::Mono => place_clip(&mut track, clip, onset, at, gain),
             Channels::Stereo => {
-                for (plane, pan) in planes.iter_mut().zip(pan_gains(hit.x)) {
-                    place_clip(plane, clip, onset, at, gain * pan);
+                for (channel, pan) in pan_gains(hit.x).into_iter().enumerate() {
+                    place_clip_in_channel(&mut track, count, channel, clip, onset, at, gain * pan);
                 }
             }
         }
     }
-    Ok(match channels {
-        Channels::Mono => planes.swap_remove(0),
-        Channels::Stereo => planes[0].iter().zip(&planes[1]).flat_map(|(l, r)| [*l, *r]).collect(),
-    })
+    Ok(track)
 }
 
 #[cfg(test)]
