@@ -205,7 +205,8 @@ impl Session {
             .collect()
     }
 
-    /// A new hit at `time_s` with the nearest clip and the matched gain.
+    /// A new hit at `time_s` with the nearest clip, the matched gain, and its place in the
+    /// picture where something moved then.
     #[must_use]
     pub fn new_hit(&self, time_s: f64) -> Option<PlacedHit> {
         let db = self.db()?;
@@ -221,7 +222,7 @@ impl Session {
             strength: 0.0,
             clip: Some(id),
             gain_db: gain_db(target, entry.loudness),
-            x: None,
+            x: self.generated.synthesis.motion.as_ref().and_then(|m| m.x_at(time_s)),
         })
     }
 

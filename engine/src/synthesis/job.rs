@@ -18,8 +18,8 @@ use crate::predict::{ModelBundle, predict_video_streaming};
 use crate::retrieval::ClipDatabase;
 use crate::sound::{Carrier, Cochleagram, CochleagramParams, HitParams, ResynthParams, resynthesize};
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
-use crate::vision::FrameEncoder;
 use crate::vision::features::FeaturesProgress;
+use crate::vision::{FrameEncoder, FrameMotion};
 
 /// How the predicted sound becomes a waveform.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +72,9 @@ pub struct Synthesis {
     /// The video's facts (its rate and timecode place the track on an editor's timeline), where
     /// the track was made from the video itself rather than from a prediction alone.
     pub video: Option<VideoInfo>,
+    /// Where each frame changed (16 bytes a frame), from the same source: it places the hits in
+    /// the picture, and hits added later.
+    pub motion: Option<FrameMotion>,
 }
 
 /// What a video looks like: its first colour frame's features, by the encoder with this sha256.
@@ -155,7 +158,7 @@ pub fn synthesize_prediction(
             (render_parametric(&predicted, params, len)?, hits)
         }
     };
-    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material, video: None })
+    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material, video: None, motion: None })
 }
 
 /// Encodes `video`, predicts its cochleagram and makes its (mono) track; each hit has its place
@@ -190,5 +193,6 @@ pub fn synthesize_video(
         hit.x = prediction.motion.x_at(hit.time_s);
     }
     made.video = prediction.video;
+    made.motion = Some(prediction.motion);
     Ok(made)
 }

@@ -121,11 +121,20 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
 
     // Add a hit at the playhead, then undo it.
     let before = h.state().session.as_ref().unwrap().track.clone();
+    let hits_before = h.state().session.as_ref().unwrap().hits.hits().to_vec();
     h.get_by_label("Add hit at playhead").click();
     h.step();
     h.step();
     assert_eq!(h.state().session.as_ref().unwrap().hits.hits().len(), hits + 1, "{:?}", h.state().error);
     assert_ne!(h.state().session.as_ref().unwrap().track, before, "the track did not re-render");
+    // The added hit is placed in the picture as generated hits are: from the frames' motion.
+    {
+        let session = h.state().session.as_ref().unwrap();
+        let motion = session.generated.synthesis.motion.as_ref().expect("the generation keeps the motion");
+        assert!(!motion.is_empty());
+        let added = session.hits.hits().iter().find(|hit| !hits_before.contains(hit)).expect("the added hit");
+        assert_eq!(added.x, motion.x_at(added.time_s));
+    }
     h.get_by_label("Undo").click();
     h.step();
     h.step();
