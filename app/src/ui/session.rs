@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use foley_engine::retrieval::{ClipDatabase, hit_window};
 
-use foley_engine::synthesis::{Channels, Method, PlacedHit, gain_db, render_retrieval, render_retrieval_in};
+use foley_engine::synthesis::{Channels, Method, PlacedHit, gain_db, render_retrieval_in};
 
 use super::edits::{Edit, HitList};
 use super::generate::Generated;
@@ -125,15 +125,11 @@ impl Session {
     /// Turns the stereo track on (a retrieval track only: a parametric one has no hits to
     /// place) or off.
     pub fn set_stereo(&mut self, on: bool) -> Result<(), String> {
-        if !on {
-            self.stereo = None;
-            return Ok(());
-        }
-        if !self.editable() {
+        if on && !self.editable() {
             return Err("stereo needs a retrieval track: generate with retrieval".to_owned());
         }
-        self.stereo = Some(Vec::new());
-        self.render()
+        self.stereo = if on { Some(self.render_heard(Channels::Stereo)?) } else { None };
+        Ok(())
     }
 
     /// The channels of what is played and exported.
@@ -153,17 +149,24 @@ impl Session {
     /// heard (retrieval), or keeps the parametric track.
     pub fn render(&mut self) -> Result<(), String> {
         let start = std::time::Instant::now();
-        if let (Method::Retrieval, Some(db)) = (self.generated.method, self.generated.db.clone()) {
-            let heard: Vec<PlacedHit> = self.hits.hits().iter().filter(|h| self.audible(lane_of(h))).cloned().collect();
-            let len = self.generated.synthesis.track.len();
-            self.track = render_retrieval(&db, &heard, len).map_err(|e| e.to_string())?;
+        if self.editable() {
+            self.track = self.render_heard(Channels::Mono)?;
             if self.stereo.is_some() {
-                self.stereo = Some(render_retrieval_in(&db, &heard, len, Channels::Stereo).map_err(|e| e.to_string())?);
+                self.stereo = Some(self.render_heard(Channels::Stereo)?);
             }
         }
         self.peaks = peaks(&self.track);
         self.render_ms = start.elapsed().as_secs_f64() * 1000.0;
         Ok(())
+    }
+
+    /// The retrieval track of the hits of the lanes heard, in `channels`.
+    fn render_heard(&self, channels: Channels) -> Result<Vec<f32>, String> {
+        let (Method::Retrieval, Some(db)) = (self.generated.method, self.generated.db.as_deref()) else {
+            return Err("a track of hits needs retrieval: generate with retrieval".to_owned());
+        };
+        let heard: Vec<PlacedHit> = self.hits.hits().iter().filter(|h| self.audible(lane_of(h))).cloned().collect();
+        render_retrieval_in(db, &heard, self.generated.synthesis.track.len(), channels).map_err(|e| e.to_string())
     }
 
     /// Applies an edit, re-renders, and keeps the edited hit selected.
