@@ -623,6 +623,16 @@ fn synth_gives_a_silent_video_real_clips_at_its_hits_or_fails_without_leaving_fi
     assert_eq!(hound::WavReader::open(&wav).unwrap().len() as usize, generated_track_len(&data, "synth-7-00000", 4.0));
 }
 
+/// Every sample of a float WAV file, channels interleaved.
+fn wav_samples(path: &Path) -> Vec<f32> {
+    hound::WavReader::open(path).unwrap().samples().map(Result::unwrap).collect()
+}
+
+/// The largest difference between two runs of samples, sample by sample.
+fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
+}
+
 /// `--stems`: one WAV per material placed, as long as the track, and `mix.wav`, the track
 /// itself; the stems sum to it. A parametric track has no stems.
 #[test]
@@ -644,10 +654,8 @@ fn synth_writes_stems_that_sum_to_the_mix() {
         "float",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let read =
-        |path: &Path| -> Vec<f32> { hound::WavReader::open(path).unwrap().samples().map(Result::unwrap).collect() };
-    let track = read(&wav);
-    assert_eq!(read(&stems.join("mix.wav")), track, "mix.wav is not the track");
+    let track = wav_samples(&wav);
+    assert_eq!(wav_samples(&stems.join("mix.wav")), track, "mix.wav is not the track");
     let text = std::fs::read_to_string(&hits).unwrap();
     let mut materials: Vec<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_owned()).collect();
     materials.sort();
@@ -663,14 +671,14 @@ fn synth_writes_stems_that_sum_to_the_mix() {
     assert_eq!(names, expected, "one stem per material of {text}");
     let mut sum = vec![0.0f32; track.len()];
     for name in &names {
-        let stem = read(&stems.join(name));
+        let stem = wav_samples(&stems.join(name));
         assert_eq!(stem.len(), track.len(), "{name}");
         assert!(stem.iter().any(|s| s.abs() > 1e-3), "{name} is silent");
         for (acc, s) in sum.iter_mut().zip(stem) {
             *acc += s;
         }
     }
-    let worst = sum.iter().zip(&track).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let worst = largest_difference(&sum, &track);
     assert!(worst < 1e-4, "the stems differ from the mix by up to {worst}");
 
     let run = foley(&[
@@ -723,16 +731,14 @@ fn synth_stereo_places_each_hit_on_its_side_of_the_picture() {
         let mut reader = hound::WavReader::open(&wav).unwrap();
         assert_eq!(reader.spec().channels, 2);
         let track: Vec<f32> = reader.samples().map(Result::unwrap).collect();
-        let read =
-            |path: &Path| -> Vec<f32> { hound::WavReader::open(path).unwrap().samples().map(Result::unwrap).collect() };
         let mut sum = vec![0.0f32; track.len()];
         for entry in std::fs::read_dir(&stems).unwrap() {
             let path = entry.unwrap().path();
             if path.file_name().unwrap() != "mix.wav" {
-                sum.iter_mut().zip(read(&path)).for_each(|(a, s)| *a += s);
+                sum.iter_mut().zip(wav_samples(&path)).for_each(|(a, s)| *a += s);
             }
         }
-        let worst = sum.iter().zip(&track).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = largest_difference(&sum, &track);
         assert!(worst < 1e-4, "the stereo stems differ from the mix by up to {worst}");
         let channels = probe_json(&muxed)["streams"]
             .as_array()
@@ -1018,7 +1024,7 @@ fn a_study_is_prepared_and_its_typed_in_answers_reported() {
             .samples::<i16>()
             .map(|s| f32::from(s.unwrap()) / 32_768.0)
             .collect();
-        let largest = cut.iter().zip(&source[skip..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let largest = largest_difference(&cut, &source[skip..]);
         assert!(largest < 1e-3, "{real} is not the source's sound from {start_s} s: {largest}");
         // The picture's own sound track is silent.
         let video = study.join(clip["video"].as_str().unwrap());

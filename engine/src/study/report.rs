@@ -217,8 +217,11 @@ fn chart(path: &Path, report: &StudyReport) -> Result<(), StudyError> {
             .x_label_formatter(&|x| format!("{x:.0}%"))
             .y_labels(n)
             .y_label_formatter(&|y| {
-                let near = (y - y.round()).abs() < 1e-6 && *y >= 0.0 && (y.round() as usize) < n;
-                if near { groups[n - 1 - y.round() as usize].method.clone() } else { String::new() }
+                // Row k from the top is method k; ticks between rows have no name.
+                let row = ((y - y.round()).abs() < 1e-6 && *y >= 0.0).then(|| y.round() as usize);
+                row.and_then(|r| (n - 1).checked_sub(r))
+                    .and_then(|k| groups.get(k))
+                    .map_or_else(String::new, |g| g.method.clone())
             })
             .draw()?;
         let on_bar = font(13, [16, 16, 16]);

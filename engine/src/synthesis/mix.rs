@@ -56,7 +56,6 @@ pub fn limit(track: &mut [f32], rate: u32) {
 /// track. Returns whether the limiter had anything to do.
 pub(crate) fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> bool {
     let channels = channels.max(1);
-    let loudest = |frame: &[f32]| frame.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     if track.chunks_exact(channels).all(|f| loudest(f) <= CEILING) {
         return false;
     }
@@ -75,18 +74,25 @@ pub(crate) fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> boo
     true
 }
 
-/// The gain per sample that [`limit`] applies to `track`; `None` where the track is under the
-/// ceiling. Stems multiplied by their mix's gain sum to the limited mix.
+/// The gain per frame that [`limit_frames`] applies to an interleaved `track` of `channels`;
+/// `None` where the track is under the ceiling. Stems multiplied by their mix's gain sum to the
+/// limited mix.
 #[must_use]
-pub fn limiter_gain(track: &[f32], rate: u32) -> Option<Vec<f32>> {
-    if track.iter().all(|s| s.abs() <= CEILING) {
+pub fn limiter_gain(track: &[f32], channels: usize, rate: u32) -> Option<Vec<f32>> {
+    let frames = track.chunks_exact(channels.max(1));
+    if frames.clone().all(|f| loudest(f) <= CEILING) {
         return None;
     }
-    let mut pass = LimiterPass::new(track.len(), rate);
-    let mut gains = Vec::with_capacity(track.len());
-    gains.extend(track.iter().filter_map(|s| pass.push(s.abs()).map(|(_, g)| g)));
+    let mut pass = LimiterPass::new(frames.len(), rate);
+    let mut gains = Vec::with_capacity(frames.len());
+    gains.extend(frames.filter_map(|f| pass.push(loudest(f)).map(|(_, g)| g)));
     gains.extend(pass.finish().into_iter().map(|(_, g)| g));
     Some(gains)
+}
+
+/// A frame's loudest channel: what the limiter reads, so that it never moves a sound's place.
+fn loudest(frame: &[f32]) -> f32 {
+    frame.iter().fold(0.0f32, |m, s| m.max(s.abs()))
 }
 
 /// The look-ahead limiter as one pass over a control signal (each frame's magnitude). Frame `i`
@@ -274,7 +280,7 @@ mod tests {
                 })
                 .collect();
             let want = reference_gain(&track, 48_000);
-            let got = limiter_gain(&track, 48_000).unwrap();
+            let got = limiter_gain(&track, 1, 48_000).unwrap();
             assert_eq!(got.len(), n);
             let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-6, "n {n}: gains differ by {worst}");

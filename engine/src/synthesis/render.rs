@@ -92,23 +92,12 @@ pub fn render_stems(
             *m += s;
         }
     }
-    if let Some(gain) = frame_gain(&mix, channels) {
+    if let Some(gain) = limiter_gain(&mix, usize::from(channels.count()), OUTPUT_SAMPLE_RATE) {
         for stem in &mut stems {
             apply(&mut stem.samples, &gain, channels);
         }
     }
     Ok(stems)
-}
-
-/// The limiter's gain per frame for an interleaved track: from the loudest channel of each frame.
-fn frame_gain(track: &[f32], channels: Channels) -> Option<Vec<f32>> {
-    match channels {
-        Channels::Mono => limiter_gain(track, OUTPUT_SAMPLE_RATE),
-        Channels::Stereo => {
-            let loudest: Vec<f32> = track.chunks_exact(2).map(|f| f[0].abs().max(f[1].abs())).collect();
-            limiter_gain(&loudest, OUTPUT_SAMPLE_RATE)
-        }
-    }
 }
 
 fn apply(track: &mut [f32], gain: &[f32], channels: Channels) {

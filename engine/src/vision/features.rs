@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use serde::{Deserialize, Serialize};
 
 use super::{EncoderIdentity, FrameEncoder, FrameMotion, ImageBatch, SpaceTime, VisionError, colour_image, gray};
-use crate::media::{VideoInfo, VideoReader, VideoReaderOptions};
+use crate::media::{VideoInfo, VideoReader, VideoReaderOptions, sidecar_path};
 
 /// Batches in flight between two stages.
 const CHANNEL_DEPTH: usize = 2;
@@ -80,11 +80,11 @@ pub struct CnnDecode {
     pub skip_loop_filter: bool,
 }
 
-/// [`encode_video_streaming`], decoding as `decode` says.
+/// [`encode_video_streaming`], decoding as `decoding` says.
 pub fn encode_video_streaming_with(
     video: &Path,
     encoder: &mut dyn FrameEncoder,
-    decode: CnnDecode,
+    decoding: CnnDecode,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
     sink: &mut RowSink<'_>,
@@ -97,7 +97,7 @@ pub fn encode_video_streaming_with(
     let options = VideoReaderOptions {
         size: Some((input.width, input.height)),
         threads: 0,
-        skip_loop_filter: decode.skip_loop_filter,
+        skip_loop_filter: decoding.skip_loop_filter,
     };
     let reader = VideoReader::open_with(video, options)?;
     let video_info = reader.info().clone();
@@ -315,9 +315,6 @@ pub struct FeaturesSidecar {
     /// Presentation time of each row's frame, seconds.
     pub times: Vec<f64>,
 }
-
-/// The sidecar path for `npy`: the same name with `.json`, as for cochleagrams.
-use crate::media::sidecar_path;
 
 /// Bytes reserved for the `.npy` header, so it can be rewritten with the final row count.
 const NPY_HEADER_LEN: usize = 128;

@@ -6,25 +6,15 @@ use std::time::Instant;
 use anyhow::Context as _;
 use foley_engine::vision::{self, Backend, CnnDecode};
 
-use super::fixtures::{scene_video, test_pattern_video};
+use super::fixtures::{scene_video, test_images, test_pattern_video};
 use super::{megabytes, peak_memory, threads_available};
 
 pub(super) fn run(backend: Backend, model: Option<&PathBuf>, images: usize) -> anyhow::Result<()> {
     let spec = super::super::features::load_spec(model)?;
-    let (w, h) = spec.input_size();
-    let input = spec.manifest.input.clone();
     let mut encoder = vision::open_encoder(backend, spec)?;
     println!("{} on {}, {} threads available", encoder.spec().identity.name, encoder.device(), threads_available());
-    // Real-looking inputs: the colour image of a test pattern, varied per image.
-    let image = |i: usize| {
-        let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|p| ((p / 3 * 7 + p % 3 * 50 + i * 13) % 256) as u8).collect();
-        vision::colour_image(&rgb, &input)
-    };
     for batch_size in [1_usize, 8, 16] {
-        let mut batch = vision::ImageBatch::new(w, h);
-        for i in 0..batch_size {
-            batch.push_planes(&image(i));
-        }
+        let batch = test_images(encoder.spec(), batch_size);
         let t = vision::time_encoder(encoder.as_mut(), &batch, images)?;
         println!(
             "CNN, batch {batch_size:>2}: {} images in {:.3} s = {:.0} frames/s ({:.2} ms per image)",

@@ -93,3 +93,16 @@ pub fn hit_scenes(seconds: f64, seed: u64) -> anyhow::Result<Vec<eval::HitBenchS
         .context("the recordings come from the set-up's cache: run scripts/setup.sh")?;
     Ok(eval::hit_bench_scenes(&clips, seconds, seed))
 }
+
+/// `count` real-looking CNN inputs for `spec`: the colour image of a test pattern, varied per
+/// image.
+pub fn test_images(spec: &foley_engine::vision::EncoderSpec, count: usize) -> foley_engine::vision::ImageBatch {
+    let (w, h) = spec.input_size();
+    let input = &spec.manifest.input;
+    let mut batch = foley_engine::vision::ImageBatch::new(w, h);
+    for i in 0..count {
+        let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|p| ((p / 3 * 7 + p % 3 * 50 + i * 13) % 256) as u8).collect();
+        batch.push_planes(&foley_engine::vision::colour_image(&rgb, input));
+    }
+    batch
+}

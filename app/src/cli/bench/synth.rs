@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use foley_engine::media::{self, WavFormat};
 use foley_engine::vision::{self, Backend};
 
-use super::fixtures::scene_video;
+use super::fixtures::{scene_video, test_images};
 use super::{megabytes, peak_memory, threads_available};
 
 pub(super) fn run(seconds: f64, size: &str, model: Option<&PathBuf>) -> anyhow::Result<()> {
@@ -91,21 +91,9 @@ pub(super) fn run(seconds: f64, size: &str, model: Option<&PathBuf>) -> anyhow::
 
 /// Seconds `encoder` takes for `images` test images in its preferred batches.
 fn cnn_alone_s(encoder: &mut dyn vision::FrameEncoder, images: usize) -> anyhow::Result<f64> {
-    let (w, h) = encoder.spec().input_size();
-    let input = encoder.spec().manifest.input.clone();
-    let size = encoder.preferred_batch().max(1);
-    let mut batch = vision::ImageBatch::new(w, h);
-    for i in 0..size {
-        let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|p| ((p * 7 + i * 13) % 256) as u8).collect();
-        batch.push_planes(&vision::colour_image(&rgb, &input));
-    }
-    let start = Instant::now();
-    let mut done = 0;
-    while done < images {
-        std::hint::black_box(encoder.encode(&batch)?);
-        done += size;
-    }
-    Ok(start.elapsed().as_secs_f64() * images as f64 / done.max(1) as f64)
+    let batch = test_images(encoder.spec(), encoder.preferred_batch().max(1));
+    let t = vision::time_encoder(encoder, &batch, images)?;
+    Ok(t.seconds * images as f64 / t.images.max(1) as f64)
 }
 
 /// Waits for `child`; whether it succeeded, and its own peak resident memory in kB (where the
