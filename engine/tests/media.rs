@@ -341,6 +341,53 @@ fn a_failed_wav_write_leaves_nothing_and_keeps_the_old_file() {
     assert!(err.to_string().contains("no/such/folder/out.wav"), "{err}");
 }
 
+#[test]
+fn a_wav_written_block_by_block_is_the_wav_written_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<f32> = (0..9_000).map(|i| (i as f32 * 0.01).sin() * 0.7).collect();
+    let bext = media::BroadcastInfo { description: "d".into(), originator: "o".into(), time_reference: 48_000 };
+    for (format, info) in [(WavFormat::Pcm24, None), (WavFormat::Float32, None), (WavFormat::Pcm16, Some(&bext))] {
+        let whole = dir.path().join("whole.wav");
+        let blocks = dir.path().join("blocks.wav");
+        let _ = std::fs::remove_file(&blocks);
+        media::write_wav_with(&whole, &samples, 48_000, 2, format, info).unwrap();
+        let mut stream = media::WavStream::create(&blocks, 48_000, 2, format, info).unwrap();
+        for part in samples.chunks(2_000) {
+            stream.write(part).unwrap();
+        }
+        assert!(!blocks.exists(), "nothing at the path before the stream is finished");
+        stream.finish().unwrap();
+        let (whole, blocks) = (std::fs::read(&whole).unwrap(), std::fs::read(&blocks).unwrap());
+        assert_eq!(whole.len(), blocks.len());
+        if info.is_some() {
+            assert_eq!(&blocks[12..16], b"bext");
+            // Only the chunk's date and time of origination may differ (bytes 8 + 320..338).
+            let differing: Vec<usize> = (0..whole.len()).filter(|&i| whole[i] != blocks[i]).collect();
+            assert!(differing.iter().all(|i| (12 + 8 + 320..12 + 8 + 338).contains(i)), "{differing:?}");
+        } else {
+            assert_eq!(whole, blocks, "{format:?}");
+        }
+    }
+
+    // A stream dropped unfinished, or refused mid-way, leaves the earlier file as it was.
+    let path = dir.path().join("whole.wav");
+    let before = std::fs::read(&path).unwrap();
+    let mut stream = media::WavStream::create(&path, 48_000, 1, WavFormat::Pcm16, None).unwrap();
+    stream.write(&[0.5; 100]).unwrap();
+    drop(stream);
+    let mut stream = media::WavStream::create(&path, 48_000, 1, WavFormat::Pcm16, None).unwrap();
+    stream.write(&[0.5; 100]).unwrap();
+    let err = stream.write(&[0.1, f32::INFINITY]).unwrap_err();
+    assert!(err.to_string().contains("sample 101 is inf"), "{err}");
+    assert!(stream.write(&[0.1; 3]).is_ok(), "mono takes any count");
+    drop(stream);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary files left");
+    let mut stereo = media::WavStream::create(&path, 48_000, 2, WavFormat::Pcm16, None).unwrap();
+    let err = stereo.write(&[0.1; 3]).unwrap_err();
+    assert!(err.to_string().contains("3 samples do not divide into 2 channels"), "{err}");
+}
+
 /// Every packet of the best stream of `kind`: (pts in microseconds, bytes). Times are compared
 /// in microseconds because a muxer may choose another time base.
 fn packets(path: &Path, kind: ffmpeg_next::media::Type) -> Vec<(Option<i64>, Vec<u8>)> {

@@ -11,8 +11,10 @@ use foley_engine::predict::dataset::contact_target;
 use foley_engine::retrieval::{ClipDatabase, DatabaseBuilder, LabelledContact, LookSet, PRE_ROLL_S, hit_window};
 use foley_engine::sound::{CochleagramParams, cochleagram_of};
 use foley_engine::synthesis::{
-    CEILING, Method, PlacedHit, SynthOptions, render_retrieval, synthesize_prediction, track_len,
+    CEILING, Channels, Method, PlacedHit, SynthOptions, TrackBlocks, limit, place_clip, render_retrieval,
+    render_retrieval_in, render_stems, synthesize_prediction, track_len,
 };
+use foley_engine::timeline::sample_at;
 
 const RATE: usize = 48_000;
 
@@ -145,6 +147,82 @@ fn a_clip_lands_on_its_hits_exact_sample() {
     // Nothing before the pre-roll; the pre-roll fades in.
     assert!(track[..at - onset].iter().all(|&s| s == 0.0));
     assert!(track[at - onset + 1].abs() <= clip[1].abs());
+}
+
+/// Loud hits on and across the one-second block edges, one starting before the track and one
+/// running past its end, so the limiter works across blocks.
+fn hits_across_blocks(db: &ClipDatabase, len: usize) -> Vec<PlacedHit> {
+    let end_s = len as f64 / RATE as f64;
+    [-0.01, 0.2, 0.2005, 0.99, 0.9999, 1.0, 1.001, 1.999, 2.0, 2.5, end_s - 0.001]
+        .iter()
+        .enumerate()
+        .map(|(i, &time_s)| PlacedHit {
+            time_s,
+            material: Some(["wood", "metal", "glass"][i % 3].into()),
+            action: None,
+            strength: 1.0,
+            clip: Some(db.manifest.entries[i % db.len()].id.clone()),
+            gain_db: if i % 2 == 0 { 12.0 } else { 3.0 },
+            x: Some(i as f64 / 10.0),
+        })
+        .collect()
+}
+
+#[test]
+fn a_track_made_block_by_block_is_the_whole_track_mixed_and_limited_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build(dir.path());
+    let len = RATE * 5 / 2 + 123;
+    let hits = hits_across_blocks(&db, len);
+    // The reference: every clip placed on one whole track, then the whole track limited.
+    let mut whole = vec![0.0f32; len];
+    for h in &hits {
+        let i = db.find(h.clip.as_deref().unwrap()).unwrap();
+        let at = sample_at(h.time_s, 0.0, RATE as u32);
+        let gain = 10f32.powf(h.gain_db / 20.0);
+        place_clip(&mut whole, &db.clip_samples(i).unwrap(), db.manifest.entries[i].onset as usize, at, gain);
+    }
+    assert!(whole.iter().any(|s| s.abs() > 1.5), "the hits are loud enough for the limiter");
+    limit(&mut whole, RATE as u32);
+    let mut blocks = TrackBlocks::new(&db, &hits, len, Channels::Mono, false).unwrap();
+    let mut made = Vec::new();
+    let mut count = 0;
+    while let Some(block) = blocks.next_block().unwrap() {
+        assert!(block.stems.is_empty());
+        made.extend(block.mix);
+        count += 1;
+    }
+    assert!(count >= 3, "{count} blocks");
+    assert_eq!(made.len(), len);
+    assert_eq!(made, whole, "block by block is sample for sample the whole track");
+    assert_eq!(render_retrieval(&db, &hits, len).unwrap(), whole);
+}
+
+#[test]
+fn stems_made_block_by_block_sum_to_the_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build(dir.path());
+    let len = RATE * 3 + 7;
+    let hits = hits_across_blocks(&db, len);
+    for channels in [Channels::Mono, Channels::Stereo] {
+        let mix = render_retrieval_in(&db, &hits, len, channels).unwrap();
+        let stems = render_stems(&db, &hits, len, channels).unwrap();
+        let names: Vec<&str> = stems.iter().map(|s| s.material.as_str()).collect();
+        assert_eq!(names, ["wood", "metal", "glass"]);
+        let count = usize::from(channels.count());
+        assert_eq!(mix.len(), len * count);
+        let mut worst = 0.0f32;
+        for (i, &m) in mix.iter().enumerate() {
+            let sum: f32 = stems.iter().map(|s| s.samples[i]).sum();
+            assert_eq!(stems.iter().map(|s| s.samples.len()).min(), Some(len * count));
+            // Where the final clamp cut a peak the stems hold more than the mix.
+            if m.abs() < CEILING {
+                worst = worst.max((sum - m).abs());
+            }
+        }
+        assert!(worst < 1e-5, "{channels:?}: the stems differ from the mix by {worst}");
+        assert!(stems.iter().all(|s| s.samples.iter().any(|&v| v != 0.0)));
+    }
 }
 
 #[test]

@@ -115,6 +115,67 @@ pub fn load_database(model_dir: &Path) -> anyhow::Result<Option<ClipDatabase>> {
     ))
 }
 
+/// An output made beside its target, to be renamed onto it once every output is made.
+type Staged = (tempfile::TempPath, PathBuf);
+
+/// What a retrieval track is made of.
+struct Track<'a> {
+    hits: &'a [synthesis::PlacedHit],
+    len: usize,
+    channels: synthesis::Channels,
+    bext: &'a media::BroadcastInfo,
+}
+
+/// Writes the retrieval track to `wav` (and, with `--stems`, `mix.wav` and one WAV a material)
+/// block by block, so that memory stays flat with the video's length; returns the whole track
+/// only where `keep` asks for it (the muxer takes it whole), and the staged stems.
+fn write_retrieval(
+    db: &ClipDatabase,
+    track: &Track<'_>,
+    args: &SynthArgs,
+    wav: &Path,
+    keep: bool,
+) -> anyhow::Result<(Option<Vec<f32>>, Vec<Staged>)> {
+    let cannot_make = || format!("cannot make the track of {}", args.video.display());
+    let mut blocks = synthesis::TrackBlocks::new(db, track.hits, track.len, track.channels, args.stems.is_some())
+        .with_context(cannot_make)?;
+    let open = |staged: &Path, target: &Path| {
+        media::WavStream::create(staged, OUTPUT_SAMPLE_RATE, track.channels.count(), args.format, Some(track.bext))
+            .with_context(|| format!("cannot write {}", target.display()))
+    };
+    let mut mixes = vec![(open(wav, &args.output)?, args.output.clone())];
+    let mut stems = Vec::new();
+    let mut staged = Vec::new();
+    if let Some(dir) = &args.stems {
+        let mix = dir.join("mix.wav");
+        let temp = staged_output(&mix)?;
+        mixes.push((open(&temp, &mix)?, mix.clone()));
+        staged.push((temp, mix));
+        for material in blocks.stem_materials() {
+            let path = dir.join(format!("{material}.wav"));
+            let temp = staged_output(&path)?;
+            stems.push((open(&temp, &path)?, path.clone()));
+            staged.push((temp, path));
+        }
+    }
+    let mut kept = keep.then(|| Vec::with_capacity(track.len * usize::from(track.channels.count())));
+    while let Some(block) = blocks.next_block().with_context(cannot_make)? {
+        for (writer, target) in &mut mixes {
+            writer.write(&block.mix).with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        for ((writer, target), samples) in stems.iter_mut().zip(&block.stems) {
+            writer.write(samples).with_context(|| format!("cannot write {}", target.display()))?;
+        }
+        if let Some(kept) = &mut kept {
+            kept.extend_from_slice(&block.mix);
+        }
+    }
+    for (writer, target) in mixes.into_iter().chain(stems) {
+        writer.finish().with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok((kept, staged))
+}
+
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     check_output(&args.output, &["wav"])?;
     if let Some(v) = &args.video_out {
@@ -162,8 +223,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let options = SynthOptions { method, variation, ..SynthOptions::default() };
-    let made =
-        synthesis::synthesize_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
+    let placed =
+        synthesis::place_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
             bar.set_length(p.frames_total);
             bar.set_position(p.frames_done);
         });
@@ -171,40 +232,30 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if super::interrupt::requested() {
         bail!("nothing was written");
     }
-    let made = made.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
+    let made = placed.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
 
     // Every WAV and marker says where it is on an editor's timeline: the video's timecode.
     let info = made.video.clone().with_context(|| format!("the job did not read {}", args.video.display()))?;
     let bext = media::BroadcastInfo::for_video(&args.video, info.start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
-    let write = |path: &Path, samples: &[f32]| {
-        media::write_wav_with(path, samples, OUTPUT_SAMPLE_RATE, channels.count(), args.format, Some(&bext))
-    };
-    let track = match (&db, channels) {
-        (Some(db), synthesis::Channels::Stereo) => {
-            synthesis::render_retrieval_in(db, &made.hits, made.track.len(), channels)
-                .with_context(|| format!("cannot make the stereo track of {}", args.video.display()))?
-        }
-        _ => made.track.clone(),
-    };
+    let len = made.track_len();
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
     let wav = staged_output(&args.output)?;
-    write(&wav, &track).with_context(|| format!("cannot write {}", args.output.display()))?;
-    let mut outputs = vec![(wav, args.output.clone())];
-    if let (Some(dir), Some(db)) = (&args.stems, &db) {
-        let stems = synthesis::render_stems(db, &made.hits, made.track.len(), channels)
-            .with_context(|| format!("cannot make the stems of {}", args.video.display()))?;
-        let mix = dir.join("mix.wav");
-        let staged = staged_output(&mix)?;
-        write(&staged, &track).with_context(|| format!("cannot write {}", mix.display()))?;
-        outputs.push((staged, mix));
-        for stem in stems {
-            let path = dir.join(format!("{}.wav", stem.material));
-            let staged = staged_output(&path)?;
-            write(&staged, &stem.samples).with_context(|| format!("cannot write {}", path.display()))?;
-            outputs.push((staged, path));
+    let (track_for_video, stems) = match &db {
+        Some(db) if method == Method::Retrieval => {
+            let track = Track { hits: &made.hits, len, channels, bext: &bext };
+            write_retrieval(db, &track, args, &wav, args.video_out.is_some())?
         }
-    }
+        _ => {
+            let track = synthesis::render_parametric(&made.cochleagram, &bundle.manifest.cochleagram, len)
+                .with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
+            media::write_wav_with(&wav, &track, OUTPUT_SAMPLE_RATE, channels.count(), args.format, Some(&bext))
+                .with_context(|| format!("cannot write {}", args.output.display()))?;
+            (Some(track), Vec::new())
+        }
+    };
+    let mut outputs = vec![(wav, args.output.clone())];
+    outputs.extend(stems);
     if let Some(path) = &args.hits {
         let csv = staged_output(path)?;
         synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
@@ -224,7 +275,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.video_out {
         let video = staged_output(path)?;
-        let sound = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples: track.clone() };
+        let samples = track_for_video.unwrap_or_default();
+        let sound = AudioTrack { rate: OUTPUT_SAMPLE_RATE, start_s: 0.0, samples };
         let bar = super::progress::bar(1000, "muxing");
         let muxed = media::mux_channels_with_progress(&args.video, &sound, channels.count(), &video, None, &mut |f| {
             bar.set_position((f * 1000.0) as u64);
@@ -263,7 +315,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     eprintln!(
         "wrote {} ({} samples at 48 kHz, {})",
         args.output.display(),
-        made.track.len(),
+        len,
         if args.stereo { "stereo" } else { "mono" }
     );
     for path in written {

@@ -25,7 +25,7 @@ pub use mux::{MuxAudioCodec, mux_audio, mux_audio_with_progress, mux_channels_wi
 pub use probe::{ProbeReport, StreamKind, StreamReport, probe};
 pub use proxy::{PROXY_MAX_SIZE, ProxyDecoder, ProxyEncoder, ProxyFrames, fit_within, proxy_size, scale_frame};
 pub use video::{VideoFrame, VideoInfo, VideoReader, VideoReaderOptions};
-pub use wav::{BroadcastInfo, WavFormat, write_wav, write_wav_with};
+pub use wav::{BroadcastInfo, WavFormat, WavStream, write_wav, write_wav_with};
 
 /// Initialises FFmpeg once per process. Every entry point of this module calls it; calling it again
 /// is free.

@@ -1,11 +1,13 @@
 //! Writing WAV files with hound, atomically.
 
+use std::fs::File;
 use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::MediaError;
+use super::atomic::PendingFile;
 
 /// Sample encoding of a written WAV file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,73 +103,132 @@ pub fn write_wav_with(
     format: WavFormat,
     bext: Option<&BroadcastInfo>,
 ) -> Result<(), MediaError> {
-    if channels == 0 || !samples.len().is_multiple_of(usize::from(channels)) {
-        return Err(MediaError::InvalidArgument(format!(
-            "{} samples do not divide into {channels} channels",
-            samples.len()
-        )));
-    }
-    if rate == 0 {
-        return Err(MediaError::InvalidArgument("sample rate 0".to_owned()));
-    }
-    if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
-        return Err(MediaError::InvalidArgument(format!("sample {i} is {} (not a finite number)", samples[i])));
-    }
-    let (bits_per_sample, sample_format) = match format {
-        WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
-        WavFormat::Pcm24 => (24, hound::SampleFormat::Int),
-        WavFormat::Float32 => (32, hound::SampleFormat::Float),
-    };
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample, sample_format };
-    super::atomic::write_atomically(path, |file| {
-        let Some(bext) = bext else { return write_samples(BufWriter::new(file), spec, samples, format) };
-        // hound writes RIFF, fmt and data; the bext chunk goes in after the RIFF header. The
-        // plain file goes to an unnamed temporary file beside the output first, then is copied
-        // in blocks, so a long track is never held twice in memory.
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut plain = BufWriter::new(tempfile::tempfile_in(dir)?);
-        write_samples(&mut plain, spec, samples, format)?;
-        let mut plain = plain.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-        let plain_len = plain.seek(SeekFrom::End(0))?;
-        let chunk = bext.chunk();
-        let riff_size = u32::try_from(plain_len - 8 + chunk.len() as u64)
-            .map_err(|_| std::io::Error::other("the track is too long for a WAV file"))?;
-        let mut out = BufWriter::new(file);
-        out.write_all(b"RIFF")?;
-        out.write_all(&riff_size.to_le_bytes())?;
-        out.write_all(b"WAVE")?;
-        out.write_all(&chunk)?;
-        plain.seek(SeekFrom::Start(12))?;
-        std::io::copy(&mut plain, &mut out)?;
-        out.flush()
-    })
+    let mut wav = WavStream::create(path, rate, channels, format, bext)?;
+    wav.write(samples)?;
+    wav.finish()
 }
 
-fn write_samples<W: std::io::Write + std::io::Seek>(
-    out: W,
-    spec: hound::WavSpec,
-    samples: &[f32],
+/// A WAV file written block by block, so a track need not be held whole: it appears at its path
+/// only once [`WavStream::finish`] succeeds (until then it is a temporary file beside it, removed
+/// if the stream is dropped). The same rules as [`write_wav_with`].
+pub struct WavStream {
+    path: PathBuf,
+    pending: PendingFile,
+    writer: hound::WavWriter<BufWriter<File>>,
     format: WavFormat,
-) -> std::io::Result<()> {
-    let mut writer = hound::WavWriter::new(out, spec).map_err(hound_io)?;
-    match format {
-        WavFormat::Pcm16 => {
-            for &s in samples {
-                writer.write_sample((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16).map_err(hound_io)?;
-            }
-        }
-        WavFormat::Pcm24 => {
-            for &s in samples {
-                writer.write_sample((s.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32).map_err(hound_io)?;
-            }
-        }
-        WavFormat::Float32 => {
-            for &s in samples {
-                writer.write_sample(s).map_err(hound_io)?;
-            }
-        }
+    channels: usize,
+    written: u64,
+    /// With a `bext` chunk: the samples go to an unnamed temporary file first (hound writes RIFF,
+    /// fmt and data only), copied after the chunk at the end; this is the chunk and the file.
+    broadcast: Option<(Vec<u8>, File)>,
+}
+
+impl std::fmt::Debug for WavStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavStream").field("path", &self.path).field("written", &self.written).finish_non_exhaustive()
     }
-    writer.finalize().map_err(hound_io)
+}
+
+impl WavStream {
+    /// Starts a WAV file at `path` of `channels` at `rate`.
+    pub fn create(
+        path: &Path,
+        rate: u32,
+        channels: u16,
+        format: WavFormat,
+        bext: Option<&BroadcastInfo>,
+    ) -> Result<Self, MediaError> {
+        if channels == 0 {
+            return Err(MediaError::InvalidArgument("a WAV file of 0 channels".to_owned()));
+        }
+        if rate == 0 {
+            return Err(MediaError::InvalidArgument("sample rate 0".to_owned()));
+        }
+        let (bits_per_sample, sample_format) = match format {
+            WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+            WavFormat::Pcm24 => (24, hound::SampleFormat::Int),
+            WavFormat::Float32 => (32, hound::SampleFormat::Float),
+        };
+        let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample, sample_format };
+        let (pending, file) = PendingFile::beside(path)?;
+        let write_err = |source| MediaError::Write { path: path.to_path_buf(), source };
+        let (target, broadcast) = match bext {
+            None => (file, None),
+            Some(bext) => {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let plain = tempfile::tempfile_in(dir).map_err(write_err)?;
+                // Two handles on the unnamed file: hound's writer owns one, the copy reads the other.
+                let reader = plain.try_clone().map_err(write_err)?;
+                drop(file);
+                (plain, Some((bext.chunk(), reader)))
+            }
+        };
+        let writer = hound::WavWriter::new(BufWriter::new(target), spec).map_err(|e| write_err(hound_io(e)))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            pending,
+            writer,
+            format,
+            channels: usize::from(channels),
+            written: 0,
+            broadcast,
+        })
+    }
+
+    /// Appends interleaved whole frames.
+    pub fn write(&mut self, samples: &[f32]) -> Result<(), MediaError> {
+        if !samples.len().is_multiple_of(self.channels) {
+            return Err(MediaError::InvalidArgument(format!(
+                "{} samples do not divide into {} channels",
+                samples.len(),
+                self.channels
+            )));
+        }
+        if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(MediaError::InvalidArgument(format!(
+                "sample {} is {} (not a finite number)",
+                self.written + i as u64,
+                samples[i]
+            )));
+        }
+        let writer = &mut self.writer;
+        let written: Result<(), hound::Error> = match self.format {
+            WavFormat::Pcm16 => {
+                samples.iter().try_for_each(|&s| writer.write_sample((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16))
+            }
+            WavFormat::Pcm24 => {
+                samples.iter().try_for_each(|&s| writer.write_sample((s.clamp(-1.0, 1.0) * 8_388_607.0).round() as i32))
+            }
+            WavFormat::Float32 => samples.iter().try_for_each(|&s| writer.write_sample(s)),
+        };
+        written.map_err(|e| MediaError::Write { path: self.path.clone(), source: hound_io(e) })?;
+        self.written += samples.len() as u64;
+        Ok(())
+    }
+
+    /// Completes the file and renames it onto its path.
+    pub fn finish(self) -> Result<(), MediaError> {
+        let Self { path, pending, writer, broadcast, .. } = self;
+        let write_err = |source| MediaError::Write { path: path.clone(), source };
+        writer.finalize().map_err(|e| write_err(hound_io(e)))?;
+        if let Some((chunk, mut plain)) = broadcast {
+            let copied = (|| {
+                let plain_len = plain.seek(SeekFrom::End(0))?;
+                let riff_size = u32::try_from(plain_len - 8 + chunk.len() as u64)
+                    .map_err(|_| std::io::Error::other("the track is too long for a WAV file"))?;
+                let mut out = BufWriter::new(File::create(pending.path())?);
+                out.write_all(b"RIFF")?;
+                out.write_all(&riff_size.to_le_bytes())?;
+                out.write_all(b"WAVE")?;
+                out.write_all(&chunk)?;
+                plain.seek(SeekFrom::Start(12))?;
+                std::io::copy(&mut plain, &mut out)?;
+                out.flush()
+            })();
+            copied.map_err(write_err)?;
+        }
+        pending.commit()
+    }
 }
 
 fn hound_io(err: hound::Error) -> std::io::Error {

@@ -111,6 +111,48 @@ pub fn render_parametric(
     Ok(track)
 }
 
+/// What the job decided before any sound is made: the hits, and what they were read from. A
+/// [`Synthesis`] is this with its track rendered; a long track can instead be written block by
+/// block ([`super::TrackBlocks`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub method: Method,
+    pub hits: Vec<PlacedHit>,
+    /// The predicted cochleagram the hits were read from.
+    pub cochleagram: Cochleagram,
+    /// The video's length: the end of its last frame, seconds.
+    pub duration_s: f64,
+    /// The material read from the video's look, when the clip database can read it.
+    pub material: Option<String>,
+    /// The video's facts, where the hits were placed from the video itself.
+    pub video: Option<VideoInfo>,
+    /// Where each frame changed, from the same source.
+    pub motion: Option<FrameMotion>,
+}
+
+impl Placement {
+    /// Samples in its track.
+    #[must_use]
+    pub fn track_len(&self) -> usize {
+        track_len(self.duration_s)
+    }
+
+    /// Renders the whole (mono) track: the clips at the hits, or the parametric resynthesis of
+    /// the cochleagram by `params`.
+    pub fn render(self, db: Option<&ClipDatabase>, params: &CochleagramParams) -> Result<Synthesis, SynthesisError> {
+        let len = self.track_len();
+        let track = match self.method {
+            Method::Retrieval => {
+                let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
+                render_retrieval(db, &self.hits, len)?
+            }
+            Method::Parametric => render_parametric(&self.cochleagram, params, len)?,
+        };
+        let Self { hits, cochleagram, duration_s, material, video, motion, .. } = self;
+        Ok(Synthesis { track, hits, cochleagram, duration_s, material, video, motion })
+    }
+}
+
 /// Makes the track of a predicted sound for a video of `duration_s`: clips (or the parametric
 /// resynthesis) at the prediction's hits.
 pub fn synthesize_prediction(
@@ -121,11 +163,23 @@ pub fn synthesize_prediction(
     options: &SynthOptions,
     look: Option<Look<'_>>,
 ) -> Result<Synthesis, SynthesisError> {
-    let len = track_len(duration_s);
+    place_prediction(predicted, duration_s, db, params, options, look)?.render(db, params)
+}
+
+/// The hits of a predicted sound for a video of `duration_s`, each with its clip (for
+/// retrieval), before any sound is made.
+pub fn place_prediction(
+    predicted: PredictedSound,
+    duration_s: f64,
+    db: Option<&ClipDatabase>,
+    params: &CochleagramParams,
+    options: &SynthOptions,
+    look: Option<Look<'_>>,
+) -> Result<Placement, SynthesisError> {
     let detected = predicted.hits(&options.hit_params, &options.contact_params);
     let predicted = predicted.cochleagram;
     let mut material = None;
-    let (track, hits) = match options.method {
+    let hits = match options.method {
         Method::Retrieval => {
             let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
             db.check_compatible(params)?;
@@ -139,31 +193,35 @@ pub fn synthesize_prediction(
                 material.as_deref(),
                 &options.variation,
             );
-            let hits: Vec<PlacedHit> = chosen.into_iter().map(|(h, _)| h).collect();
-            (render_retrieval(db, &hits, len)?, hits)
+            chosen.into_iter().map(|(h, _)| h).collect()
         }
-        Method::Parametric => {
-            let hits = detected
-                .iter()
-                .map(|h| PlacedHit {
-                    time_s: h.time_s,
-                    material: None,
-                    action: None,
-                    strength: h.strength,
-                    clip: None,
-                    gain_db: 0.0,
-                    x: None,
-                })
-                .collect();
-            (render_parametric(&predicted, params, len)?, hits)
-        }
+        Method::Parametric => detected
+            .iter()
+            .map(|h| PlacedHit {
+                time_s: h.time_s,
+                material: None,
+                action: None,
+                strength: h.strength,
+                clip: None,
+                gain_db: 0.0,
+                x: None,
+            })
+            .collect(),
     };
-    Ok(Synthesis { track, hits, cochleagram: predicted, duration_s, material, video: None, motion: None })
+    Ok(Placement {
+        method: options.method,
+        hits,
+        cochleagram: predicted,
+        duration_s,
+        material,
+        video: None,
+        motion: None,
+    })
 }
 
 /// Encodes `video`, predicts its cochleagram and makes its (mono) track; each hit has its place
-/// in the picture, for a stereo render. Memory stays flat with the video's length: features are
-/// consumed as they are computed.
+/// in the picture, for a stereo render. Memory stays flat with the video's length up to the
+/// track: features are consumed as they are computed.
 pub fn synthesize_video(
     video: &Path,
     bundle: &ModelBundle,
@@ -173,6 +231,20 @@ pub fn synthesize_video(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
 ) -> Result<Synthesis, SynthesisError> {
+    place_video(video, bundle, db, encoder, options, cancel, progress)?.render(db, &bundle.manifest.cochleagram)
+}
+
+/// Encodes `video`, predicts its cochleagram and places its hits (each with its place in the
+/// picture), making no sound yet: memory stays flat with the video's length.
+pub fn place_video(
+    video: &Path,
+    bundle: &ModelBundle,
+    db: Option<&ClipDatabase>,
+    encoder: &mut dyn FrameEncoder,
+    options: &SynthOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<Placement, SynthesisError> {
     if options.method == Method::Retrieval {
         let db =
             db.ok_or_else(|| SynthesisError::NoDatabase(format!("none beside the model in {}", bundle.dir.display())))?;
@@ -181,7 +253,7 @@ pub fn synthesize_video(
     let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
     let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
-    let mut made = synthesize_prediction(
+    let mut placed = place_prediction(
         prediction.sound,
         prediction.duration_s,
         db,
@@ -189,10 +261,10 @@ pub fn synthesize_video(
         options,
         Some(look),
     )?;
-    for hit in &mut made.hits {
+    for hit in &mut placed.hits {
         hit.x = prediction.motion.x_at(hit.time_s);
     }
-    made.video = prediction.video;
-    made.motion = Some(prediction.motion);
-    Ok(made)
+    placed.video = prediction.video;
+    placed.motion = Some(prediction.motion);
+    Ok(placed)
 }

@@ -54,7 +54,7 @@ pub fn limit(track: &mut [f32], rate: u32) {
 /// Scales every frame of an interleaved `track` of `channels` by the limiter's gain for it, read
 /// from the frame's loudest channel, in place and in one pass: memory does not grow with the
 /// track. Returns whether the limiter had anything to do.
-pub(crate) fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> bool {
+fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> bool {
     let channels = channels.max(1);
     if track.chunks_exact(channels).all(|f| loudest(f) <= CEILING) {
         return false;
@@ -74,24 +74,8 @@ pub(crate) fn limit_frames(track: &mut [f32], channels: usize, rate: u32) -> boo
     true
 }
 
-/// The gain per frame that [`limit_frames`] applies to an interleaved `track` of `channels`;
-/// `None` where the track is under the ceiling. Stems multiplied by their mix's gain sum to the
-/// limited mix.
-#[must_use]
-pub fn limiter_gain(track: &[f32], channels: usize, rate: u32) -> Option<Vec<f32>> {
-    let frames = track.chunks_exact(channels.max(1));
-    if frames.clone().all(|f| loudest(f) <= CEILING) {
-        return None;
-    }
-    let mut pass = LimiterPass::new(frames.len(), rate);
-    let mut gains = Vec::with_capacity(frames.len());
-    gains.extend(frames.filter_map(|f| pass.push(loudest(f)).map(|(_, g)| g)));
-    gains.extend(pass.finish().into_iter().map(|(_, g)| g));
-    Some(gains)
-}
-
 /// A frame's loudest channel: what the limiter reads, so that it never moves a sound's place.
-fn loudest(frame: &[f32]) -> f32 {
+pub(super) fn loudest(frame: &[f32]) -> f32 {
     frame.iter().fold(0.0f32, |m, s| m.max(s.abs()))
 }
 
@@ -102,7 +86,7 @@ fn loudest(frame: &[f32]) -> f32 {
 /// recovering towards 1 at the release rate. Both spans end an attack after the frame, so a
 /// frame's gain is known 2 attacks after it: the pass holds about 4 attacks of values, whatever
 /// the length.
-struct LimiterPass {
+pub(super) struct LimiterPass {
     n: usize,
     release: f32,
     /// Needs not yet out of every floor window, increasing from the front: (frame, need).
@@ -118,7 +102,7 @@ struct LimiterPass {
 }
 
 impl LimiterPass {
-    fn new(n: usize, rate: u32) -> Self {
+    pub(super) fn new(n: usize, rate: u32) -> Self {
         Self {
             n,
             release: 1.0 - (-1.0 / (LIMITER_RELEASE_S * rate as f32)).exp(),
@@ -135,7 +119,7 @@ impl LimiterPass {
 
     /// Takes the next frame's control value; returns the gain of the frame 2 attacks before it
     /// (frame and gain) once that is known.
-    fn push(&mut self, control: f32) -> Option<(usize, f32)> {
+    pub(super) fn push(&mut self, control: f32) -> Option<(usize, f32)> {
         let k = self.pushed;
         self.pushed += 1;
         let need = if control > CEILING { CEILING / control } else { 1.0 };
@@ -150,7 +134,7 @@ impl LimiterPass {
     }
 
     /// The gains not yet returned, once every frame was pushed.
-    fn finish(mut self) -> Vec<(usize, f32)> {
+    pub(super) fn finish(mut self) -> Vec<(usize, f32)> {
         for j in self.sum_lo + self.floors.len()..self.n {
             self.add_floor(j);
         }
@@ -186,6 +170,20 @@ impl LimiterPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The gain per frame that [`limit_frames`] applies to an interleaved `track` of `channels`;
+    /// `None` where the track is under the ceiling.
+    fn limiter_gain(track: &[f32], channels: usize, rate: u32) -> Option<Vec<f32>> {
+        let frames = track.chunks_exact(channels.max(1));
+        if frames.clone().all(|f| loudest(f) <= CEILING) {
+            return None;
+        }
+        let mut pass = LimiterPass::new(frames.len(), rate);
+        let mut gains = Vec::with_capacity(frames.len());
+        gains.extend(frames.filter_map(|f| pass.push(loudest(f)).map(|(_, g)| g)));
+        gains.extend(pass.finish().into_iter().map(|(_, g)| g));
+        Some(gains)
+    }
 
     #[test]
     fn the_onset_lands_on_its_sample_and_the_edges_fade() {

@@ -3,6 +3,7 @@
 //! resynthesis), mixed and limited, as long as the video; mono, or stereo with each hit panned to
 //! where it happened in the picture.
 
+mod blocks;
 mod error;
 mod hits_csv;
 mod job;
@@ -11,12 +12,14 @@ mod mix;
 mod render;
 mod retrieve;
 
+pub use blocks::{TrackBlock, TrackBlocks};
 pub use error::SynthesisError;
 pub use hits_csv::{HITS_HEADER, PlacedHit, read_placed_hits, write_placed_hits};
 pub use job::{
-    Look, Method, SynthOptions, Synthesis, render_parametric, synthesize_prediction, synthesize_video, track_len,
+    Look, Method, Placement, SynthOptions, Synthesis, place_prediction, place_video, render_parametric,
+    synthesize_prediction, synthesize_video, track_len,
 };
 pub use markers::{MARKERS_CSV_HEADER, MarkerClock, write_markers_csv, write_markers_edl};
-pub use mix::{CEILING, limit, limiter_gain, place_clip};
+pub use mix::{CEILING, limit, place_clip};
 pub use render::{Channels, Stem, pan_gains, render_retrieval, render_retrieval_in, render_stems};
 pub use retrieve::{GAIN_RANGE_DB, NEAR_EQUAL, Variation, choose_clips, gain_db};

@@ -1,14 +1,11 @@
 //! The clips of placed hits mixed into a track: mono, or stereo with each hit panned to where its
 //! contact happened in the picture; whole, or one stem per material.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::mix::{CEILING, limit_frames, limiter_gain, place_clip, place_clip_in_channel};
+use super::blocks::TrackBlocks;
 use super::{PlacedHit, SynthesisError};
 use crate::retrieval::ClipDatabase;
-use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
 
 /// How many channels a track has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,18 +41,15 @@ pub fn render_retrieval(db: &ClipDatabase, hits: &[PlacedHit], len: usize) -> Re
 }
 
 /// Mixes the clips named by `hits` into `len` frames of `channels` (interleaved), limited to
-/// -1 dBFS with one gain for every channel, so the limiter never moves a sound's place.
+/// -1 dBFS with one gain for every channel, so the limiter never moves a sound's place. A track
+/// too long to hold is written block by block through [`TrackBlocks`] instead.
 pub fn render_retrieval_in(
     db: &ClipDatabase,
     hits: &[PlacedHit],
     len: usize,
     channels: Channels,
 ) -> Result<Vec<f32>, SynthesisError> {
-    let mut track = place_hits(db, hits, len, channels)?;
-    if limit_frames(&mut track, usize::from(channels.count()), OUTPUT_SAMPLE_RATE) {
-        track.iter_mut().for_each(|s| *s = s.clamp(-CEILING, CEILING));
-    }
-    Ok(track)
+    Ok(TrackBlocks::new(db, hits, len, channels, false)?.collect()?.0)
 }
 
 /// One material's part of a retrieval track.
@@ -77,68 +71,7 @@ pub fn render_stems(
     len: usize,
     channels: Channels,
 ) -> Result<Vec<Stem>, SynthesisError> {
-    let mut stems: Vec<Stem> = Vec::new();
-    for hit in hits {
-        let material = hit.material.clone().unwrap_or_else(|| "unknown".to_owned());
-        if !stems.iter().any(|s| s.material == material) {
-            let own: Vec<PlacedHit> =
-                hits.iter().filter(|h| h.material.as_deref().unwrap_or("unknown") == material).cloned().collect();
-            stems.push(Stem { material, samples: place_hits(db, &own, len, channels)? });
-        }
-    }
-    let mut mix = vec![0.0f32; len * usize::from(channels.count())];
-    for stem in &stems {
-        for (m, s) in mix.iter_mut().zip(&stem.samples) {
-            *m += s;
-        }
-    }
-    if let Some(gain) = limiter_gain(&mix, usize::from(channels.count()), OUTPUT_SAMPLE_RATE) {
-        for stem in &mut stems {
-            apply(&mut stem.samples, &gain, channels);
-        }
-    }
-    Ok(stems)
-}
-
-fn apply(track: &mut [f32], gain: &[f32], channels: Channels) {
-    for (frame, g) in track.chunks_exact_mut(usize::from(channels.count())).zip(gain) {
-        frame.iter_mut().for_each(|s| *s *= g);
-    }
-}
-
-/// The clips of `hits` placed on `len` silent frames of `channels`, not limited.
-fn place_hits(
-    db: &ClipDatabase,
-    hits: &[PlacedHit],
-    len: usize,
-    channels: Channels,
-) -> Result<Vec<f32>, SynthesisError> {
-    // Interleaved from the start: a stereo track is never held twice.
-    let count = usize::from(channels.count());
-    let mut track = vec![0.0f32; len * count];
-    let mut clips: HashMap<usize, Vec<f32>> = HashMap::new();
-    for hit in hits {
-        let Some(id) = hit.clip.as_deref() else { continue };
-        let index = db.find(id).ok_or_else(|| {
-            SynthesisError::NoDatabase(format!("the clip `{id}` is not in the database in {}", db.dir.display()))
-        })?;
-        let clip = match clips.entry(index) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(db.clip_samples(index)?),
-        };
-        let at = sample_at(hit.time_s, 0.0, OUTPUT_SAMPLE_RATE);
-        let onset = db.manifest.entries[index].onset as usize;
-        let gain = 10f32.powf(hit.gain_db / 20.0);
-        match channels {
-            Channels::Mono => place_clip(&mut track, clip, onset, at, gain),
-            Channels::Stereo => {
-                for (channel, pan) in pan_gains(hit.x).into_iter().enumerate() {
-                    place_clip_in_channel(&mut track, count, channel, clip, onset, at, gain * pan);
-                }
-            }
-        }
-    }
-    Ok(track)
+    Ok(TrackBlocks::new(db, hits, len, channels, true)?.collect()?.1)
 }
 
 #[cfg(test)]
