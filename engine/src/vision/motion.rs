@@ -42,16 +42,15 @@ impl FrameMotion {
         let width = width.max(1);
         let rows = gray.len() / width;
         let (mut energy, mut moment) = (0.0f32, 0.0f32);
-        if let Some(previous) = self.previous.as_ref().filter(|p| p.len() == gray.len() && rows > 0) {
-            let mut columns = vec![0.0f32; width];
-            let mut row_sums = vec![0.0f32; rows];
-            let diff = |i: usize| {
-                let d = (gray[i] - previous[i]).abs();
-                if d > NOISE_LEVEL { d } else { 0.0 }
-            };
-            for (r, sum) in row_sums.iter_mut().enumerate() {
-                *sum = (r * width..(r + 1) * width).map(diff).sum();
+        if let Some(previous) = self.previous.as_mut().filter(|p| p.len() == gray.len() && rows > 0) {
+            // The previous frame's buffer takes each pixel's change (it gets this frame's gray
+            // levels below), so every difference is computed once.
+            for (p, &g) in previous.iter_mut().zip(gray) {
+                let d = (g - *p).abs();
+                *p = if d > NOISE_LEVEL { d } else { 0.0 };
             }
+            let diffs: &[f32] = previous;
+            let row_sums: Vec<f32> = diffs.chunks_exact(width).map(|row| row.iter().sum()).collect();
             let total: f32 = row_sums.iter().sum();
             if total > 0.0 {
                 let mut above = 0.0;
@@ -64,9 +63,10 @@ impl FrameMotion {
                     .unwrap_or(rows - 1);
                 let half = (BAND_HALF_HEIGHT * rows as f32).round() as usize;
                 let band = centre.saturating_sub(half)..(centre + half).min(rows);
+                let mut columns = vec![0.0f32; width];
                 for r in band.filter(|&r| row_sums[r] > 0.0) {
-                    for (c, column) in columns.iter_mut().enumerate() {
-                        *column += diff(r * width + c);
+                    for (column, d) in columns.iter_mut().zip(&diffs[r * width..(r + 1) * width]) {
+                        *column += d;
                     }
                 }
                 energy = columns.iter().sum();

@@ -119,7 +119,18 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
         }
     }
 
-    // Add a hit at the playhead, then undo it.
+    // Add a hit at the playhead, then undo it; the playhead first goes where something moves, so
+    // that the added hit has a place in the picture to take.
+    let moving = {
+        let session = h.state().session.as_ref().unwrap();
+        let motion = session.generated.synthesis.motion.as_ref().expect("the generation keeps the motion");
+        (1..90)
+            .map(|k| f64::from(k) * 0.05)
+            .find(|&t| (-2..=2).all(|d| motion.x_at(t + f64::from(d) * 0.02).is_some()))
+            .expect("the test video moves somewhere")
+    };
+    h.state_mut().player.as_mut().unwrap().seek(moving);
+    settle(&mut h, |app| app.player.as_ref().is_some_and(|p| !p.seeking()));
     let before = h.state().session.as_ref().unwrap().track.clone();
     let hits_before = h.state().session.as_ref().unwrap().hits.hits().to_vec();
     h.get_by_label("Add hit at playhead").click();
@@ -133,6 +144,7 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
         let motion = session.generated.synthesis.motion.as_ref().expect("the generation keeps the motion");
         assert!(!motion.is_empty());
         let added = session.hits.hits().iter().find(|hit| !hits_before.contains(hit)).expect("the added hit");
+        assert!(added.x.is_some(), "a hit added where something moves at {:.3} s has a place", added.time_s);
         assert_eq!(added.x, motion.x_at(added.time_s));
     }
     h.get_by_label("Undo").click();
