@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), builds foley, and runs the main job on the built-in demo: a silent
-# 10 s video of a drumstick striking a surface (drawn by foley's scene generator in the style the
+# 10 s video of a drumstick striking a surface (filmed by foley's scene generator in the look the
 # shipped model learned from, its sound removed) gets its sound back with `foley synth`: the
 # default model predicts the sound from the frames, and real recorded clips are placed at the
 # predicted hits. With a display it ends by
@@ -14,12 +14,14 @@ echo "==> building foley (release)"
 cargo build --release --locked -p foley-app
 FOLEY=${CARGO_TARGET_DIR:-$ROOT/target}/release/foley
 DEMO=$CACHE/demo
-SCENE=$DEMO/scene
-SILENT=$DEMO/silent.mp4
+# A scene in the look the shipped model learned from (photos of real surfaces); the names differ
+# from those of the drawn scene demos of earlier versions left in the cache.
+SCENE=$DEMO/photo-scene
+SILENT=$DEMO/photo-silent.mp4
 if [ ! -f "$SILENT" ]; then
-    echo "==> drawing the demo scene (test recordings only, which the model never heard)"
+    echo "==> filming the demo scene (test photos and recordings only, which the model never saw or heard)"
     rm -rf "$SCENE"
-    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0 --style drawn
+    "$FOLEY" dataset synth --out "$SCENE" --videos 1 --seconds 10 --seed 7 --split 0 --negatives 0
     # The user's situation: a video without its sound.
     ffmpeg -nostdin -v error -y -i "$SCENE/synth-7-00000_denoised.mp4" -an -c:v copy "$SILENT.part.mp4"
     mv "$SILENT.part.mp4" "$SILENT"

@@ -694,16 +694,18 @@ fn synth_writes_stems_that_sum_to_the_mix() {
     assert!(!run.status.success() && stderr(&run).contains("--stems needs --method retrieval"), "{}", stderr(&run));
 }
 
-/// `--stereo`: each hit is panned to where it happens in the picture. On drawn videos whose
-/// contact positions are known, the hits CSV's `x` puts at least 90% of the hits matched to a
-/// contact away from the centre on the contact's side, and the WAV is louder on that side there;
+/// `--stereo`: each hit is panned to where it happens in the picture. On generated videos whose
+/// contact positions are known, the hits CSV's `x` puts at least 80% of the hits matched to a
+/// contact away from the centre on the contact's side (the motion reading alone gets 88% on photo
+/// scenes: `contacts_are_read_on_their_side_of_the_picture`), and the WAV is always louder on the
+/// side of its `x`;
 /// the stereo stems sum to the stereo mix, and `--video-out` carries two channels.
 #[test]
 fn synth_stereo_places_each_hit_on_its_side_of_the_picture() {
     let dir = tempfile::tempdir().unwrap();
-    let data = generated_dataset_with(dir.path(), 4, 10, 32, "0", &["--style", "drawn"]);
+    let data = generated_dataset_with(dir.path(), 6, 10, 32, "0", &["--negatives", "0"]);
     let (mut right, mut judged) = (0, 0);
-    for k in 0..4 {
+    for k in 0..6 {
         let id = format!("synth-32-{k:05}");
         let video = data.join(format!("{id}_denoised.mp4"));
         let (wav, hits, stems, muxed) = (
@@ -771,7 +773,7 @@ fn synth_stereo_places_each_hit_on_its_side_of_the_picture() {
     }
     eprintln!("{right} of {judged} hits matched to contacts away from the centre are on their side");
     assert!(judged >= 8, "only {judged} hits matched contacts away from the centre");
-    assert!(right * 10 >= judged * 9, "{right} of {judged} hits on their contact's side");
+    assert!(right * 10 >= judged * 8, "{right} of {judged} hits on their contact's side");
 
     let run = foley(&[
         "synth",

@@ -36,7 +36,8 @@ pub struct TrainArgs {
     /// Width the 2560-d features are projected to first.
     #[arg(long, default_value_t = TrainOptions::default().projection)]
     pub projection: usize,
-    /// Epochs without a better validation loss before stopping.
+    /// Epochs without a better validation hit AP before stopping (the best epoch is the one with
+    /// the best validation hit AP, the lower loss breaking ties).
     #[arg(long, default_value_t = TrainOptions::default().patience)]
     pub patience: usize,
     /// Weight of the contact head's loss beside the cochleagram's; 0 trains a model without the
@@ -132,12 +133,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eprintln!("continued the run in {} from epoch {epoch}, batch {batch}", args.out.display());
     }
     eprintln!(
-        "model in {} ({} weights; {} training and {} validation videos); best epoch {}: validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}",
+        "model in {} ({} weights; {} training and {} validation videos); best epoch {}: validation hit AP {:.3}, loss {:.4}, band correlation {:.3}, hit F1 {:.3}",
         args.out.display(),
         report.parameters,
         report.train_videos,
         report.validation_videos,
         report.best.epoch,
+        report.best.hit_ap,
         report.best.loss,
         report.best.band_correlation,
         report.best.hit_f1

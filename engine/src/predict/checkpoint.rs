@@ -25,6 +25,10 @@ pub(super) struct CheckpointState {
     pub(super) weights_file: String,
     pub(super) history: Vec<EpochRow>,
     pub(super) best_val_loss: f64,
+    /// The best epoch's validation hit AP (`None` before the first epoch, and in checkpoints
+    /// written before epochs were chosen by it).
+    #[serde(default)]
+    pub(super) best_val_ap: Option<f64>,
     pub(super) epochs_since_best: usize,
     pub(super) stopped_early: bool,
 }

@@ -3,7 +3,10 @@
 //! Windows of consecutive steps are cut at random places from the training videos (deterministic
 //! for the seed and epoch), batched, and fitted with Adam on the robust loss. After every epoch
 //! the whole held-out validation videos are predicted and scored; the best weights so far are the
-//! bundle in the output folder, and training stops early when validation stops improving.
+//! bundle in the output folder, and training stops early when validation stops improving. The
+//! best epoch is the one whose hits rank best on the validation videos (hit AP, what a user hears
+//! as hits found and hits invented), the loss breaking ties: the loss, mostly the cochleagram's
+//! regression, can rise while hit detection still improves.
 //!
 //! A checkpoint (weights, Adam's moments, the position in the epoch, the history) is written
 //! atomically every half minute and at each epoch's end, so a run that is killed continues from
@@ -132,6 +135,20 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
 }
 
 /// The validation videos: a fixed share of the training list, chosen by the seed.
+/// Whether an epoch's validation `metrics` beat the best so far (its hit AP, then its loss).
+fn is_better(metrics: &ValidationMetrics, best_ap: Option<f64>, best_loss: f64) -> bool {
+    let ap = finite_or_zero(metrics.hit_ap);
+    match best_ap {
+        None => true,
+        Some(best) => ap > best || (ap == best && metrics.loss < best_loss),
+    }
+}
+
+/// An AP that is not a number (no contacts to rank) counts as none.
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
 fn split_validation(ids: &[String], share: f64, seed: u64) -> Vec<String> {
     let mut ids = ids.to_vec();
     ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_0a1d));
@@ -312,6 +329,7 @@ pub fn train(
                 weights_file: String::new(),
                 history: Vec::new(),
                 best_val_loss: f64::INFINITY,
+                best_val_ap: None,
                 epochs_since_best: 0,
                 stopped_early: false,
             };
@@ -396,8 +414,9 @@ pub fn train(
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
         state.history.push(row.clone());
-        if metrics.loss < state.best_val_loss {
+        if is_better(&metrics, state.best_val_ap, state.best_val_loss) {
             state.best_val_loss = metrics.loss;
+            state.best_val_ap = Some(finite_or_zero(metrics.hit_ap));
             state.epochs_since_best = 0;
             ModelBundle::save(out, &manifest_for(metrics, epoch), &params_out)?;
         } else {
@@ -421,4 +440,23 @@ pub fn train(
         train_videos: train_examples.len(),
         validation_videos: val_examples.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(hit_ap: f64, loss: f64) -> ValidationMetrics {
+        ValidationMetrics { hit_ap, loss, ..ValidationMetrics::default() }
+    }
+
+    #[test]
+    fn the_best_epoch_ranks_hits_best_and_the_loss_breaks_ties() {
+        assert!(is_better(&metrics(0.1, 5.0), None, f64::INFINITY), "the first epoch is the best so far");
+        assert!(is_better(&metrics(0.6, -2.0), Some(0.5), -3.0), "a better AP wins over a worse loss");
+        assert!(!is_better(&metrics(0.4, -9.0), Some(0.5), -3.0), "a better loss does not win over a worse AP");
+        assert!(is_better(&metrics(0.5, -3.5), Some(0.5), -3.0));
+        assert!(!is_better(&metrics(0.5, -2.5), Some(0.5), -3.0));
+        assert!(!is_better(&metrics(f64::NAN, -9.0), Some(0.1), -3.0), "no AP is no better");
+    }
 }
