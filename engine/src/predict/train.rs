@@ -240,7 +240,19 @@ fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictErro
     })?;
     let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
     let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
-    super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val)
+    super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val, best_epoch(history))
+}
+
+/// The epoch the bundle keeps, by the rule training follows ([`is_better`]).
+fn best_epoch(history: &[EpochRow]) -> Option<usize> {
+    let mut best: Option<(usize, f64, f64)> = None;
+    for r in history {
+        let metrics = ValidationMetrics { hit_ap: r.val_hit_ap, loss: r.val_loss, ..ValidationMetrics::default() };
+        if is_better(&metrics, best.map(|b| b.1), best.map_or(f64::INFINITY, |b| b.2)) {
+            best = Some((r.epoch, finite_or_zero(r.val_hit_ap), r.val_loss));
+        }
+    }
+    best.map(|b| b.0)
 }
 
 /// Trains on the `train` split of the dataset at `data`, writing the bundle, `metrics.csv`,
@@ -458,5 +470,24 @@ mod tests {
         assert!(is_better(&metrics(0.5, -3.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(0.5, -2.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(f64::NAN, -9.0), Some(0.1), -3.0), "no AP is no better");
+    }
+
+    #[test]
+    fn the_loss_curve_marks_the_epoch_the_rule_keeps() {
+        let row = |epoch, val_hit_ap, val_loss| EpochRow {
+            epoch,
+            train_loss: 0.0,
+            val_loss,
+            val_mse_per_step: 0.0,
+            val_band_correlation: 0.0,
+            val_hit_f1: 0.0,
+            val_hit_accuracy: 0.0,
+            val_hit_ap,
+            val_hit_median_error_ms: None,
+            seconds: 1.0,
+        };
+        assert_eq!(best_epoch(&[]), None);
+        let history = [row(1, 0.2, -1.0), row(2, 0.5, -3.0), row(3, 0.6, -2.0), row(4, 0.6, -2.5), row(5, 0.4, -4.0)];
+        assert_eq!(best_epoch(&history), Some(4));
     }
 }
