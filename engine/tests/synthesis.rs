@@ -239,15 +239,15 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     let options = SynthOptions::default();
     let made = synthesize_prediction(sound.clone(), duration, Some(&db), &params, &options, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
-    assert_eq!(made.hits.len(), times.len(), "{:?}", made.hits);
-    for (h, t) in made.hits.iter().zip(times) {
+    assert_eq!(made.placement.hits.len(), times.len(), "{:?}", made.placement.hits);
+    for (h, t) in made.placement.hits.iter().zip(times) {
         assert!((h.time_s - t).abs() < 0.012, "hit at {} for {t}", h.time_s);
         // The long, loud bursts are nearest to the long (metal) recording.
         assert_eq!(h.material.as_deref(), Some("metal"), "{h:?}");
         assert!(h.clip.as_deref().unwrap().starts_with("long@"));
     }
     // Two takes of the same sound are nearly as near: consecutive hits alternate between them.
-    for pair in made.hits.windows(2) {
+    for pair in made.placement.hits.windows(2) {
         assert_ne!(pair[0].clip, pair[1].clip, "the same clip twice in a row");
     }
     assert!(made.track.iter().all(|s| s.abs() <= CEILING));
@@ -257,7 +257,7 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
     let made = synthesize_prediction(sound.clone(), duration, None, &params, &parametric, None).unwrap();
     assert_eq!(made.track.len(), track_len(duration));
-    assert!(made.hits.iter().all(|h| h.clip.is_none()));
+    assert!(made.placement.hits.iter().all(|h| h.clip.is_none()));
     // Retrieval without a database is an error that says so.
     let err = synthesize_prediction(sound, duration, None, &params, &options, None).unwrap_err().to_string();
     assert!(err.contains("clip database"), "{err}");
@@ -267,9 +267,9 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     let probability = contact_target(&contacts, predicted.steps(), predicted.rate_hz);
     let with_head = PredictedSound { cochleagram: predicted.clone(), contact: Some(probability) };
     let made = synthesize_prediction(with_head, duration, Some(&db), &params, &options, None).unwrap();
-    let at: Vec<f64> = made.hits.iter().map(|h| h.time_s).collect();
+    let at: Vec<f64> = made.placement.hits.iter().map(|h| h.time_s).collect();
     assert!(at.len() == 2 && (at[0] - 1.0).abs() < 1e-3 && (at[1] - 2.5).abs() < 1e-3, "{at:?}");
-    assert!(made.hits.iter().all(|h| h.clip.is_some()));
+    assert!(made.placement.hits.iter().all(|h| h.clip.is_some()));
     // The window of a hit in the prediction is centred on it.
     let w = hit_window(&predicted, times[0]);
     assert_eq!(w.len(), 45 * 42);

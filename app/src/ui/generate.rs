@@ -125,6 +125,6 @@ fn run(
         })
         // A real failure is reported as itself even when a cancel was asked for meanwhile.
         .map_err(|e| if e.is_cancelled() { "generation cancelled".to_owned() } else { e.to_string() })?;
-    let cochleagram_image = super::session::cochleagram_image(&synthesis.cochleagram);
+    let cochleagram_image = super::session::cochleagram_image(&synthesis.placement.cochleagram);
     Ok(Generated { synthesis, cochleagram_image, db, method })
 }

@@ -89,7 +89,7 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             if ui.add_enabled(session.editable(), egui::Button::new("Add hit at playhead")).clicked() {
                 out.push(Command::AddHitAtPlayhead);
             }
-            if let Some(m) = &session.generated.synthesis.material {
+            if let Some(m) = &session.generated.synthesis.placement.material {
                 ui.label(format!("looks like {m}"));
             }
         }

@@ -54,13 +54,13 @@ impl Session {
     pub fn new(generated: Generated, hits: Option<Vec<PlacedHit>>) -> Result<Self, String> {
         // A project file may have been edited by hand or made for another video.
         for (i, hit) in hits.iter().flatten().enumerate() {
-            if let Some(problem) = hit.problem(Some(generated.synthesis.duration_s)) {
+            if let Some(problem) = hit.problem(Some(generated.synthesis.placement.duration_s)) {
                 return Err(format!("the project's hit {} cannot be used: {problem}", i + 1));
             }
         }
         // The generated track already matches the generated hits; saved hits need a render.
         let saved = hits.is_some();
-        let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.hits.clone()));
+        let list = HitList::new(hits.unwrap_or_else(|| generated.synthesis.placement.hits.clone()));
         let saved_hits = list.hits().to_vec();
         let mut session = Self {
             track: generated.synthesis.track.clone(),
@@ -198,7 +198,7 @@ impl Session {
     #[must_use]
     pub fn candidates(&self, time_s: f64, material: Option<&str>, k: usize) -> Vec<(usize, String, Option<String>)> {
         let Some(db) = self.db() else { return Vec::new() };
-        let window = hit_window(&self.generated.synthesis.cochleagram, time_s);
+        let window = hit_window(&self.generated.synthesis.placement.cochleagram, time_s);
         db.nearest(&window, k, &|e| material.is_none_or(|m| e.material.as_deref() == Some(m)))
             .into_iter()
             .map(|(i, _)| {
@@ -213,8 +213,9 @@ impl Session {
     #[must_use]
     pub fn new_hit(&self, time_s: f64) -> Option<PlacedHit> {
         let db = self.db()?;
-        let (index, id, material) = self.candidates(time_s, self.generated.synthesis.material.as_deref(), 1).pop()?;
-        let c = &self.generated.synthesis.cochleagram;
+        let (index, id, material) =
+            self.candidates(time_s, self.generated.synthesis.placement.material.as_deref(), 1).pop()?;
+        let c = &self.generated.synthesis.placement.cochleagram;
         let compression = db.manifest.cochleagram.compression;
         let target = foley_engine::retrieval::loudness(&hit_window(c, time_s), c.bands, compression);
         let entry = &db.manifest.entries[index];
@@ -225,7 +226,7 @@ impl Session {
             strength: 0.0,
             clip: Some(id),
             gain_db: gain_db(target, entry.loudness),
-            x: self.generated.synthesis.motion.as_ref().and_then(|m| m.x_at(time_s)),
+            x: self.generated.synthesis.placement.motion.as_ref().and_then(|m| m.x_at(time_s)),
         })
     }
 

@@ -95,8 +95,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
 
     if let Some(session) = &app.session {
         if let Some(texture) = &session.cochleagram {
-            let total = session.generated.synthesis.cochleagram.steps() as f64
-                / session.generated.synthesis.cochleagram.rate_hz;
+            let total = session.generated.synthesis.placement.cochleagram.steps() as f64
+                / session.generated.synthesis.placement.cochleagram.rate_hz;
             let uv = egui::Rect::from_min_max(
                 egui::pos2((start / total) as f32, 0.0),
                 egui::pos2(((start + span) / total) as f32, 1.0),

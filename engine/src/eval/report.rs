@@ -237,28 +237,43 @@ pub fn evaluate_synthesis(
         let candidates = |p: &PredictedSound| Some(p.candidates(&retrieval.hit_params, &retrieval.contact_params));
         let predicted_candidates = candidates(&predicted);
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
-        runs.push(Run { name: FULL_MODEL, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
+        runs.push(Run {
+            name: FULL_MODEL,
+            hits: made.placement.hits,
+            track: made.track,
+            ranking: predicted_candidates.clone(),
+        });
         let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, None)?;
-        runs.push(Run { name: SOUND_ONLY, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
+        runs.push(Run {
+            name: SOUND_ONLY,
+            hits: made.placement.hits,
+            track: made.track,
+            ranking: predicted_candidates.clone(),
+        });
         if let Some(w) = &per_frame_weights {
             let raw = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
             let per_frame = w.predicted_sound(raw, params.step_rate_hz);
             let ranking = candidates(&per_frame);
             let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, Some(look))?;
-            runs.push(Run { name: PER_FRAME, hits: made.hits, track: made.track, ranking });
+            runs.push(Run { name: PER_FRAME, hits: made.placement.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
             let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
             runs.push(Run {
                 name: SHIPPED_CLIPS,
-                hits: made.hits,
+                hits: made.placement.hits,
                 track: made.track,
                 ranking: predicted_candidates.clone(),
             });
         }
         let parametric = SynthOptions { method: Method::Parametric, ..SynthOptions::default() };
         let made = synthesize_prediction(predicted.clone(), duration, None, &params, &parametric, None)?;
-        runs.push(Run { name: PARAMETRIC, hits: made.hits, track: made.track, ranking: predicted_candidates.clone() });
+        runs.push(Run {
+            name: PARAMETRIC,
+            hits: made.placement.hits,
+            track: made.track,
+            ranking: predicted_candidates.clone(),
+        });
 
         // (a) Perfect timing, no vision: a random train clip at every true contact.
         let random: Vec<PlacedHit> = contacts

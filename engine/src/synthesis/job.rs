@@ -57,24 +57,12 @@ pub struct SynthOptions {
     pub variation: Variation,
 }
 
-/// A made track.
+/// A made track: the hits the job placed, and the track rendered from them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synthesis {
     /// Mono, 48 kHz, sample 0 on the first frame, `round(duration_s * 48000)` samples.
     pub track: Vec<f32>,
-    pub hits: Vec<PlacedHit>,
-    /// The predicted cochleagram the track was made from.
-    pub cochleagram: Cochleagram,
-    /// The video's length: the end of its last frame, seconds.
-    pub duration_s: f64,
-    /// The material read from the video's look, when the clip database can read it.
-    pub material: Option<String>,
-    /// The video's facts (its rate and timecode place the track on an editor's timeline), where
-    /// the track was made from the video itself rather than from a prediction alone.
-    pub video: Option<VideoInfo>,
-    /// Where each frame changed (16 bytes a frame), from the same source: it places the hits in
-    /// the picture, and hits added later.
-    pub motion: Option<FrameMotion>,
+    pub placement: Placement,
 }
 
 /// What a video looks like: its first colour frame's features, by the encoder with this sha256.
@@ -124,9 +112,11 @@ pub struct Placement {
     pub duration_s: f64,
     /// The material read from the video's look, when the clip database can read it.
     pub material: Option<String>,
-    /// The video's facts, where the hits were placed from the video itself.
+    /// The video's facts (its rate and timecode place the track on an editor's timeline), where
+    /// the hits were placed from the video itself rather than from a prediction alone.
     pub video: Option<VideoInfo>,
-    /// Where each frame changed, from the same source.
+    /// Where each frame changed (16 bytes a frame), from the same source: it places the hits in
+    /// the picture, and hits added later.
     pub motion: Option<FrameMotion>,
 }
 
@@ -148,8 +138,7 @@ impl Placement {
             }
             Method::Parametric => render_parametric(&self.cochleagram, params, len)?,
         };
-        let Self { hits, cochleagram, duration_s, material, video, motion, .. } = self;
-        Ok(Synthesis { track, hits, cochleagram, duration_s, material, video, motion })
+        Ok(Synthesis { track, placement: self })
     }
 }
 

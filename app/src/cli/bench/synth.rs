@@ -66,24 +66,28 @@ pub(super) fn run(seconds: f64, size: &str, model: Option<&PathBuf>) -> anyhow::
     if let Some(db) = &db {
         for _ in 0..5 {
             let t = Instant::now();
-            std::hint::black_box(foley_engine::synthesis::render_retrieval(db, &made.hits, made.track.len())?);
+            std::hint::black_box(foley_engine::synthesis::render_retrieval(
+                db,
+                &made.placement.hits,
+                made.track.len(),
+            )?);
             rerender = rerender.min(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
     println!(
         "foley synth on {seconds} s of {width}x{height} 30 fps video (generated scenes): {wall:.2} s = {:.1}x real time; {} hits; peak memory {} (before the job {}); {} threads available",
-        made.duration_s / wall,
-        made.hits.len(),
+        made.placement.duration_s / wall,
+        made.placement.hits.len(),
         megabytes(peak_memory()),
         megabytes(before),
         threads_available()
     );
-    let cnn_s = cnn_alone_s(encoder.as_mut(), (made.duration_s * 30.0).round() as usize)?;
+    let cnn_s = cnn_alone_s(encoder.as_mut(), (made.placement.duration_s * 30.0).round() as usize)?;
     println!("the CNN alone on as many images: {cnn_s:.2} s; the whole job takes {:.2}x the CNN's time", wall / cnn_s);
     if rerender.is_finite() {
         println!(
             "re-rendering the track from its {} hits (an edit in the app): {rerender:.1} ms (best of 5)",
-            made.hits.len()
+            made.placement.hits.len()
         );
     }
     Ok(())

@@ -123,7 +123,7 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
     // that the added hit has a place in the picture to take.
     let moving = {
         let session = h.state().session.as_ref().unwrap();
-        let motion = session.generated.synthesis.motion.as_ref().expect("the generation keeps the motion");
+        let motion = session.generated.synthesis.placement.motion.as_ref().expect("the generation keeps the motion");
         (1..90)
             .map(|k| f64::from(k) * 0.05)
             .find(|&t| (-2..=2).all(|d| motion.x_at(t + f64::from(d) * 0.02).is_some()))
@@ -141,7 +141,7 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
     // The added hit is placed in the picture as generated hits are: from the frames' motion.
     {
         let session = h.state().session.as_ref().unwrap();
-        let motion = session.generated.synthesis.motion.as_ref().expect("the generation keeps the motion");
+        let motion = session.generated.synthesis.placement.motion.as_ref().expect("the generation keeps the motion");
         assert!(!motion.is_empty());
         let added = session.hits.hits().iter().find(|hit| !hits_before.contains(hit)).expect("the added hit");
         assert!(added.x.is_some(), "a hit added where something moves at {:.3} s has a place", added.time_s);
