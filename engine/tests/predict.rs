@@ -9,18 +9,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use candle_core::{Device, Tensor};
 use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, Style, SynthConfig};
+use foley_engine::data::{GreatestHits, Split};
 use foley_engine::paths::cache_dir;
+use foley_engine::predict::dataset::load_example;
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities};
 use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
 use foley_engine::predict::{
     ENCODER_DIR, ModelBundle, PredictError, TrainOptions, TrainProgress, encoder_spec_in, keep_encoder,
     predict_features, train,
 };
-use foley_engine::vision::{EncoderManifest, EncoderSpec, OrtEncoder};
+use foley_engine::vision::{EncoderManifest, EncoderSpec, MOTION_GRID_VALUES, OrtEncoder};
 use rand::SeedableRng as _;
 
 fn small_config() -> ModelConfig {
-    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42, contact_head: true }
+    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42, contact_head: true, motion: 0 }
 }
 
 /// The training graph's output laid out as inference gives it: per step the bands, then the
@@ -102,7 +104,8 @@ fn rows_sharing_their_second_half_project_as_whole_rows_do() {
 
 #[test]
 fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
-    let config = ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42, contact_head: false };
+    let config =
+        ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42, contact_head: false, motion: 0 };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
@@ -138,6 +141,7 @@ fn options(epochs: usize) -> TrainOptions {
         validation_share: 0.25,
         loss_eps: 0.01,
         contact_weight: 1.0,
+        motion_grid: false,
     }
 }
 
@@ -226,6 +230,66 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     changed.hidden = 20;
     let err = train(&data, &resumed, &changed, &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("other options"), "{err}");
+}
+
+#[test]
+fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    dataset(&data);
+    let cache = root.path().join("cache");
+    let spec = EncoderSpec::default_encoder().unwrap();
+    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
+    let never = AtomicBool::new(false);
+    let out = root.path().join("model");
+    let options = TrainOptions { motion_grid: true, ..options(1) };
+    train(&data, &out, &options, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    let bundle = ModelBundle::load(&out).unwrap();
+    let config = &bundle.manifest.config;
+    assert_eq!(config.motion, MOTION_GRID_VALUES);
+    assert_eq!(config.input, 2 * spec.identity.feature_size + MOTION_GRID_VALUES);
+    assert!(bundle.manifest.feature_layout.contains("motion grid"), "{}", bundle.manifest.feature_layout);
+    bundle.check_compatible(&spec.identity, &spec.manifest.input).unwrap();
+
+    // The rows training read (cached features with the cached grid put between) are the rows the
+    // features job streams to the model in use.
+    let entry = GreatestHits::open(&data).unwrap().split(Split::Train).next().unwrap().clone();
+    let example =
+        load_example(&entry, &mut encoder, config.layout(), &cache, &bundle.manifest.cochleagram, &never).unwrap();
+    let mut streamed = Vec::new();
+    foley_engine::vision::encode_video_streaming(
+        &entry.video,
+        &mut encoder,
+        config.layout(),
+        &never,
+        &mut |_| {},
+        &mut |_, rows| {
+            streamed.extend_from_slice(rows);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(streamed.len(), example.features.len());
+    assert_eq!(streamed.len(), example.times.len() * config.input);
+    let worst = streamed.iter().zip(&example.features).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "streamed rows differ from the training rows by {worst}");
+    // The generated stick moves: some frame's grid is not empty, and the look is the colour frame's.
+    let grids =
+        example.features.chunks_exact(config.input).map(|row| &row[spec.identity.feature_size..][..MOTION_GRID_VALUES]);
+    assert!(grids.clone().any(|g| g.iter().any(|&v| v > 0.0)));
+    assert!(grids.flatten().all(|&v| (0.0..=1.0).contains(&v)));
+    let streamed_look = &streamed[config.look_range()];
+    let look = foley_engine::vision::first_frame_features(&entry.video, &mut encoder).unwrap();
+    assert!(streamed_look.iter().zip(&look).all(|(a, b)| (a - b).abs() < 1e-5));
+
+    // The model predicts from a video, streaming.
+    let prediction =
+        foley_engine::predict::predict_video_streaming(&entry.video, &bundle, &mut encoder, &never, &mut |_| {})
+            .unwrap();
+    // (The example's steps stop where its sound does, a step before the last frame ends.)
+    let steps = prediction.sound.cochleagram.steps();
+    assert!(steps >= example.steps() && steps <= example.steps() + 1, "{steps} steps for {}", example.steps());
+    assert_eq!(prediction.sound.contact.map(|c| c.len()), Some(steps));
 }
 
 #[test]

@@ -232,22 +232,22 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if super::interrupt::requested() {
         bail!("nothing was written");
     }
-    let made = placed.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
+    let placement = placed.with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
 
     // Every WAV and marker says where it is on an editor's timeline: the video's timecode.
-    let info = made.video.clone().with_context(|| format!("the job did not read {}", args.video.display()))?;
+    let info = placement.video.clone().with_context(|| format!("the job did not read {}", args.video.display()))?;
     let bext = media::BroadcastInfo::for_video(&args.video, info.start_on_timeline_s(), OUTPUT_SAMPLE_RATE);
-    let len = made.track_len();
+    let len = placement.track_len();
     // Every output is made beside its target first and renamed only once all are made: a run that
     // fails or is interrupted leaves none of them, and the files of an earlier run stay as they were.
     let wav = staged_output(&args.output)?;
     let (track_for_video, stems) = match &db {
         Some(db) if method == Method::Retrieval => {
-            let track = Track { hits: &made.hits, len, channels, bext: &bext };
+            let track = Track { hits: &placement.hits, len, channels, bext: &bext };
             write_retrieval(db, &track, args, &wav, args.video_out.is_some())?
         }
         _ => {
-            let track = synthesis::render_parametric(&made.cochleagram, &bundle.manifest.cochleagram, len)
+            let track = synthesis::render_parametric(&placement.cochleagram, &bundle.manifest.cochleagram, len)
                 .with_context(|| format!("cannot make the sound of {}", args.video.display()))?;
             media::write_wav_with(&wav, &track, OUTPUT_SAMPLE_RATE, channels.count(), args.format, Some(&bext))
                 .with_context(|| format!("cannot write {}", args.output.display()))?;
@@ -258,7 +258,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     outputs.extend(stems);
     if let Some(path) = &args.hits {
         let csv = staged_output(path)?;
-        synthesis::write_placed_hits(&csv, &made.hits).with_context(|| format!("cannot write {}", path.display()))?;
+        synthesis::write_placed_hits(&csv, &placement.hits)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         outputs.push((csv, path.clone()));
     }
     let clock = synthesis::MarkerClock::for_video(&info);
@@ -266,9 +267,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         let staged = staged_output(path)?;
         let title = format!("foley: {}", args.video.file_name().unwrap_or_default().to_string_lossy());
         let written = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("edl")) {
-            synthesis::write_markers_edl(&staged, &made.hits, &clock, &title)
+            synthesis::write_markers_edl(&staged, &placement.hits, &clock, &title)
         } else {
-            synthesis::write_markers_csv(&staged, &made.hits, &clock)
+            synthesis::write_markers_csv(&staged, &placement.hits, &clock)
         };
         written.with_context(|| format!("cannot write {}", path.display()))?;
         outputs.push((staged, path.clone()));
@@ -294,7 +295,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
 
     let mut materials: Vec<(String, usize)> = Vec::new();
-    for h in &made.hits {
+    for h in &placement.hits {
         let m = h.material.clone().unwrap_or_else(|| "-".into());
         match materials.iter_mut().find(|(name, _)| *name == m) {
             Some((_, n)) => *n += 1,
@@ -302,15 +303,15 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         }
     }
     let listing: Vec<String> = materials.iter().map(|(m, n)| format!("{n} {m}")).collect();
-    if let Some(m) = &made.material {
+    if let Some(m) = &placement.material {
         eprintln!("the video looks like {m}: clips of {m} only");
     }
     eprintln!(
         "{} hits ({}) by {} in {:.2} s of video",
-        made.hits.len(),
+        placement.hits.len(),
         if listing.is_empty() { "none".to_owned() } else { listing.join(", ") },
         method.as_str(),
-        made.duration_s
+        placement.duration_s
     );
     eprintln!(
         "wrote {} ({} samples at 48 kHz, {})",

@@ -44,6 +44,10 @@ pub struct TrainArgs {
     /// head, whose hits are then found in its predicted cochleagram.
     #[arg(long, default_value_t = TrainOptions::default().contact_weight)]
     pub contact_weight: f64,
+    /// Also read each frame's motion grid: where in an 8x8 grid the picture changed and by how
+    /// much (computed from the frames, cached beside the features).
+    #[arg(long)]
+    pub motion_grid: bool,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -65,6 +69,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         projection: args.projection,
         patience: args.patience,
         contact_weight: args.contact_weight,
+        motion_grid: args.motion_grid,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;

@@ -144,7 +144,17 @@ pub fn evaluate_synthesis(
     bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
     if let Some(b) = per_frame {
         b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
+        if b.manifest.config.layout() != bundle.manifest.config.layout() {
+            return Err(EvalError::Unusable {
+                path: b.dir.clone(),
+                reason: format!(
+                    "the per-frame baseline reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
+                    bundle.dir.display()
+                ),
+            });
+        }
     }
+    let layout = bundle.manifest.config.layout();
     let params = bundle.manifest.cochleagram.clone();
     let dataset = GreatestHits::open(&options.data)?;
     let train: Vec<_> = dataset.split(Split::Train).filter(|e| e.times.is_some()).cloned().collect();
@@ -207,7 +217,7 @@ pub fn evaluate_synthesis(
         if cancel.load(Ordering::Relaxed) {
             return Err(EvalError::Cancelled);
         }
-        let example = load_example(entry, encoder, &options.cache, &params, cancel)?;
+        let example = load_example(entry, encoder, layout, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
         let raw = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
@@ -221,8 +231,7 @@ pub fn evaluate_synthesis(
         let len = track_len(duration);
         let contacts = example.contacts.clone();
 
-        let width = example.features.len() / example.times.len().max(1);
-        let look_features = &example.features[width / 2..width];
+        let look_features = &example.features[bundle.manifest.config.look_range()];
         let look = Look { features: look_features, encoder_sha256: &encoder_sha256 };
 
         let mut runs: Vec<Run> = Vec::new();

@@ -76,8 +76,10 @@ pub struct BundleManifest {
     pub validation: ValidationMetrics,
 }
 
-/// The layout every model reads.
+/// The layout of a model's features rows (its `feature_layout`).
 pub const FEATURE_LAYOUT: &str = "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then of the first colour frame; held over the 90 Hz steps of the frame";
+/// The layout of a model that also reads the motion grid.
+pub const FEATURE_LAYOUT_MOTION: &str = "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then its 8x8 motion grid (mean change t-1 to t, then t to t+1, square-rooted), then the features of the first colour frame; held over the 90 Hz steps of the frame";
 
 /// A loaded model.
 #[derive(Debug, Clone)]
@@ -144,10 +146,12 @@ impl ModelBundle {
                 m.encoder.name, m.encoder.onnx_sha256, encoder.name, encoder.onnx_sha256
             ));
         }
-        if m.encoder.feature_size * 2 != m.config.input || encoder.feature_size != m.encoder.feature_size {
+        if m.config.layout().width(m.encoder.feature_size) != m.config.input
+            || encoder.feature_size != m.encoder.feature_size
+        {
             differences.push(format!(
-                "it reads rows of {} values, the encoder gives {} per image (x2 with the colour frame)",
-                m.config.input, encoder.feature_size
+                "it reads rows of {} values ({} of them a motion grid), the encoder gives {} per image (x2 with the colour frame)",
+                m.config.input, m.config.motion, encoder.feature_size
             ));
         }
         if (m.encoder.input_width, m.encoder.input_height) != (encoder.input_width, encoder.input_height) {

@@ -12,7 +12,7 @@ use super::PredictError;
 use super::align::{frames_end, step_count, step_frames};
 use crate::data::{Action, Contact, Split, VideoEntry};
 use crate::sound::{CochleagramParams, cochleagram_of_file};
-use crate::vision::{FrameEncoder, features};
+use crate::vision::{FrameEncoder, InputSpec, MOTION_GRID_VALUES, RowLayout, features, motion_grid_of_video};
 
 /// One video ready for training or evaluation.
 #[derive(Debug, Clone)]
@@ -96,15 +96,77 @@ pub fn cached_features(
     Ok((sidecar.times, rows))
 }
 
-/// Loads one video: features, target cochleagram on the step grid, contacts.
+/// Where the motion grids of `video` at an input size are cached. The grid is computed from the
+/// gray frames alone, so one file serves every encoder of that size.
+pub fn motion_grid_cache_path(cache: &Path, input: &InputSpec, video_sha256: &str) -> PathBuf {
+    cache.join("motion-grid").join(format!("v1-{}x{}", input.width, input.height)).join(format!("{video_sha256}.npy"))
+}
+
+/// The motion grids of `video` (one row of [`MOTION_GRID_VALUES`] per frame), from the cache or
+/// computed (and cached).
+pub fn cached_motion_grid(
+    video: &Path,
+    input: &InputSpec,
+    cache: &Path,
+    cancel: &AtomicBool,
+) -> Result<Vec<f32>, PredictError> {
+    let path = motion_grid_cache_path(cache, input, &file_sha256(video)?);
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(npy) = npyz::NpyFile::new(&bytes[..])
+        && npy.shape().get(1) == Some(&(MOTION_GRID_VALUES as u64))
+        && let Ok(rows) = npy.into_vec::<f32>()
+    {
+        return Ok(rows);
+    }
+    let (times, rows) = motion_grid_of_video(video, input, cancel)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source })?;
+    }
+    crate::media::atomic::write_atomically(&path, |mut file| {
+        use std::io::Write as _;
+        file.write_all(&features::npy_header(times.len(), MOTION_GRID_VALUES))?;
+        file.write_all(bytemuck::cast_slice(&rows))
+    })?;
+    Ok(rows)
+}
+
+/// Features rows laid out as `layout` says: the motion grid put between each row's space-time
+/// and colour features.
+fn with_motion_grid(video: &Path, plain: &[f32], frames: usize, grid: &[f32]) -> Result<Vec<f32>, PredictError> {
+    if frames == 0 || grid.len() != frames * MOTION_GRID_VALUES || !plain.len().is_multiple_of(2 * frames) {
+        return Err(PredictError::Data {
+            path: video.to_owned(),
+            reason: format!(
+                "its motion grid has {} rows and its features {frames}; delete the cache to compute both again",
+                grid.len() / MOTION_GRID_VALUES
+            ),
+        });
+    }
+    let half = plain.len() / frames / 2;
+    let mut rows = Vec::with_capacity(plain.len() + grid.len());
+    for (row, cells) in plain.chunks_exact(2 * half).zip(grid.chunks_exact(MOTION_GRID_VALUES)) {
+        rows.extend_from_slice(&row[..half]);
+        rows.extend_from_slice(cells);
+        rows.extend_from_slice(&row[half..]);
+    }
+    Ok(rows)
+}
+
+/// Loads one video: features (rows as `layout` says), target cochleagram on the step grid,
+/// contacts.
 pub fn load_example(
     entry: &VideoEntry,
     encoder: &mut dyn FrameEncoder,
+    layout: RowLayout,
     cache: &Path,
     params: &CochleagramParams,
     cancel: &AtomicBool,
 ) -> Result<Example, PredictError> {
-    let (times, features) = cached_features(&entry.video, encoder, cache, cancel)?;
+    let (times, mut features) = cached_features(&entry.video, encoder, cache, cancel)?;
+    if layout.motion_grid {
+        let grid = cached_motion_grid(&entry.video, &encoder.spec().manifest.input, cache, cancel)?;
+        features = with_motion_grid(&entry.video, &features, times.len(), &grid)?;
+    }
     let sound = entry.audio.as_deref().unwrap_or(&entry.video);
     let c = cochleagram_of_file(sound, params, &mut |_| {})?;
     // Step 0 of the cochleagram sits at the sound's start; shift it onto the video's step grid.
@@ -151,4 +213,26 @@ pub fn contact_target(contacts: &[Contact], steps: usize, rate_hz: f64) -> Vec<f
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_motion_grid_goes_between_the_space_time_and_the_colour_features() {
+        // Two frames of 3 + 3 features.
+        let plain = [1.0, 2.0, 3.0, 9.0, 9.0, 9.0, 4.0, 5.0, 6.0, 9.0, 9.0, 9.0];
+        let grid: Vec<f32> = (0..2 * MOTION_GRID_VALUES).map(|i| -(i as f32)).collect();
+        let rows = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid).unwrap();
+        let width = 6 + MOTION_GRID_VALUES;
+        assert_eq!(rows.len(), 2 * width);
+        assert_eq!(&rows[..3], &[1.0, 2.0, 3.0]);
+        assert_eq!(&rows[3..3 + MOTION_GRID_VALUES], &grid[..MOTION_GRID_VALUES]);
+        assert_eq!(&rows[width - 3..width + 3], &[9.0, 9.0, 9.0, 4.0, 5.0, 6.0]);
+        assert_eq!(&rows[width + 3..2 * width - 3], &grid[MOTION_GRID_VALUES..]);
+        // A grid of another frame count is refused, naming the video.
+        let err = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid[..MOTION_GRID_VALUES]).unwrap_err();
+        assert!(err.to_string().contains("v.mp4") && err.to_string().contains("1 rows"), "{err}");
+    }
 }

@@ -212,7 +212,8 @@ pub fn evaluate_split(
     let mut examples = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         progress(i, entries.len());
-        examples.push(load_example(entry, encoder, cache, &bundle.manifest.cochleagram, cancel)?);
+        let layout = bundle.manifest.config.layout();
+        examples.push(load_example(entry, encoder, layout, cache, &bundle.manifest.cochleagram, cancel)?);
     }
     progress(entries.len(), entries.len());
     let weights = bundle.inference()?;
@@ -231,7 +232,8 @@ mod tests {
 
     #[test]
     fn detection_scored_again_from_shifted_logits_is_that_of_the_moved_head() {
-        let config = ModelConfig { input: 12, projection: 8, hidden: 6, layers: 1, bands: 42, contact_head: true };
+        let config =
+            ModelConfig { input: 12, projection: 8, hidden: 6, layers: 1, bands: 42, contact_head: true, motion: 0 };
         let mut params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(5)).unwrap();
         // Logits that rise and fall clearly, so that no two candidates are ranked by a rounding.
         let w = params.vars["contact.w"].as_tensor().affine(40.0, 0.0).unwrap();

@@ -49,13 +49,15 @@ pub fn predict_video_streaming(
     bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
     let mut stream = StreamingPredictor::new(bundle)?;
     let mut failure = None;
-    let summary = crate::vision::encode_video_streaming(video, encoder, cancel, progress, &mut |times, rows| {
-        stream.push(times, rows).map_err(|e| {
-            let message = e.to_string();
-            failure = Some(e);
-            crate::vision::VisionError::Gpu(message)
-        })
-    });
+    let layout = bundle.manifest.config.layout();
+    let summary =
+        crate::vision::encode_video_streaming(video, encoder, layout, cancel, progress, &mut |times, rows| {
+            stream.push(times, rows).map_err(|e| {
+                let message = e.to_string();
+                failure = Some(e);
+                crate::vision::VisionError::Gpu(message)
+            })
+        });
     if let Some(e) = failure {
         return Err(e);
     }
@@ -120,7 +122,7 @@ impl StreamingPredictor {
             });
         }
         if self.look.is_empty() && !times.is_empty() {
-            self.look = rows[self.width / 2..self.width].to_vec();
+            self.look = rows[self.weights.config.look_range()].to_vec();
         }
         self.times.extend_from_slice(times);
         self.rows.extend_from_slice(rows);

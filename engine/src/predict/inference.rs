@@ -19,7 +19,8 @@ pub struct InferenceWeights {
     pub config: ModelConfig,
     proj_w: Tensor,
     proj_b: Tensor,
-    /// The rows of `proj_w` that multiply the first and the second half of a features row.
+    /// The rows of `proj_w` that multiply a features row's own values and its shared tail (the
+    /// first colour frame's features, the same in every row of a video).
     proj_w_halves: Option<(Tensor, Tensor)>,
     layers: Vec<LayerWeights>,
     out_w: Tensor,
@@ -87,12 +88,14 @@ impl InferenceWeights {
             config: config.clone(),
             proj_w: params.get("proj.w")?.detach(),
             proj_b: params.get("proj.b")?.detach(),
-            proj_w_halves: if config.input.is_multiple_of(2) {
+            proj_w_halves: {
                 let w = params.get("proj.w")?;
-                let half = config.input / 2;
-                Some((w.narrow(0, 0, half)?.contiguous()?, w.narrow(0, half, half)?.contiguous()?))
-            } else {
-                None
+                let head = config.look_range().start;
+                (head > 0 && head < config.input)
+                    .then(|| -> Result<_, PredictError> {
+                        Ok((w.narrow(0, 0, head)?.contiguous()?, w.narrow(0, head, config.input - head)?.contiguous()?))
+                    })
+                    .transpose()?
             },
             layers,
             out_w,
@@ -110,16 +113,16 @@ impl InferenceWeights {
     /// The input projection of `n` rows of features, `[n, projection]`.
     fn project(&self, frames: &[f32], n: usize) -> Result<Tensor, PredictError> {
         let input = self.config.input;
-        let half = input / 2;
+        let head = self.config.look_range().start;
         // A video's rows end in the same values, its first colour frame's features: their
         // product is taken once, which halves the work.
         if let Some((head_w, tail_w)) = &self.proj_w_halves
             && n > 1
-            && frames.chunks_exact(input).all(|row| row[half..] == frames[half..input])
+            && frames.chunks_exact(input).all(|row| row[head..] == frames[head..input])
         {
-            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..half]).copied().collect();
-            let heads = Tensor::from_vec(heads, (n, half), &Device::Cpu)?;
-            let tail = Tensor::from_slice(&frames[half..input], (1, half), &Device::Cpu)?;
+            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..head]).copied().collect();
+            let heads = Tensor::from_vec(heads, (n, head), &Device::Cpu)?;
+            let tail = Tensor::from_slice(&frames[head..input], (1, input - head), &Device::Cpu)?;
             let shared = tail.matmul(tail_w)?.broadcast_add(&self.proj_b)?;
             return Ok(heads.matmul(head_w)?.broadcast_add(&shared)?.relu()?);
         }

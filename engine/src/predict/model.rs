@@ -14,11 +14,12 @@ use rand::RngExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
+use crate::vision::RowLayout;
 
 /// The network's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelConfig {
-    /// Values per input row (space-time features then colour features).
+    /// Values per input row (space-time features, the motion grid if any, colour features).
     pub input: usize,
     /// Width of the input projection.
     pub projection: usize,
@@ -31,9 +32,27 @@ pub struct ModelConfig {
     /// Whether the model also predicts each step's contact logit.
     #[serde(default)]
     pub contact_head: bool,
+    /// Values of each row's motion grid (between the space-time and the colour features); 0
+    /// for a model that reads none.
+    #[serde(default)]
+    pub motion: usize,
 }
 
 impl ModelConfig {
+    /// What the model's features rows hold.
+    #[must_use]
+    pub fn layout(&self) -> RowLayout {
+        RowLayout { motion_grid: self.motion > 0 }
+    }
+
+    /// Where each row holds the first colour frame's features (the video's look): its last
+    /// values.
+    #[must_use]
+    pub fn look_range(&self) -> std::ops::Range<usize> {
+        let look = self.input.saturating_sub(self.motion) / 2;
+        self.input - look..self.input
+    }
+
     /// Values per step in the raw output: the bands, then the contact logit if there is a head.
     #[must_use]
     pub fn outputs(&self) -> usize {

@@ -23,7 +23,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
-use super::bundle::{BundleManifest, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics};
+use super::bundle::{
+    BundleManifest, FEATURE_LAYOUT, FEATURE_LAYOUT_MOTION, ModelBundle, TrainingSummary, ValidationMetrics,
+};
 use super::checkpoint::{
     Adam, CheckpointState, check_same_encoder, checkpoint_dir, load_checkpoint, read_checkpoint_state, save_checkpoint,
 };
@@ -33,6 +35,7 @@ use super::model::{Batch, ModelConfig, Params, contact_loss, forward, robust_los
 use crate::data::{GreatestHits, Split};
 use crate::sound::CochleagramParams;
 use crate::vision::FrameEncoder;
+use crate::vision::RowLayout;
 
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +52,7 @@ pub struct TrainOptions {
     pub layers: usize,
     /// Share of projected features zeroed while training.
     pub dropout: f32,
-    /// Epochs without a better validation loss before stopping.
+    /// Epochs without a better validation hit AP before stopping.
     pub patience: usize,
     /// Share of the training videos held out for validation.
     pub validation_share: f64,
@@ -60,6 +63,9 @@ pub struct TrainOptions {
     /// gradients are small beside the robust loss's, which grow as the error shrinks.
     #[serde(default)]
     pub contact_weight: f64,
+    /// Whether the model also reads each frame's motion grid (`vision::motion_grid`).
+    #[serde(default)]
+    pub motion_grid: bool,
 }
 
 impl Default for TrainOptions {
@@ -78,6 +84,7 @@ impl Default for TrainOptions {
             validation_share: 0.1,
             loss_eps: 0.01,
             contact_weight: 10.0,
+            motion_grid: false,
         }
     }
 }
@@ -131,6 +138,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         layers: options.layers,
         bands,
         contact_head: options.contact_weight > 0.0,
+        motion: if options.motion_grid { crate::vision::MOTION_GRID_VALUES } else { 0 },
     }
 }
 
@@ -289,7 +297,8 @@ pub fn train(
             return Err(PredictError::Cancelled);
         }
         progress(&TrainProgress::Preparing { done: i, total: entries.len() });
-        let example = load_example(entry, encoder, cache, &coch, cancel)?;
+        let layout = RowLayout { motion_grid: options.motion_grid };
+        let example = load_example(entry, encoder, layout, cache, &coch, cancel)?;
         if validation_ids.contains(&entry.id) {
             summary.add("validation", &example.contacts);
             val_examples.push(example);
@@ -356,7 +365,7 @@ pub fn train(
         config: config.clone(),
         encoder: encoder.spec().identity.clone(),
         encoder_input: encoder.spec().manifest.input.clone(),
-        feature_layout: FEATURE_LAYOUT.to_owned(),
+        feature_layout: if options.motion_grid { FEATURE_LAYOUT_MOTION } else { FEATURE_LAYOUT }.to_owned(),
         cochleagram: coch.clone(),
         training: TrainingSummary {
             data: data.display().to_string(),

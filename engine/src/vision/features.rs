@@ -3,7 +3,9 @@
 //! channels between the stages keep memory flat whatever the video's length, and a cancel flag
 //! stops every stage at its next frame or batch.
 //!
-//! Row t is `[cnn(space-time image t), cnn(first colour frame)]`, at frame t's presentation time.
+//! Row t is `[cnn(space-time image t), cnn(first colour frame)]`, at frame t's presentation time;
+//! with [`RowLayout::motion_grid`], `[cnn(space-time image t), motion grid t, cnn(first colour
+//! frame)]` (the grid from the same image: [`super::motion_grid`]).
 //! On disk: a float32 `.npy` of shape `[frames, 2 * feature_size]` and a JSON sidecar with the
 //! timestamps and the encoder's identity.
 
@@ -14,6 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::{Deserialize, Serialize};
 
+use super::motion_grid::{RowLayout, motion_grid};
 use super::{EncoderIdentity, FrameEncoder, FrameMotion, ImageBatch, SpaceTime, VisionError, colour_image, gray};
 use crate::media::{VideoInfo, VideoReader, VideoReaderOptions, sidecar_path};
 
@@ -24,14 +27,23 @@ const CHANNEL_DEPTH: usize = 2;
 struct ImagesMsg {
     times: Vec<f64>,
     images: ImageBatch,
+    /// Each image's motion grid, where the rows carry one.
+    grids: Vec<f32>,
     /// The first colour frame's image, sent with the first batch.
     colour: Option<Vec<f32>>,
+}
+
+impl ImagesMsg {
+    fn new(input: &super::InputSpec) -> Self {
+        Self { times: Vec::new(), images: ImageBatch::new(input.width, input.height), grids: Vec::new(), colour: None }
+    }
 }
 
 /// Encoded rows of a batch.
 struct RowsMsg {
     times: Vec<f64>,
     space_time: Vec<f32>,
+    grids: Vec<f32>,
     colour: Option<Vec<f32>>,
 }
 
@@ -60,15 +72,16 @@ pub struct FeaturesSummary {
 }
 
 /// Encodes every frame of `video`, handing each batch's rows (`times`, and `times.len()` rows of
-/// `2 * feature_size` values) to `sink` in order.
+/// `layout.width(feature_size)` values) to `sink` in order.
 pub fn encode_video_streaming(
     video: &Path,
     encoder: &mut dyn FrameEncoder,
+    layout: RowLayout,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
     sink: &mut RowSink<'_>,
 ) -> Result<FeaturesSummary, VisionError> {
-    encode_video_streaming_with(video, encoder, CnnDecode::default(), cancel, progress, sink)
+    encode_video_streaming_with(video, encoder, CnnDecode::default(), layout, cancel, progress, sink)
 }
 
 /// How the features job decodes. The default decodes in full: skipping H.264's loop filter
@@ -85,6 +98,7 @@ pub fn encode_video_streaming_with(
     video: &Path,
     encoder: &mut dyn FrameEncoder,
     decoding: CnnDecode,
+    layout: RowLayout,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
     sink: &mut RowSink<'_>,
@@ -108,7 +122,7 @@ pub fn encode_video_streaming_with(
     std::thread::scope(|scope| {
         let decode = std::thread::Builder::new()
             .name("foley-decode".into())
-            .spawn_scoped(scope, move || decode_stage(reader, &input, batch_size, cancel, &image_tx));
+            .spawn_scoped(scope, move || decode_stage(reader, &input, batch_size, layout, cancel, &image_tx));
         let encode = std::thread::Builder::new()
             .name("foley-encode".into())
             .spawn_scoped(scope, move || encode_stage(encoder, image_rx, &rows_tx, cancel));
@@ -142,6 +156,7 @@ fn decode_stage(
     mut reader: VideoReader,
     input: &super::InputSpec,
     batch_size: usize,
+    layout: RowLayout,
     cancel: &AtomicBool,
     out: &SyncSender<ImagesMsg>,
 ) -> Result<FrameMotion, VisionError> {
@@ -149,16 +164,21 @@ fn decode_stage(
     let mut motion = FrameMotion::default();
     let mut colour = None;
     let mut first = true;
-    let mut pending = ImagesMsg { times: Vec::new(), images: ImageBatch::new(input.width, input.height), colour: None };
+    let mut pending = ImagesMsg::new(input);
     let send = |msg: &mut ImagesMsg, flush: bool| -> bool {
         if msg.times.len() >= batch_size || (flush && !msg.times.is_empty()) {
-            let full = std::mem::replace(
-                msg,
-                ImagesMsg { times: Vec::new(), images: ImageBatch::new(input.width, input.height), colour: None },
-            );
+            let full = std::mem::replace(msg, ImagesMsg::new(input));
             return out.send(full).is_ok();
         }
         true
+    };
+    let (width, height) = (input.width as usize, input.height as usize);
+    let add = |msg: &mut ImagesMsg, t: f64, image: &[f32]| {
+        msg.times.push(t);
+        msg.images.push_planes(image);
+        if layout.motion_grid {
+            msg.grids.extend(motion_grid(image, width, height, input));
+        }
     };
     while let Some(frame) = reader.next_frame()? {
         if cancel.load(Ordering::Relaxed) {
@@ -174,8 +194,7 @@ fn decode_stage(
                 pending.colour = colour.take();
                 first = false;
             }
-            pending.times.push(t);
-            pending.images.push_planes(&image);
+            add(&mut pending, t, &image);
             if !send(&mut pending, false) {
                 return Ok(motion.finish());
             }
@@ -185,8 +204,7 @@ fn decode_stage(
         if first {
             pending.colour = colour.take();
         }
-        pending.times.push(t);
-        pending.images.push_planes(&image);
+        add(&mut pending, t, &image);
     }
     send(&mut pending, true);
     Ok(motion.finish())
@@ -216,7 +234,12 @@ fn encode_stage(
             }
             None => None,
         };
-        let result = encoder.encode(&msg.images).map(|space_time| RowsMsg { times: msg.times, space_time, colour });
+        let result = encoder.encode(&msg.images).map(|space_time| RowsMsg {
+            times: msg.times,
+            space_time,
+            grids: msg.grids,
+            colour,
+        });
         let failed = result.is_err();
         if out.send(result).is_err() || failed {
             return;
@@ -241,9 +264,11 @@ fn collect(
         }
         let colour =
             colour.as_deref().ok_or_else(|| VisionError::Gpu("the colour frame was not encoded".to_owned()))?;
-        let mut block = Vec::with_capacity(msg.times.len() * 2 * feature_size);
-        for row in msg.space_time.chunks_exact(feature_size) {
+        let grid_len = msg.grids.len() / msg.times.len().max(1);
+        let mut block = Vec::with_capacity(msg.times.len() * (2 * feature_size + grid_len));
+        for (i, row) in msg.space_time.chunks_exact(feature_size).enumerate() {
             block.extend_from_slice(row);
+            block.extend_from_slice(&msg.grids[i * grid_len..(i + 1) * grid_len]);
             block.extend_from_slice(colour);
         }
         sink(&msg.times, &block)?;
@@ -290,7 +315,7 @@ pub fn encode_video(
 ) -> Result<VideoFeatures, VisionError> {
     let mut times = Vec::new();
     let mut rows = Vec::new();
-    let summary = encode_video_streaming(video, encoder, cancel, progress, &mut |t, r| {
+    let summary = encode_video_streaming(video, encoder, RowLayout::default(), cancel, progress, &mut |t, r| {
         times.extend_from_slice(t);
         rows.extend_from_slice(r);
         Ok(())
@@ -319,7 +344,7 @@ pub struct FeaturesSidecar {
 /// Bytes reserved for the `.npy` header, so it can be rewritten with the final row count.
 const NPY_HEADER_LEN: usize = 128;
 
-fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+pub(crate) fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     let mut header = b"\x93NUMPY\x01\x00".to_vec();
     let len = NPY_HEADER_LEN - 10;
@@ -345,7 +370,7 @@ pub fn write_features(
     let cols = 2 * encoder.feature_size();
     writer.write_all(&npy_header(0, cols)).map_err(io)?;
     let mut times = Vec::new();
-    let summary = encode_video_streaming(video, encoder, cancel, progress, &mut |t, rows| {
+    let summary = encode_video_streaming(video, encoder, RowLayout::default(), cancel, progress, &mut |t, rows| {
         times.extend_from_slice(t);
         let bytes: &[u8] = bytemuck::cast_slice(rows);
         writer.write_all(bytes).map_err(io)

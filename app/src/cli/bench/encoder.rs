@@ -85,6 +85,7 @@ fn features_in_memory(
         video,
         encoder,
         decode,
+        vision::RowLayout::default(),
         &std::sync::atomic::AtomicBool::new(false),
         &mut |_| {},
         &mut |_, batch| {

@@ -1,0 +1,168 @@
+//! A coarse map of where a frame moves: per cell of an 8 x 8 grid over the space-time image,
+//! the mean change of gray level from frame t-1 to t and from t to t+1.
+//!
+//! The CNN's features are pooled over the whole picture, so they say little about where a small
+//! stick tip moves or how abruptly it stops. A stick that strikes stops within a frame and
+//! rebounds (and throws up particles or ripples where it lands); an air swing slows down
+//! gradually and stops short of the surface. The map keeps that: its cells' change over time
+//! shows how the motion ends and where. A model may read it beside the features
+//! ([`RowLayout::motion_grid`]); it costs a pass over pixels the features job already holds.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{InputSpec, SpaceTime, VisionError, gray};
+use crate::media::{VideoReader, VideoReaderOptions};
+
+/// Cells across and down.
+pub const MOTION_GRID_SIDE: usize = 8;
+/// Values per frame: two changes (t-1 to t, then t to t+1) per cell, cells in row order.
+pub const MOTION_GRID_VALUES: usize = 2 * MOTION_GRID_SIDE * MOTION_GRID_SIDE;
+/// Changes smaller than this (gray level, 0..1) are noise and compression, not motion.
+const NOISE_LEVEL: f32 = 6.0 / 255.0;
+
+/// What a features row holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowLayout {
+    /// Whether the space-time features are followed by the frame's motion grid
+    /// ([`MOTION_GRID_VALUES`] values) before the colour frame's features.
+    pub motion_grid: bool,
+}
+
+impl RowLayout {
+    /// Values per row for an encoder of `feature_size` features.
+    #[must_use]
+    pub fn width(self, feature_size: usize) -> usize {
+        2 * feature_size + self.extra()
+    }
+
+    /// Values between the space-time and the colour features.
+    #[must_use]
+    pub fn extra(self) -> usize {
+        if self.motion_grid { MOTION_GRID_VALUES } else { 0 }
+    }
+}
+
+/// The motion grid of a space-time image (three normalised gray planes of `width` x `height`,
+/// frames t-1, t, t+1, normalised as `spec` says): each cell's mean change above the noise level,
+/// square-rooted so that a small moving tip stands out beside a large moving arm.
+#[must_use]
+pub fn motion_grid(image: &[f32], width: usize, height: usize, spec: &InputSpec) -> Vec<f32> {
+    let plane = width * height;
+    let side = MOTION_GRID_SIDE;
+    let mut out = vec![0.0f32; MOTION_GRID_VALUES];
+    if plane == 0 || image.len() < 3 * plane {
+        return out;
+    }
+    let columns: Vec<usize> = (0..width).map(|x| x * side / width).collect();
+    let mut counts = vec![0u32; side * side];
+    for y in 0..height {
+        let row = y * side / height;
+        for &column in &columns {
+            counts[row * side + column] += 1;
+        }
+    }
+    for pair in 0..2 {
+        // Normalisation subtracts the same mean from both planes: only the std scales a change.
+        let (a, b) = (&image[pair * plane..(pair + 1) * plane], &image[(pair + 1) * plane..(pair + 2) * plane]);
+        let (std_a, std_b) = (spec.std[pair], spec.std[pair + 1]);
+        let (mean_a, mean_b) = (spec.mean[pair], spec.mean[pair + 1]);
+        let sums = &mut out[pair * side * side..(pair + 1) * side * side];
+        for y in 0..height {
+            let row = y * side / height;
+            let (ra, rb) = (&a[y * width..(y + 1) * width], &b[y * width..(y + 1) * width]);
+            let cells = &mut sums[row * side..(row + 1) * side];
+            for ((&va, &vb), &column) in ra.iter().zip(rb).zip(&columns) {
+                let d = ((vb * std_b + mean_b) - (va * std_a + mean_a)).abs();
+                if d > NOISE_LEVEL {
+                    cells[column] += d;
+                }
+            }
+        }
+        for (s, &n) in sums.iter_mut().zip(&counts) {
+            *s = (*s / n.max(1) as f32).sqrt();
+        }
+    }
+    out
+}
+
+/// The motion grid of every frame of `video`, decoded as the features job decodes it: the frames'
+/// times and `times.len()` rows of [`MOTION_GRID_VALUES`] values.
+pub fn motion_grid_of_video(
+    video: &Path,
+    spec: &InputSpec,
+    cancel: &AtomicBool,
+) -> Result<(Vec<f64>, Vec<f32>), VisionError> {
+    let options = VideoReaderOptions { size: Some((spec.width, spec.height)), threads: 0, ..Default::default() };
+    let mut reader = VideoReader::open_with(video, options)?;
+    let (width, height) = (spec.width as usize, spec.height as usize);
+    let mut space_time = SpaceTime::default();
+    let (mut times, mut rows) = (Vec::new(), Vec::new());
+    while let Some(frame) = reader.next_frame()? {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(VisionError::Cancelled);
+        }
+        if let Some((t, image)) = space_time.push(frame.time_s, gray(&frame.rgb), spec) {
+            times.push(t);
+            rows.extend(motion_grid(&image, width, height, spec));
+        }
+    }
+    if let Some((t, image)) = space_time.finish(spec) {
+        times.push(t);
+        rows.extend(motion_grid(&image, width, height, spec));
+    }
+    if times.is_empty() {
+        return Err(VisionError::NoFrames { path: video.to_owned() });
+    }
+    Ok((times, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::{Layout, space_time_image};
+
+    fn spec(width: u32, height: u32) -> InputSpec {
+        InputSpec { name: "x".into(), width, height, layout: Layout::Nchw, mean: [0.5; 3], std: [0.25; 3] }
+    }
+
+    #[test]
+    fn a_still_picture_has_no_motion() {
+        let s = spec(16, 16);
+        let frame: Vec<f32> = (0..256).map(|i| (i % 251) as f32).collect();
+        let image = space_time_image(&frame, &frame, &frame, &s);
+        assert!(motion_grid(&image, 16, 16, &s).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_change_lands_in_its_cell_and_its_pair() {
+        let s = spec(16, 16);
+        let before = vec![100.0f32; 256];
+        let mut after = before.clone();
+        // Pixel (x 13, y 2) is in cell (6, 1) of the 8 x 8 grid (2 x 2 pixels a cell).
+        after[2 * 16 + 13] = 100.0 + 102.0;
+        let image = space_time_image(&before, &after, &after, &s);
+        let grid = motion_grid(&image, 16, 16, &s);
+        let cell = MOTION_GRID_SIDE + 6;
+        // One pixel of four changed by 102/255 = 0.4: the mean is 0.1, its root about 0.316.
+        assert!((grid[cell] - 0.1f32.sqrt()).abs() < 1e-4, "{}", grid[cell]);
+        assert_eq!(grid.iter().filter(|&&v| v > 0.0).count(), 1, "only that cell, only t-1 to t");
+        // Below the noise level nothing counts.
+        let mut faint = before.clone();
+        faint[0] += 5.0;
+        let image = space_time_image(&before, &before, &faint, &s);
+        assert!(motion_grid(&image, 16, 16, &s).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn uneven_sizes_cover_every_pixel_once() {
+        let s = spec(21, 13);
+        let before = vec![0.0f32; 21 * 13];
+        let after = vec![255.0f32; 21 * 13];
+        let image = space_time_image(&before, &before, &after, &s);
+        let grid = motion_grid(&image, 21, 13, &s);
+        let (first, second) = grid.split_at(MOTION_GRID_SIDE * MOTION_GRID_SIDE);
+        assert!(first.iter().all(|&v| v == 0.0));
+        assert!(second.iter().all(|&v| (v - 1.0).abs() < 1e-5), "{second:?}");
+    }
+}
