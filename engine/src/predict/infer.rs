@@ -29,7 +29,7 @@ pub struct Prediction {
     /// The end of the last frame, seconds.
     pub duration_s: f64,
     pub frames: usize,
-    /// The first colour frame's features (the second half of every features row): how the video looks.
+    /// The first colour frame's features (the last values of every features row): how the video looks.
     pub look: Vec<f32>,
     /// Where things moved in each frame (empty where the frames were not seen, as from cached features).
     pub motion: FrameMotion,

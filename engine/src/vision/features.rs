@@ -420,7 +420,7 @@ pub fn read_features(path: &Path) -> Result<(FeaturesSidecar, Vec<f32>), VisionE
 }
 
 /// The encoder's features of the first frame of `video` as a colour image: what a model sees of
-/// a clip's look (the second half of every features row).
+/// a clip's look (the last values of every features row).
 pub fn first_frame_features(video: &Path, encoder: &mut dyn FrameEncoder) -> Result<Vec<f32>, VisionError> {
     let input = encoder.spec().manifest.input.clone();
     let mut reader = VideoReader::open_with(
