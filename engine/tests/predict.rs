@@ -12,17 +12,26 @@ use foley_engine::data::synth::{self, Style, SynthConfig};
 use foley_engine::data::{GreatestHits, Split};
 use foley_engine::paths::cache_dir;
 use foley_engine::predict::dataset::load_example;
-use foley_engine::predict::inference::{InferenceWeights, contact_probabilities};
+use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
 use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
 use foley_engine::predict::{
-    ENCODER_DIR, ModelBundle, PredictError, TrainOptions, TrainProgress, encoder_spec_in, keep_encoder,
-    predict_features, train,
+    ENCODER_DIR, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress, encoder_spec_in,
+    keep_encoder, predict_features, train,
 };
 use foley_engine::vision::{EncoderManifest, EncoderSpec, MOTION_GRID_VALUES, OrtEncoder};
 use rand::SeedableRng as _;
 
 fn small_config() -> ModelConfig {
-    ModelConfig { input: 12, projection: 8, hidden: 6, layers: 2, bands: 42, contact_head: true, motion: 0 }
+    ModelConfig {
+        input: 12,
+        projection: 8,
+        hidden: 6,
+        layers: 2,
+        bands: 42,
+        contact_head: true,
+        motion: 0,
+        lookahead: 0,
+    }
 }
 
 /// The training graph's output laid out as inference gives it: per step the bands, then the
@@ -104,8 +113,16 @@ fn rows_sharing_their_second_half_project_as_whole_rows_do() {
 
 #[test]
 fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
-    let config =
-        ModelConfig { input: 12, projection: 8, hidden: 8, layers: 0, bands: 42, contact_head: false, motion: 0 };
+    let config = ModelConfig {
+        input: 12,
+        projection: 8,
+        hidden: 8,
+        layers: 0,
+        bands: 42,
+        contact_head: false,
+        motion: 0,
+        lookahead: 0,
+    };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
     let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
@@ -120,10 +137,76 @@ fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
     assert_eq!(&got[..42], &got[42..84]);
 }
 
+#[test]
+fn a_lookahead_model_gives_each_step_the_output_of_a_later_step_in_training_and_in_use() {
+    let config = ModelConfig { lookahead: 3, ..small_config() };
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(6)).unwrap();
+    // 9 frames at 30 fps: 27 steps, run on for 3 more holding the last frame.
+    let frames: Vec<f32> = (0..9 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let step_frame: Vec<u32> = (0..27).map(|s| s / 3).collect();
+    let extended = extend_steps(&step_frame, 3);
+    assert_eq!(&extended[26..], &[8, 8, 8, 8]);
+    let batch = Batch {
+        frames: Tensor::from_slice(&frames, (9, 12), &Device::Cpu).unwrap(),
+        step_frame: Tensor::from_slice(&extended, 30, &Device::Cpu).unwrap(),
+        targets: Tensor::zeros((1, 27, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        contacts: Tensor::zeros((1, 27), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        batch: 1,
+        steps: 30,
+    };
+    let want = forward_rows(&params, &config, &batch);
+    let weights = InferenceWeights::new(&config, &params).unwrap();
+    let got = weights.run_video(&frames, &step_frame).unwrap();
+    assert_eq!((want.len(), got.len()), (27 * 43, 27 * 43));
+    let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "inference differs from the training graph by {worst}");
+    // Step 0's output is the one the network gives at step 3, having seen frame 1.
+    let raw = weights.run(&frames, &extended, &mut weights.initial_state()).unwrap();
+    assert_eq!(&got[..43], &raw[3 * 43..4 * 43]);
+    assert_ne!(&got[..43], &raw[..43]);
+
+    // Streamed in two pieces, as the features job delivers rows, a video predicts the same.
+    let default = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
+    let mut manifest = default.manifest.clone();
+    manifest.config = config.clone();
+    let bundle = ModelBundle { dir: default.dir.clone(), manifest, params };
+    let times: Vec<f64> = (0..9).map(|i| f64::from(i) / 30.0).collect();
+    let mut stream = StreamingPredictor::new(&bundle).unwrap();
+    stream.push(&times[..4], &frames[..4 * 12]).unwrap();
+    stream.push(&times[4..], &frames[4 * 12..]).unwrap();
+    let streamed = stream.finish().unwrap().sound;
+    let whole = weights.predicted_sound(got, 90.0);
+    assert_eq!(streamed.cochleagram.steps(), 27);
+    let worst =
+        whole.cochleagram.data.iter().zip(&streamed.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "streamed prediction differs by {worst}");
+    assert_eq!(streamed.contact.map(|c| c.len()), Some(27));
+}
+
 fn dataset(dir: &Path) {
     let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
     let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 3.0, 4, 0.8) };
     synth::generate(dir, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
+}
+
+/// A small generated dataset, an empty feature cache and the default encoder, in a temporary
+/// folder.
+struct TrainingFixture {
+    root: tempfile::TempDir,
+    data: std::path::PathBuf,
+    cache: std::path::PathBuf,
+    spec: EncoderSpec,
+    encoder: OrtEncoder,
+}
+
+fn training_fixture() -> TrainingFixture {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    dataset(&data);
+    let cache = root.path().join("cache");
+    let spec = EncoderSpec::default_encoder().unwrap();
+    let encoder = OrtEncoder::new(spec.clone()).unwrap();
+    TrainingFixture { root, data, cache, spec, encoder }
 }
 
 fn options(epochs: usize) -> TrainOptions {
@@ -142,6 +225,7 @@ fn options(epochs: usize) -> TrainOptions {
         loss_eps: 0.01,
         contact_weight: 1.0,
         motion_grid: false,
+        lookahead: 0,
     }
 }
 
@@ -152,12 +236,7 @@ fn weights_of(dir: &Path) -> Vec<(String, Vec<f32>)> {
 
 #[test]
 fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    dataset(&data);
-    let cache = root.path().join("cache");
-    let spec = EncoderSpec::default_encoder().unwrap();
-    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
+    let TrainingFixture { root, data, cache, spec, mut encoder } = training_fixture();
     let never = AtomicBool::new(false);
 
     // An uninterrupted run of 3 epochs.
@@ -234,12 +313,7 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
 
 #[test]
 fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    dataset(&data);
-    let cache = root.path().join("cache");
-    let spec = EncoderSpec::default_encoder().unwrap();
-    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
+    let TrainingFixture { root, data, cache, spec, mut encoder } = training_fixture();
     let never = AtomicBool::new(false);
     let out = root.path().join("model");
     let options = TrainOptions { motion_grid: true, ..options(1) };

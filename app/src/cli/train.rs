@@ -48,6 +48,12 @@ pub struct TrainArgs {
     /// much (computed from the frames, cached beside the features).
     #[arg(long)]
     pub motion_grid: bool,
+    /// How far past a moment the network looks before it predicts that moment's sound, in
+    /// milliseconds (rounded to 90 Hz steps): a contact and an air swing that stops short look
+    /// alike until the stick rebounds or stays. The sound of a video's last moments is predicted
+    /// with its last frame held.
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    pub lookahead_ms: f64,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -60,6 +66,12 @@ pub struct TrainArgs {
     pub cache: Option<PathBuf>,
 }
 
+/// Milliseconds of lookahead as whole steps of the 90 Hz feature rate.
+fn lookahead_steps(ms: f64) -> anyhow::Result<usize> {
+    anyhow::ensure!((0.0..=1000.0).contains(&ms), "--lookahead-ms must be between 0 and 1000, not {ms}");
+    Ok((ms / 1000.0 * foley_engine::timeline::FEATURE_RATE_HZ).round() as usize)
+}
+
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let options = TrainOptions {
         epochs: args.epochs,
@@ -70,6 +82,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         patience: args.patience,
         contact_weight: args.contact_weight,
         motion_grid: args.motion_grid,
+        lookahead: lookahead_steps(args.lookahead_ms)?,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;
@@ -150,4 +163,19 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         report.best.hit_f1
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookahead_steps;
+
+    #[test]
+    fn lookahead_is_rounded_to_whole_steps_and_bounded() {
+        assert_eq!(lookahead_steps(0.0).unwrap(), 0);
+        assert_eq!(lookahead_steps(100.0).unwrap(), 9);
+        assert_eq!(lookahead_steps(30.0).unwrap(), 3);
+        let err = lookahead_steps(-5.0).unwrap_err().to_string();
+        assert!(err.contains("--lookahead-ms") && err.contains("-5"), "{err}");
+        assert!(lookahead_steps(f64::NAN).is_err());
+    }
 }

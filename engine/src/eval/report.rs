@@ -220,7 +220,7 @@ pub fn evaluate_synthesis(
         let example = load_example(entry, encoder, layout, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
-        let raw = weights.run(&example.features, &example.step_frame, &mut weights.initial_state())?;
+        let raw = weights.run_video(&example.features, &example.step_frame)?;
         let predicted = weights.predicted_sound(raw, params.step_rate_hz);
         let c = &predicted.cochleagram;
         for i in 0..real.steps().min(c.steps()) {
@@ -260,7 +260,7 @@ pub fn evaluate_synthesis(
             ranking: predicted_candidates.clone(),
         });
         if let Some(w) = &per_frame_weights {
-            let raw = w.run(&example.features, &example.step_frame, &mut w.initial_state())?;
+            let raw = w.run_video(&example.features, &example.step_frame)?;
             let per_frame = w.predicted_sound(raw, params.step_rate_hz);
             let ranking = candidates(&per_frame);
             let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, Some(look))?;

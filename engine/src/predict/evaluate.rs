@@ -69,7 +69,7 @@ pub fn score(
     let mut correlations = Vec::new();
     let mut predictions = Vec::with_capacity(examples.len());
     for e in examples {
-        let raw = weights.run(&e.features, &e.step_frame, &mut weights.initial_state())?;
+        let raw = weights.run_video(&e.features, &e.step_frame)?;
         let (pred, logits) = weights.split_outputs(raw);
         for (p, t) in pred.chunks_exact(bands).zip(e.target.chunks_exact(bands)) {
             let sq: f64 = p.iter().zip(t).map(|(a, b)| f64::from(a - b).powi(2)).sum();
@@ -232,8 +232,16 @@ mod tests {
 
     #[test]
     fn detection_scored_again_from_shifted_logits_is_that_of_the_moved_head() {
-        let config =
-            ModelConfig { input: 12, projection: 8, hidden: 6, layers: 1, bands: 42, contact_head: true, motion: 0 };
+        let config = ModelConfig {
+            input: 12,
+            projection: 8,
+            hidden: 6,
+            layers: 1,
+            bands: 42,
+            contact_head: true,
+            motion: 0,
+            lookahead: 0,
+        };
         let mut params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(5)).unwrap();
         // Logits that rise and fall clearly, so that no two candidates are ranked by a rounding.
         let w = params.vars["contact.w"].as_tensor().affine(40.0, 0.0).unwrap();

@@ -189,13 +189,17 @@ impl StreamingPredictor {
         Ok(())
     }
 
-    /// Runs the remaining steps, up to the end of the last frame.
+    /// Runs the remaining steps, up to the end of the last frame and on for the model's
+    /// lookahead (those steps hold the last frame).
     pub fn finish(mut self) -> Result<Prediction, PredictError> {
         let duration_s = frames_end(&self.times);
         let steps = step_count(duration_s, self.rate);
-        self.run(steps.saturating_sub(self.next_step))?;
+        if !self.times.is_empty() {
+            self.run((steps + self.weights.config.lookahead).saturating_sub(self.next_step))?;
+        }
+        let data = self.weights.drop_lookahead(self.data, steps);
         Ok(Prediction {
-            sound: self.weights.predicted_sound(self.data, self.rate),
+            sound: self.weights.predicted_sound(data, self.rate),
             duration_s,
             frames: self.times.len(),
             look: self.look,

@@ -52,6 +52,16 @@ pub struct State {
     cell: Vec<Vec<f32>>,
 }
 
+/// `step_frame` followed by `more` steps that hold its last frame (none if it is empty).
+#[must_use]
+pub fn extend_steps(step_frame: &[u32], more: usize) -> Vec<u32> {
+    let mut out = step_frame.to_vec();
+    if let Some(&last) = step_frame.last() {
+        out.resize(step_frame.len() + more, last);
+    }
+    out
+}
+
 /// The contact probabilities of a contact head's logits, as they would be with the head's bias
 /// moved by `shift`.
 #[must_use]
@@ -158,6 +168,27 @@ impl InferenceWeights {
     /// advances `state`.
     pub fn run(&self, frames: &[f32], step_frame: &[u32], state: &mut State) -> Result<Vec<f32>, PredictError> {
         self.run_prepared(&self.prepare(frames)?, step_frame, state)
+    }
+
+    /// A whole video's outputs from the start: `frames` rows of features, `step_frame[i]` the row
+    /// step `i` holds. The network runs on past the last step for its
+    /// [`lookahead`](ModelConfig::lookahead), holding the last frame, and step `i`'s output is the
+    /// one it gives that many steps later. Returns `step_frame.len() * outputs` values.
+    pub fn run_video(&self, frames: &[f32], step_frame: &[u32]) -> Result<Vec<f32>, PredictError> {
+        let extended = extend_steps(step_frame, self.config.lookahead);
+        let raw = self.run(frames, &extended, &mut self.initial_state())?;
+        Ok(self.drop_lookahead(raw, step_frame.len()))
+    }
+
+    /// The outputs of `steps` steps from raw outputs that start at step 0 and run at least
+    /// [`lookahead`](ModelConfig::lookahead) steps past them: each step's from that many steps
+    /// later.
+    #[must_use]
+    pub fn drop_lookahead(&self, mut raw: Vec<f32>, steps: usize) -> Vec<f32> {
+        let width = self.config.outputs();
+        raw.drain(..(self.config.lookahead * width).min(raw.len()));
+        raw.truncate(steps * width);
+        raw
     }
 
     /// The part of a chunk that does not depend on the state: per frame, the first layer's input

@@ -36,6 +36,11 @@ pub struct ModelConfig {
     /// for a model that reads none.
     #[serde(default)]
     pub motion: usize,
+    /// Steps the network runs past a step before it gives that step's output, so that it sees
+    /// what follows (a stick rebounding from a contact, or held where a swing stopped short);
+    /// 0 for a model whose output at a step comes from what it has seen up to that step.
+    #[serde(default)]
+    pub lookahead: usize,
 }
 
 impl ModelConfig {
@@ -163,16 +168,18 @@ impl Params {
     }
 }
 
-/// One training batch: `batch` windows of `steps` steps.
+/// One training batch: `batch` windows of `steps` steps the network runs; the model's
+/// [`lookahead`](ModelConfig::lookahead) first of them give no output, so each window predicts
+/// its `steps - lookahead` first steps, each from the steps up to `lookahead` after it.
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// The frames the windows cover, `[frames_total, input]`, window after window.
     pub frames: Tensor,
     /// For each of `batch * steps` steps, the row of `frames` it holds.
     pub step_frame: Tensor,
-    /// Target cochleagrams, `[batch, steps, bands]`.
+    /// Target cochleagrams, `[batch, steps - lookahead, bands]`.
     pub targets: Tensor,
-    /// Target contact probabilities, `[batch, steps]`.
+    /// Target contact probabilities, `[batch, steps - lookahead]`.
     pub contacts: Tensor,
     pub batch: usize,
     pub steps: usize,
@@ -181,9 +188,9 @@ pub struct Batch {
 /// The network's output for a batch, with autograd.
 #[derive(Debug)]
 pub struct Output {
-    /// `[batch, steps, bands]`.
+    /// `[batch, steps - lookahead, bands]`.
     pub sound: Tensor,
-    /// `[batch, steps]` contact logits, if the model has the head.
+    /// `[batch, steps - lookahead]` contact logits, if the model has the head.
     pub contact_logits: Option<Tensor>,
 }
 
@@ -231,14 +238,27 @@ pub fn forward(
         }
         x = Tensor::stack(&outputs, 1)?.reshape((batch.batch * batch.steps, h))?;
     }
+    // A step's output is the one `lookahead` steps later.
+    let ahead = config.lookahead;
+    let Some(scored) = batch.steps.checked_sub(ahead).filter(|&n| n > 0) else {
+        return Err(PredictError::Tensor(candle_core::Error::Msg(format!(
+            "a window of {} steps is no longer than the lookahead of {ahead} steps",
+            batch.steps
+        ))));
+    };
+    let width = x.dims()[1];
+    let x = x
+        .reshape((batch.batch, batch.steps, width))?
+        .narrow(1, ahead, scored)?
+        .reshape((batch.batch * scored, width))?;
     let y = x.matmul(params.get("out.w")?)?.broadcast_add(params.get("out.b")?)?;
     let contact_logits = if config.contact_head {
         let z = x.matmul(params.get("contact.w")?)?.broadcast_add(params.get("contact.b")?)?;
-        Some(z.reshape((batch.batch, batch.steps))?)
+        Some(z.reshape((batch.batch, scored))?)
     } else {
         None
     };
-    Ok(Output { sound: y.reshape((batch.batch, batch.steps, config.bands))?, contact_logits })
+    Ok(Output { sound: y.reshape((batch.batch, scored, config.bands))?, contact_logits })
 }
 
 /// Binary cross-entropy of contact logits against target probabilities, averaged over steps:

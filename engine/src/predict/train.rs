@@ -30,7 +30,7 @@ use super::checkpoint::{
     Adam, CheckpointState, check_same_encoder, checkpoint_dir, load_checkpoint, read_checkpoint_state, save_checkpoint,
 };
 use super::dataset::{DataSummary, Example, load_example};
-use super::inference::InferenceWeights;
+use super::inference::{InferenceWeights, extend_steps};
 use super::model::{Batch, ModelConfig, Params, contact_loss, forward, robust_loss};
 use crate::data::{GreatestHits, Split};
 use crate::sound::CochleagramParams;
@@ -66,6 +66,10 @@ pub struct TrainOptions {
     /// Whether the model also reads each frame's motion grid (`vision::motion_grid`).
     #[serde(default)]
     pub motion_grid: bool,
+    /// Steps the network sees past a step before it predicts it
+    /// ([`ModelConfig::lookahead`]).
+    #[serde(default)]
+    pub lookahead: usize,
 }
 
 impl Default for TrainOptions {
@@ -85,6 +89,7 @@ impl Default for TrainOptions {
             loss_eps: 0.01,
             contact_weight: 10.0,
             motion_grid: false,
+            lookahead: 0,
         }
     }
 }
@@ -139,6 +144,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         bands,
         contact_head: options.contact_weight > 0.0,
         motion: if options.motion_grid { crate::vision::MOTION_GRID_VALUES } else { 0 },
+        lookahead: options.lookahead,
     }
 }
 
@@ -183,22 +189,27 @@ fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize) -
     windows
 }
 
+/// A batch of windows of `steps` predicted steps each. The network runs `lookahead` steps past
+/// each window (past a video's end, holding its last frame), as it does past a whole video.
 fn make_batch(
     examples: &[Example],
     windows: &[(usize, usize)],
     steps: usize,
+    lookahead: usize,
     width: usize,
     bands: usize,
 ) -> Result<Batch, PredictError> {
+    let run = steps + lookahead;
     let mut frames = Vec::new();
-    let mut step_frame = Vec::with_capacity(windows.len() * steps);
+    let mut step_frame = Vec::with_capacity(windows.len() * run);
     let mut targets = Vec::with_capacity(windows.len() * steps * bands);
     let mut contacts = Vec::with_capacity(windows.len() * steps);
     let mut rows = 0u32;
     for &(i, start) in windows {
         let e = &examples[i];
-        let map = &e.step_frame[start..start + steps];
-        let (first, last) = (map[0] as usize, map[steps - 1] as usize);
+        let end = (start + run).min(e.steps());
+        let map = extend_steps(&e.step_frame[start..end], start + run - end);
+        let (first, last) = (map[0] as usize, map[run - 1] as usize);
         frames.extend_from_slice(&e.features[first * width..(last + 1) * width]);
         step_frame.extend(map.iter().map(|&f| rows + f - first as u32));
         rows += (last - first + 1) as u32;
@@ -207,11 +218,11 @@ fn make_batch(
     }
     Ok(Batch {
         frames: Tensor::from_vec(frames, (rows as usize, width), &Device::Cpu)?,
-        step_frame: Tensor::from_vec(step_frame, windows.len() * steps, &Device::Cpu)?,
+        step_frame: Tensor::from_vec(step_frame, windows.len() * run, &Device::Cpu)?,
         targets: Tensor::from_vec(targets, (windows.len(), steps, bands), &Device::Cpu)?,
         contacts: Tensor::from_vec(contacts, (windows.len(), steps), &Device::Cpu)?,
         batch: windows.len(),
-        steps,
+        steps: run,
     })
 }
 
@@ -388,7 +399,7 @@ pub fn train(
                 save_checkpoint(out, &mut state, &params, &adam)?;
                 return Err(PredictError::Cancelled);
             }
-            let batch = make_batch(&train_examples, chunk, options.window_steps, width, bands)?;
+            let batch = make_batch(&train_examples, chunk, options.window_steps, config.lookahead, width, bands)?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
             let pred = forward(&params, &config, &batch, options.dropout, Some(&mut mask_rng))?;
             let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
