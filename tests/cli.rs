@@ -807,7 +807,7 @@ fn repeated_recordings(csv: &str) -> usize {
 #[test]
 fn synth_varies_its_recordings_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
-    let data = generated_dataset_with(dir.path(), 1, 10, 4, "0", &["--style", "drawn"]);
+    let data = generated_dataset_with(dir.path(), 1, 10, 4, "0", &[]);
     let video = data.join("synth-4-00000_denoised.mp4");
     let hits = |name: &str, extra: &[&str]| -> String {
         let csv = dir.path().join(name);

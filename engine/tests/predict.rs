@@ -325,6 +325,17 @@ fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
     assert!(bundle.manifest.feature_layout.contains("motion grid"), "{}", bundle.manifest.feature_layout);
     bundle.check_compatible(&spec.identity, &spec.manifest.input).unwrap();
 
+    // Training on an empty cache wrote both caches, features and grids, from one decoding.
+    let count = |dir: std::path::PathBuf| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "npy"))
+            .count()
+    };
+    let input = &spec.manifest.input;
+    assert_eq!(count(cache.join("motion-grid").join(format!("v1-{}x{}", input.width, input.height))), 4);
+    assert_eq!(count(cache.join("features").join(&spec.identity.onnx_sha256[..16])), 4);
+
     // The rows training read (cached features with the cached grid put between) are the rows the
     // features job streams to the model in use.
     let entry = GreatestHits::open(&data).unwrap().split(Split::Train).next().unwrap().clone();

@@ -51,8 +51,8 @@ pub struct TrainArgs {
     /// How far past a moment the network looks before it predicts that moment's sound, in
     /// milliseconds (rounded to 90 Hz steps): a contact and an air swing that stops short look
     /// alike until the stick rebounds or stays. The sound of a video's last moments is predicted
-    /// with its last frame held.
-    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    /// with its last frame held. A per-frame model (`--layers 0`) reads none.
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
     pub lookahead_ms: f64,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
@@ -167,13 +167,24 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::lookahead_steps;
+    use clap::Parser as _;
+    use foley_engine::predict::TrainOptions;
+
+    use super::{TrainArgs, lookahead_steps};
+
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
 
     #[test]
     fn lookahead_is_rounded_to_whole_steps_and_bounded() {
         assert_eq!(lookahead_steps(0.0).unwrap(), 0);
         assert_eq!(lookahead_steps(100.0).unwrap(), 9);
         assert_eq!(lookahead_steps(30.0).unwrap(), 3);
+        let default = Command::try_parse_from(["train", "--data", "d", "--out", "o"]).unwrap().args;
+        assert_eq!(lookahead_steps(default.lookahead_ms).unwrap(), TrainOptions::default().lookahead);
         let err = lookahead_steps(-5.0).unwrap_err().to_string();
         assert!(err.contains("--lookahead-ms") && err.contains("-5"), "{err}");
         assert!(lookahead_steps(f64::NAN).is_err());

@@ -81,19 +81,27 @@ pub fn cached_features(
     cache: &Path,
     cancel: &AtomicBool,
 ) -> Result<(Vec<f64>, Vec<f32>), PredictError> {
-    let key = file_sha256(video)?;
-    let path = feature_cache_path(cache, &encoder.spec().identity.onnx_sha256, &key);
-    if let Ok((sidecar, rows)) = features::read_features(&path)
-        && sidecar.encoder == encoder.spec().identity
-    {
-        return Ok((sidecar.times, rows));
+    let path = feature_cache_path(cache, &encoder.spec().identity.onnx_sha256, &file_sha256(video)?);
+    if let Some(cached) = read_cached_features(&path, encoder) {
+        return Ok(cached);
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source })?;
-    }
+    create_parent(&path)?;
     features::write_features(video, &path, encoder, cancel, &mut |_| {})?;
     let (sidecar, rows) = features::read_features(&path)?;
     Ok((sidecar.times, rows))
+}
+
+/// The cached features at `path`, where they are whole and by this encoder.
+fn read_cached_features(path: &Path, encoder: &dyn FrameEncoder) -> Option<(Vec<f64>, Vec<f32>)> {
+    let (sidecar, rows) = features::read_features(path).ok()?;
+    (sidecar.encoder == encoder.spec().identity).then_some((sidecar.times, rows))
+}
+
+fn create_parent(path: &Path) -> Result<(), PredictError> {
+    match path.parent() {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source }),
+        None => Ok(()),
+    }
 }
 
 /// Where the motion grids of `video` at an input size are cached. The grid is computed from the
@@ -102,32 +110,62 @@ pub fn motion_grid_cache_path(cache: &Path, input: &InputSpec, video_sha256: &st
     cache.join("motion-grid").join(format!("v1-{}x{}", input.width, input.height)).join(format!("{video_sha256}.npy"))
 }
 
-/// The motion grids of `video` (one row of [`MOTION_GRID_VALUES`] per frame), from the cache or
-/// computed (and cached).
-pub fn cached_motion_grid(
+fn read_cached_grid(path: &Path) -> Option<Vec<f32>> {
+    let bytes = std::fs::read(path).ok()?;
+    let npy = npyz::NpyFile::new(&bytes[..]).ok()?;
+    if npy.shape().get(1) != Some(&(MOTION_GRID_VALUES as u64)) {
+        return None;
+    }
+    npy.into_vec::<f32>().ok()
+}
+
+fn write_grid(path: &Path, rows: &[f32]) -> Result<(), PredictError> {
+    create_parent(path)?;
+    crate::media::atomic::write_atomically(path, |mut file| {
+        use std::io::Write as _;
+        file.write_all(&features::npy_header(rows.len() / MOTION_GRID_VALUES, MOTION_GRID_VALUES))?;
+        file.write_all(bytemuck::cast_slice(rows))
+    })?;
+    Ok(())
+}
+
+/// The features rows of `video` with its motion grids put between (see [`with_motion_grid`]),
+/// each part from the cache or computed (and cached); where neither is cached, both come from
+/// one decoding.
+fn cached_features_with_grid(
     video: &Path,
-    input: &InputSpec,
+    encoder: &mut dyn FrameEncoder,
     cache: &Path,
     cancel: &AtomicBool,
-) -> Result<Vec<f32>, PredictError> {
-    let path = motion_grid_cache_path(cache, input, &file_sha256(video)?);
-    if let Ok(bytes) = std::fs::read(&path)
-        && let Ok(npy) = npyz::NpyFile::new(&bytes[..])
-        && npy.shape().get(1) == Some(&(MOTION_GRID_VALUES as u64))
-        && let Ok(rows) = npy.into_vec::<f32>()
-    {
-        return Ok(rows);
-    }
-    let (times, rows) = motion_grid_of_video(video, input, cancel)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source })?;
-    }
-    crate::media::atomic::write_atomically(&path, |mut file| {
-        use std::io::Write as _;
-        file.write_all(&features::npy_header(times.len(), MOTION_GRID_VALUES))?;
-        file.write_all(bytemuck::cast_slice(&rows))
-    })?;
-    Ok(rows)
+) -> Result<(Vec<f64>, Vec<f32>), PredictError> {
+    let key = file_sha256(video)?;
+    let features_path = feature_cache_path(cache, &encoder.spec().identity.onnx_sha256, &key);
+    let grid_path = motion_grid_cache_path(cache, &encoder.spec().manifest.input, &key);
+    let (times, plain, grid) = match (read_cached_features(&features_path, encoder), read_cached_grid(&grid_path)) {
+        (Some((times, rows)), Some(grid)) => (times, rows, grid),
+        (Some((times, rows)), None) => {
+            let (_, grid) = motion_grid_of_video(video, &encoder.spec().manifest.input, cancel)?;
+            write_grid(&grid_path, &grid)?;
+            (times, rows, grid)
+        }
+        (None, cached_grid) => {
+            create_parent(&features_path)?;
+            let mut grid = Vec::new();
+            let wanted = cached_grid.is_none().then_some(&mut grid);
+            features::write_features_and_grid(video, &features_path, encoder, wanted, cancel, &mut |_| {})?;
+            let (sidecar, rows) = features::read_features(&features_path)?;
+            let grid = match cached_grid {
+                Some(cached) => cached,
+                None => {
+                    write_grid(&grid_path, &grid)?;
+                    grid
+                }
+            };
+            (sidecar.times, rows, grid)
+        }
+    };
+    let rows = with_motion_grid(video, &plain, times.len(), &grid)?;
+    Ok((times, rows))
 }
 
 /// Features rows laid out as `layout` says: the motion grid put between each row's space-time
@@ -162,11 +200,11 @@ pub fn load_example(
     params: &CochleagramParams,
     cancel: &AtomicBool,
 ) -> Result<Example, PredictError> {
-    let (times, mut features) = cached_features(&entry.video, encoder, cache, cancel)?;
-    if layout.motion_grid {
-        let grid = cached_motion_grid(&entry.video, &encoder.spec().manifest.input, cache, cancel)?;
-        features = with_motion_grid(&entry.video, &features, times.len(), &grid)?;
-    }
+    let (times, features) = if layout.motion_grid {
+        cached_features_with_grid(&entry.video, encoder, cache, cancel)?
+    } else {
+        cached_features(&entry.video, encoder, cache, cancel)?
+    };
     let sound = entry.audio.as_deref().unwrap_or(&entry.video);
     let c = cochleagram_of_file(sound, params, &mut |_| {})?;
     // Step 0 of the cochleagram sits at the sound's start; shift it onto the video's step grid.

@@ -67,7 +67,8 @@ pub struct TrainOptions {
     #[serde(default)]
     pub motion_grid: bool,
     /// Steps the network sees past a step before it predicts it
-    /// ([`ModelConfig::lookahead`]).
+    /// ([`ModelConfig::lookahead`]); a model without LSTM layers, which has no memory to carry
+    /// it, reads none. (Runs checkpointed before the lookahead existed had none.)
     #[serde(default)]
     pub lookahead: usize,
 }
@@ -89,7 +90,8 @@ impl Default for TrainOptions {
             loss_eps: 0.01,
             contact_weight: 10.0,
             motion_grid: false,
-            lookahead: 0,
+            // 100 ms: at 24 fps, two frames after a contact, where the stick has rebounded.
+            lookahead: 9,
         }
     }
 }
@@ -144,7 +146,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         bands,
         contact_head: options.contact_weight > 0.0,
         motion: if options.motion_grid { crate::vision::MOTION_GRID_VALUES } else { 0 },
-        lookahead: options.lookahead,
+        lookahead: if options.layers == 0 { 0 } else { options.lookahead },
     }
 }
 
@@ -490,6 +492,14 @@ mod tests {
         assert!(is_better(&metrics(0.5, -3.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(0.5, -2.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(f64::NAN, -9.0), Some(0.1), -3.0), "no AP is no better");
+    }
+
+    #[test]
+    fn an_lstm_looks_ahead_and_a_per_frame_layer_does_not() {
+        let options = TrainOptions::default();
+        assert_eq!(model_config(&options, 12, 42).lookahead, 9);
+        let per_frame = TrainOptions { layers: 0, ..TrainOptions::default() };
+        assert_eq!(model_config(&per_frame, 12, 42).lookahead, 0);
     }
 
     #[test]

@@ -364,16 +364,45 @@ pub fn write_features(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
 ) -> Result<FeaturesSummary, VisionError> {
+    write_features_and_grid(video, out, encoder, None, cancel, progress)
+}
+
+/// [`write_features`], and where `grid` is given, each frame's motion grid
+/// ([`MOTION_GRID_VALUES`](super::MOTION_GRID_VALUES) values) appended to it from the same
+/// decoding: what training a motion-grid model on an empty cache needs, in one pass.
+pub fn write_features_and_grid(
+    video: &Path,
+    out: &Path,
+    encoder: &mut dyn FrameEncoder,
+    mut grid: Option<&mut Vec<f32>>,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<FeaturesSummary, VisionError> {
     let io = |source| VisionError::Io { path: out.to_owned(), source };
     let (pending, file) = crate::media::atomic::PendingFile::beside(out)?;
     let mut writer = BufWriter::new(file);
-    let cols = 2 * encoder.feature_size();
+    let feature_size = encoder.feature_size();
+    let cols = 2 * feature_size;
     writer.write_all(&npy_header(0, cols)).map_err(io)?;
     let mut times = Vec::new();
-    let summary = encode_video_streaming(video, encoder, RowLayout::default(), cancel, progress, &mut |t, rows| {
+    let layout = RowLayout { motion_grid: grid.is_some() };
+    let width = layout.width(feature_size);
+    let summary = encode_video_streaming(video, encoder, layout, cancel, progress, &mut |t, rows| {
         times.extend_from_slice(t);
-        let bytes: &[u8] = bytemuck::cast_slice(rows);
-        writer.write_all(bytes).map_err(io)
+        match grid.as_deref_mut() {
+            None => writer.write_all(bytemuck::cast_slice(rows)).map_err(io),
+            Some(grid) => {
+                // A row is the space-time features, the grid, then the colour features.
+                for row in rows.chunks_exact(width) {
+                    let (space_time, rest) = row.split_at(feature_size);
+                    let (cells, colour) = rest.split_at(super::MOTION_GRID_VALUES);
+                    grid.extend_from_slice(cells);
+                    writer.write_all(bytemuck::cast_slice(space_time)).map_err(io)?;
+                    writer.write_all(bytemuck::cast_slice(colour)).map_err(io)?;
+                }
+                Ok(())
+            }
+        }
     })?;
     let mut file = writer.into_inner().map_err(|e| io(e.into_error()))?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;

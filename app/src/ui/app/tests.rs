@@ -40,11 +40,9 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
-    let config = foley_engine::data::synth::SynthConfig {
-        style: foley_engine::data::synth::Style::Drawn,
-        ..foley_engine::data::synth::SynthConfig::new(1, 4.0, 7, 0.0)
-    };
-    foley_engine::data::synth::generate(&data, &bank, &[], &foley_engine::paths::cache_dir(), &config, &|_| {})
+    let textures = foley_engine::data::read_texture_manifest(&foley_engine::data::texturebank_manifest()).unwrap();
+    let config = foley_engine::data::synth::SynthConfig::new(1, 4.0, 7, 0.0);
+    foley_engine::data::synth::generate(&data, &bank, &textures, &foley_engine::paths::cache_dir(), &config, &|_| {})
         .unwrap();
     let video = data.join("synth-7-00000_denoised.mp4");
 
