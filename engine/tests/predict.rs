@@ -11,7 +11,7 @@ use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, Style, SynthConfig};
 use foley_engine::data::{GreatestHits, Split};
 use foley_engine::paths::cache_dir;
-use foley_engine::predict::dataset::load_example;
+use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_example, motion_grid_cache_path};
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
 use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
 use foley_engine::predict::{
@@ -341,6 +341,22 @@ fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
     let entry = GreatestHits::open(&data).unwrap().split(Split::Train).next().unwrap().clone();
     let example =
         load_example(&entry, &mut encoder, config.layout(), &cache, &bundle.manifest.cochleagram, &never).unwrap();
+
+    // Where only one of the two caches is left, the other is computed again and the rows stay
+    // the same.
+    let key = file_sha256(&entry.video).unwrap();
+    let grid_file = motion_grid_cache_path(&cache, input, &key);
+    let features_file = feature_cache_path(&cache, &spec.identity.onnx_sha256, &key);
+    for lost in [&grid_file, &features_file] {
+        std::fs::remove_file(lost).unwrap();
+        let again =
+            load_example(&entry, &mut encoder, config.layout(), &cache, &bundle.manifest.cochleagram, &never).unwrap();
+        assert!(lost.exists(), "{} was not written again", lost.display());
+        let worst = again.features.iter().zip(&example.features).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert_eq!(again.features.len(), example.features.len());
+        assert!(worst < 1e-5, "without {} the rows differ by {worst}", lost.display());
+    }
+
     let mut streamed = Vec::new();
     foley_engine::vision::encode_video_streaming(
         &entry.video,

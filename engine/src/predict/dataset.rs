@@ -12,7 +12,7 @@ use super::PredictError;
 use super::align::{frames_end, step_count, step_frames};
 use crate::data::{Action, Contact, Split, VideoEntry};
 use crate::sound::{CochleagramParams, cochleagram_of_file};
-use crate::vision::{FrameEncoder, InputSpec, MOTION_GRID_VALUES, RowLayout, features, motion_grid_of_video};
+use crate::vision::{FrameEncoder, InputSpec, MOTION_GRID_VALUES, RowLayout, RowParts, features, motion_grid_of_video};
 
 /// One video ready for training or evaluation.
 #[derive(Debug, Clone)]
@@ -180,12 +180,11 @@ fn with_motion_grid(video: &Path, plain: &[f32], frames: usize, grid: &[f32]) ->
             ),
         });
     }
-    let half = plain.len() / frames / 2;
+    let feature_size = plain.len() / frames / 2;
+    let (cached, joined) = (RowLayout::default(), RowLayout { motion_grid: true });
     let mut rows = Vec::with_capacity(plain.len() + grid.len());
-    for (row, cells) in plain.chunks_exact(2 * half).zip(grid.chunks_exact(MOTION_GRID_VALUES)) {
-        rows.extend_from_slice(&row[..half]);
-        rows.extend_from_slice(cells);
-        rows.extend_from_slice(&row[half..]);
+    for (row, cells) in plain.chunks_exact(2 * feature_size).zip(grid.chunks_exact(MOTION_GRID_VALUES)) {
+        joined.push(RowParts { grid: cells, ..cached.split(row, feature_size) }, &mut rows);
     }
     Ok(rows)
 }

@@ -54,8 +54,7 @@ impl ModelConfig {
     /// values.
     #[must_use]
     pub fn look_range(&self) -> std::ops::Range<usize> {
-        let look = self.input.saturating_sub(self.motion) / 2;
-        self.input - look..self.input
+        self.layout().colour_range(self.input)
     }
 
     /// Values per step in the raw output: the bands, then the contact logit if there is a head.

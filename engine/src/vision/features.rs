@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::{Deserialize, Serialize};
 
-use super::motion_grid::{RowLayout, motion_grid};
+use super::motion_grid::{RowLayout, RowParts, motion_grid};
 use super::{EncoderIdentity, FrameEncoder, FrameMotion, ImageBatch, SpaceTime, VisionError, colour_image, gray};
 use crate::media::{VideoInfo, VideoReader, VideoReaderOptions, sidecar_path};
 
@@ -133,7 +133,7 @@ pub fn encode_video_streaming_with(
                 return Err(VisionError::Io { path: video.to_owned(), source: e });
             }
         };
-        let collected = collect(rows_rx, feature_size, frames_total, cancel, progress, sink);
+        let collected = collect(rows_rx, feature_size, layout, frames_total, cancel, progress, sink);
         if collected.is_err() {
             // Stop the other stages; they exit at their next send or frame.
             cancel.store(true, Ordering::Relaxed);
@@ -250,6 +250,7 @@ fn encode_stage(
 fn collect(
     rows: Receiver<Result<RowsMsg, VisionError>>,
     feature_size: usize,
+    layout: RowLayout,
     frames_total: u64,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
@@ -264,12 +265,11 @@ fn collect(
         }
         let colour =
             colour.as_deref().ok_or_else(|| VisionError::Gpu("the colour frame was not encoded".to_owned()))?;
-        let grid_len = msg.grids.len() / msg.times.len().max(1);
-        let mut block = Vec::with_capacity(msg.times.len() * (2 * feature_size + grid_len));
-        for (i, row) in msg.space_time.chunks_exact(feature_size).enumerate() {
-            block.extend_from_slice(row);
-            block.extend_from_slice(&msg.grids[i * grid_len..(i + 1) * grid_len]);
-            block.extend_from_slice(colour);
+        let grid_len = layout.extra();
+        let mut block = Vec::with_capacity(msg.times.len() * layout.width(feature_size));
+        for (i, space_time) in msg.space_time.chunks_exact(feature_size).enumerate() {
+            let grid = &msg.grids[i * grid_len..(i + 1) * grid_len];
+            layout.push(RowParts { space_time, grid, colour }, &mut block);
         }
         sink(&msg.times, &block)?;
         frames += msg.times.len();
@@ -392,13 +392,11 @@ pub fn write_features_and_grid(
         match grid.as_deref_mut() {
             None => writer.write_all(bytemuck::cast_slice(rows)).map_err(io),
             Some(grid) => {
-                // A row is the space-time features, the grid, then the colour features.
                 for row in rows.chunks_exact(width) {
-                    let (space_time, rest) = row.split_at(feature_size);
-                    let (cells, colour) = rest.split_at(super::MOTION_GRID_VALUES);
-                    grid.extend_from_slice(cells);
-                    writer.write_all(bytemuck::cast_slice(space_time)).map_err(io)?;
-                    writer.write_all(bytemuck::cast_slice(colour)).map_err(io)?;
+                    let parts = layout.split(row, feature_size);
+                    grid.extend_from_slice(parts.grid);
+                    writer.write_all(bytemuck::cast_slice(parts.space_time)).map_err(io)?;
+                    writer.write_all(bytemuck::cast_slice(parts.colour)).map_err(io)?;
                 }
                 Ok(())
             }

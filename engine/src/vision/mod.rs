@@ -26,6 +26,6 @@ pub use manifest::{
     EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,
 };
 pub use motion::FrameMotion;
-pub use motion_grid::{MOTION_GRID_VALUES, RowLayout, motion_grid, motion_grid_of_video};
+pub use motion_grid::{MOTION_GRID_VALUES, RowLayout, RowParts, motion_grid, motion_grid_of_video};
 pub use ort_encoder::OrtEncoder;
 pub use throughput::{Throughput, time_encoder};

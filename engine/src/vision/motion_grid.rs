@@ -41,6 +41,44 @@ impl RowLayout {
     pub fn extra(self) -> usize {
         if self.motion_grid { MOTION_GRID_VALUES } else { 0 }
     }
+
+    /// Where a row of `width` values holds the colour frame's features (the video's look): its
+    /// last values, as many as the space-time features before them.
+    #[must_use]
+    pub fn colour_range(self, width: usize) -> std::ops::Range<usize> {
+        let feature_size = width.saturating_sub(self.extra()) / 2;
+        width - feature_size..width
+    }
+
+    /// The parts of `row`, a row of this layout for an encoder of `feature_size` features.
+    ///
+    /// # Panics
+    /// If `row` is shorter than `self.width(feature_size)`.
+    #[must_use]
+    pub fn split(self, row: &[f32], feature_size: usize) -> RowParts<'_> {
+        let (space_time, rest) = row.split_at(feature_size);
+        let (grid, colour) = rest.split_at(self.extra());
+        RowParts { space_time, grid, colour: &colour[..feature_size] }
+    }
+
+    /// Appends the row made of `parts` to `out`.
+    pub fn push(self, parts: RowParts<'_>, out: &mut Vec<f32>) {
+        debug_assert_eq!(parts.grid.len(), self.extra(), "a motion grid that the layout does not hold");
+        out.extend_from_slice(parts.space_time);
+        out.extend_from_slice(parts.grid);
+        out.extend_from_slice(parts.colour);
+    }
+}
+
+/// The parts of one features row, in the order a [`RowLayout`] puts them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowParts<'a> {
+    /// The encoder's features of the space-time image.
+    pub space_time: &'a [f32],
+    /// The motion grid ([`MOTION_GRID_VALUES`] values), empty in a layout without one.
+    pub grid: &'a [f32],
+    /// The encoder's features of the video's first colour frame.
+    pub colour: &'a [f32],
 }
 
 /// The motion grid of a space-time image (three normalised gray planes of `width` x `height`,
@@ -124,6 +162,21 @@ mod tests {
 
     fn spec(width: u32, height: u32) -> InputSpec {
         InputSpec { name: "x".into(), width, height, layout: Layout::Nchw, mean: [0.5; 3], std: [0.25; 3] }
+    }
+
+    #[test]
+    fn a_row_splits_into_the_parts_it_was_made_of() {
+        let (space_time, colour) = ([1.0, 2.0, 3.0], [7.0, 8.0, 9.0]);
+        let grid: Vec<f32> = (0..MOTION_GRID_VALUES).map(|i| -(i as f32)).collect();
+        for (layout, grid) in [(RowLayout::default(), &[][..]), (RowLayout { motion_grid: true }, &grid[..])] {
+            let parts = RowParts { space_time: &space_time, grid, colour: &colour };
+            let mut row = Vec::new();
+            layout.push(parts, &mut row);
+            assert_eq!(row.len(), layout.width(3));
+            assert_eq!(layout.split(&row, 3), parts);
+            assert_eq!(&row[layout.colour_range(row.len())], &colour);
+            assert_eq!(row[..3], space_time);
+        }
     }
 
     #[test]
