@@ -145,7 +145,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         layers: options.layers,
         bands,
         contact_head: options.contact_weight > 0.0,
-        motion: if options.motion_grid { crate::vision::MOTION_GRID_VALUES } else { 0 },
+        motion: RowLayout { motion_grid: options.motion_grid }.extra(),
         lookahead: if options.layers == 0 { 0 } else { options.lookahead },
     }
 }
@@ -305,12 +305,12 @@ pub fn train(
     let mut train_examples = Vec::new();
     let mut val_examples = Vec::new();
     let mut summary = DataSummary::default();
+    let layout = RowLayout { motion_grid: options.motion_grid };
     for (i, entry) in entries.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(PredictError::Cancelled);
         }
         progress(&TrainProgress::Preparing { done: i, total: entries.len() });
-        let layout = RowLayout { motion_grid: options.motion_grid };
         let example = load_example(entry, encoder, layout, cache, &coch, cancel)?;
         if validation_ids.contains(&entry.id) {
             summary.add("validation", &example.contacts);
