@@ -13,7 +13,7 @@ use super::dataset::DataSummary;
 use super::inference::InferenceWeights;
 use super::model::{ModelConfig, Params};
 use crate::sound::CochleagramParams;
-use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec};
+use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, RowLayout};
 
 /// The bundle format this build writes and reads.
 pub const BUNDLE_VERSION: u32 = 1;
@@ -77,9 +77,7 @@ pub struct BundleManifest {
 }
 
 /// The layout of a model's features rows (its `feature_layout`).
-pub const FEATURE_LAYOUT: &str = "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then of the first colour frame; held over the 90 Hz steps of the frame";
-/// The layout of a model that also reads the motion grid.
-pub const FEATURE_LAYOUT_MOTION: &str = "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then its 8x8 motion grid (mean change t-1 to t, then t to t+1, square-rooted), then the features of the first colour frame; held over the 90 Hz steps of the frame";
+pub const FEATURE_LAYOUT: &str = RowLayout { motion_grid: false }.description();
 
 /// A loaded model.
 #[derive(Debug, Clone)]

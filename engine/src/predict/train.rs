@@ -23,9 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
-use super::bundle::{
-    BundleManifest, FEATURE_LAYOUT, FEATURE_LAYOUT_MOTION, ModelBundle, TrainingSummary, ValidationMetrics,
-};
+use super::bundle::{BundleManifest, ModelBundle, TrainingSummary, ValidationMetrics};
 use super::checkpoint::{
     Adam, CheckpointState, check_same_encoder, checkpoint_dir, load_checkpoint, read_checkpoint_state, save_checkpoint,
 };
@@ -378,7 +376,7 @@ pub fn train(
         config: config.clone(),
         encoder: encoder.spec().identity.clone(),
         encoder_input: encoder.spec().manifest.input.clone(),
-        feature_layout: if options.motion_grid { FEATURE_LAYOUT_MOTION } else { FEATURE_LAYOUT }.to_owned(),
+        feature_layout: layout.description().to_owned(),
         cochleagram: coch.clone(),
         training: TrainingSummary {
             data: data.display().to_string(),

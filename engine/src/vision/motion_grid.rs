@@ -36,6 +36,16 @@ impl RowLayout {
         2 * feature_size + self.extra()
     }
 
+    /// What a row of this layout holds, for people (a model's `feature_layout`).
+    #[must_use]
+    pub const fn description(self) -> &'static str {
+        if self.motion_grid {
+            "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then its 8x8 motion grid (mean change t-1 to t, then t to t+1, square-rooted), then the features of the first colour frame; held over the 90 Hz steps of the frame"
+        } else {
+            "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then of the first colour frame; held over the 90 Hz steps of the frame"
+        }
+    }
+
     /// Values between the space-time and the colour features.
     #[must_use]
     pub fn extra(self) -> usize {
