@@ -5,13 +5,15 @@
 #
 #   python3 scripts/reference/look_classifier_cv.py --data .cache/datasets/default-seed1 [--sweep]
 #
-# The looks come from foley's feature cache (.cache/features/<encoder>/*.npy, written by
+# The looks come from foley's feature cache (.cache/features/<encoder>/*.npy of the set-up's
+# encoder, or of the encoder whose ONNX file --onnx names; written by
 # `foley train`, with a .json beside each naming its video); run `foley train` (or `foley eval`,
 # for the test videos) on the dataset first. Needs numpy only. --sweep also cross-validates the
 # regression's L2 penalty and number of steps.
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 
@@ -24,10 +26,14 @@ def load(data, features):
     material = {}
     for vid in train + test:
         labels = [line.split()[1] for line in open(os.path.join(data, f"{vid}_times.txt")) if line.strip()]
-        # The most common label (a generated video has one material).
-        material[vid] = max(sorted(set(labels)), key=labels.count)
+        # The most common label (a generated video has one material); a video where nothing is
+        # struck has none and is left out, as the clip database leaves it out of the looks.
+        if labels:
+            material[vid] = max(sorted(set(labels)), key=labels.count)
+    train = [v for v in train if v in material]
+    test = [v for v in test if v in material]
     look = {}
-    for meta in glob.glob(os.path.join(features, "*", "*.json")):
+    for meta in glob.glob(os.path.join(features, "*.json")):
         info = json.load(open(meta))
         vid = os.path.basename(info["video"]).replace("_denoised.mp4", "")
         if os.path.dirname(os.path.abspath(info["video"])) != os.path.abspath(data):
@@ -91,10 +97,15 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--features", default=os.path.join(os.environ.get("FOLEY_CACHE") or os.path.join(root, ".cache"), "features"))
+    cache = os.environ.get("FOLEY_CACHE") or os.path.join(root, ".cache")
+    ap.add_argument("--cache", default=cache, help="foley's cache folder (default: FOLEY_CACHE or .cache)")
+    ap.add_argument("--onnx", help="the encoder whose features to read (default: the set-up's)")
     ap.add_argument("--sweep", action="store_true")
     args = ap.parse_args()
-    (xtr, ytr), (xte, yte) = load(args.data, args.features)
+    onnx = args.onnx or os.path.join(args.cache, "assets", "efficientnet-lite0", "efficientnet-lite0.onnx")
+    # The cache keeps each encoder's features in a folder named after its ONNX file's sha256.
+    sha = hashlib.sha256(open(onnx, "rb").read()).hexdigest()
+    (xtr, ytr), (xte, yte) = load(args.data, os.path.join(args.cache, "features", sha[:16]))
     print(f"{len(xtr)} train looks, {len(xte)} test looks, {len(set(ytr))} materials")
     methods = [
         ("5 nearest looks, cosine vote", knn),
