@@ -9,7 +9,7 @@
 //! split's 46 looks, whose surface photos it never saw, 0.543 against 0.435
 //! (`scripts/reference/look_classifier_cv.py`); the regularisation and the number of steps below
 //! sit in the range that scored best there (0.68-0.70 for L2 0.001-0.1; its `--sweep`). Unseen
-//! photos are the limit: the texture bank has 5-22 train photos of each material.
+//! photos are the limit: the texture bank has 5-22 train photos of each material it has photos of.
 
 use std::sync::OnceLock;
 
