@@ -178,6 +178,7 @@ print("\n".join(sorted(paths)))' "$ROOT/assets/texturebank/manifest.csv" "$pkg")
     echo "unpacked: $pkg $version ($(echo "$wanted" | wc -l) files)"
 }
 
+# lugaru-data and extremetuxracer-data, unpacked whole above, give surface photos too.
 step "surface and background photos: ufoai-textures, supertuxkart-data"
 fetch_deb_listed ufoai-textures "2.5-2" 51c9c6a778249a3fa432c81c8c30ac5675ae5a1e675a33b0ce04545753d3218c
 fetch_deb_listed supertuxkart-data "1.4+dfsg-2" 568d69cda50dc8ad1facb89514bd14953dfca736fdb83c49ae330b0aa7dd2364

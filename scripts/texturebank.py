@@ -47,8 +47,10 @@ SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_SIDE = 1024
 # Where each package's copyright file names a file: its upstream path.
 UPSTREAM = {
-    "ufoai-textures": lambda path, member: "base/" + member,
+    "extremetuxracer-data": lambda path, member: "data/" + path.removeprefix("usr/share/games/etr/"),
+    "lugaru-data": lambda path, member: "Data/" + path.removeprefix("usr/share/games/lugaru/"),
     "supertuxkart-data": lambda path, member: path.removeprefix("usr/share/games/supertuxkart/"),
+    "ufoai-textures": lambda path, member: "base/" + member,
 }
 # A stanza crediting more authors than this is summarised in the attribution column; ATTRIBUTION.md
 # lists such stanzas' authors in full.

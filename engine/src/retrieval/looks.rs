@@ -4,12 +4,12 @@
 //! regression over the standardised features is fitted to them. Linear weights learn which
 //! features tell surfaces apart; a nearest-neighbour vote over whole-frame features instead
 //! follows whatever dominates the frame (wall colour, lighting, distractors). On the default
-//! training set's 179 looks (its train videos with contacts), 8-fold cross-validation gives 0.693
-//! for this classifier against 0.553 for a 5-nearest-neighbour cosine vote, and on its test
-//! split's 46 looks, whose surface photos it never saw, 0.543 against 0.435
+//! training set's 179 looks (its train videos with contacts), 8-fold cross-validation gives 0.665
+//! for this classifier against 0.559 for a 5-nearest-neighbour cosine vote, and on its test
+//! split's 46 looks, whose surface photos it never saw, 0.609 against 0.413
 //! (`scripts/reference/look_classifier_cv.py`); the regularisation and the number of steps below
-//! sit in the range that scored best there (0.68-0.70 for L2 0.001-0.1; its `--sweep`). Unseen
-//! photos are the limit: the texture bank has 5-22 train photos of each material it has photos of.
+//! sit in the range that scored best there (0.64-0.68 for L2 0.001-0.3; its `--sweep`). Unseen
+//! photos are the limit: the texture bank has 6-35 train photos of each material it has photos of.
 
 use std::sync::OnceLock;
 
