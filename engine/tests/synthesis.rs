@@ -102,7 +102,7 @@ fn a_database_round_trips_and_finds_each_clips_own_window() {
 #[test]
 fn a_database_keeps_the_classifier_of_its_looks() {
     let dir = tempfile::tempdir().unwrap();
-    let mut looks = LookSet::new("encoder".into(), 4);
+    let mut looks = LookSet::new("encoder".into(), 4, 3);
     for (k, (material, look)) in
         [("wood", [1.0, 0.1, 0.3, 0.0]), ("metal", [0.0, 1.0, 0.2, 0.1]), ("wood", [0.9, 0.0, 0.1, 0.2])]
             .iter()
@@ -117,10 +117,22 @@ fn a_database_keeps_the_classifier_of_its_looks() {
     // Read from the file, not fitted again (the file's classifier is the built one, to the bit).
     assert!(b.classifier.get().is_some());
     assert_eq!(a.classifier(), b.classifier());
-    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder").as_deref(), Some("wood"));
-    assert_eq!(loaded.material_of(&[0.05, 0.95, 0.2, 0.1], "encoder").as_deref(), Some("metal"));
-    // Looks by another encoder say nothing.
-    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "other"), None);
+    assert_eq!(b.frames, 3);
+    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder", 3).as_deref(), Some("wood"));
+    assert_eq!(loaded.material_of(&[0.05, 0.95, 0.2, 0.1], "encoder", 3).as_deref(), Some("metal"));
+    // Looks by another encoder, or over another number of frames, say nothing.
+    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "other", 3), None);
+    assert_eq!(loaded.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder", 1), None);
+
+    // A database written before looks recorded their frames took the first frame alone.
+    let manifest_path = dir.path().join("clips.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["looks"]["frames"], 3);
+    manifest["looks"].as_object_mut().unwrap().remove("frames");
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let earlier = ClipDatabase::load(dir.path()).unwrap();
+    assert_eq!(earlier.looks().unwrap().frames, 1);
+    assert_eq!(earlier.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder", 1).as_deref(), Some("wood"));
 }
 
 #[test]

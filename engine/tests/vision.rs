@@ -427,3 +427,65 @@ fn features_of_a_video_are_one_row_per_frame_at_its_timestamps_and_cancel_stops_
     });
     assert!(matches!(result, Err(VisionError::Cancelled)), "{result:?}");
 }
+
+#[test]
+fn a_look_averages_colour_frames_spread_over_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let input = spec.manifest.input.clone();
+    let video = dir.path().join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut ort = OrtEncoder::new(spec).unwrap();
+    // Every frame's features, decoded in order at the encoder's size.
+    let mut reader = foley_engine::media::VideoReader::open_with(
+        &video,
+        foley_engine::media::VideoReaderOptions { size: Some((input.width, input.height)), ..Default::default() },
+    )
+    .unwrap();
+    let mut each = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let mut batch = ImageBatch::new(input.width, input.height);
+        batch.push_planes(&colour_image(&frame.rgb, &input));
+        each.push(ort.encode(&batch).unwrap());
+    }
+    assert_eq!(each.len(), 50);
+    let mean = |frames: &[usize]| -> Vec<f32> {
+        (0..6).map(|k| frames.iter().map(|&f| each[f][k]).sum::<f32>() / frames.len() as f32).collect()
+    };
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    // Four frames at 0, 0.5, 1 and 1.5 s: the frames on screen then (0.48 s is frame 12).
+    let look = foley_engine::vision::video_look(&video, &mut ort, 4).unwrap();
+    assert!(close(&look, &mean(&[0, 12, 25, 37])), "{look:?}");
+    assert!(!close(&look, &each[0]));
+    // One frame is the first frame, as the model's rows hold it.
+    let first = foley_engine::vision::first_frame_features(&video, &mut ort).unwrap();
+    assert!(close(&first, &each[0]));
+
+    // A video shorter than the frames asked for gives the mean of the frames it has.
+    let short = dir.path().join("short.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=0.08", "-pix_fmt", "yuv420p"])
+        .arg(&short)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let look = foley_engine::vision::video_look(&short, &mut ort, 4).unwrap();
+    let mut reader = foley_engine::media::VideoReader::open_with(
+        &short,
+        foley_engine::media::VideoReaderOptions { size: Some((input.width, input.height)), ..Default::default() },
+    )
+    .unwrap();
+    let mut batch = ImageBatch::new(input.width, input.height);
+    while let Some(frame) = reader.next_frame().unwrap() {
+        batch.push_planes(&colour_image(&frame.rgb, &input));
+    }
+    assert_eq!(batch.len(), 2);
+    let rows = ort.encode(&batch).unwrap();
+    let want: Vec<f32> = (0..6).map(|k| (rows[k] + rows[6 + k]) / 2.0).collect();
+    assert!(close(&look, &want), "{look:?} {want:?}");
+}

@@ -1,50 +1,85 @@
 #!/usr/bin/env python3
-# Cross-validates ways of reading a video's material from its look (the first colour frame's CNN
-# features) on a dataset's train split, and scores each on the test split. This is how the look
-# classifier in engine/src/retrieval/looks.rs was chosen: by the cross-validation on train only.
+# Cross-validates ways of reading a video's material from its look on a dataset's train split,
+# and scores each on its test split and on the test splits of other datasets. This is how the
+# look classifier in engine/src/retrieval/looks.rs was chosen (by the cross-validation on train
+# only), and how many colour frames a look averages (LOOK_FRAMES there).
 #
-#   python3 scripts/reference/look_classifier_cv.py --data .cache/datasets/default-seed1 [--sweep]
+#   python3 scripts/reference/look_classifier_cv.py --onnxruntime-dir ORT \
+#       --data .cache/datasets/default-seed1 [--test DATA2 ...] [--frames 1 2 4 8] [--sweep]
 #
-# The looks come from foley's feature cache (.cache/features/<encoder>/*.npy of the set-up's
-# encoder, or of the encoder whose ONNX file --onnx names; written by
-# `foley train`, with a .json beside each naming its video); run `foley train` (or `foley eval`,
-# for the test videos) on the dataset first. Needs numpy only. --sweep also cross-validates the
-# regression's L2 penalty and number of steps.
+# A look of K frames is the mean of the default encoder's features of the colour frames at
+# i / K of the video (i = 0..K-1; the first is the first frame), as `vision::video_look` takes
+# it. Frames are scaled by FFmpeg (bilinear) rather than by foley's decoder, so the figures are
+# close to, not equal to, what foley computes. Needs numpy, ffmpeg/ffprobe and the
+# `onnxruntime` Python package: pass --onnxruntime-dir a folder holding it, e.g.
+# `unzip .cache/downloads/onnxruntime-*.whl 'onnxruntime/*' -d ORT`.
 
 import argparse
-import glob
-import hashlib
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 
 
-def load(data, features):
-    train = open(os.path.join(data, "train.txt")).read().split()
-    test = open(os.path.join(data, "test.txt")).read().split()
-    material = {}
-    for vid in train + test:
-        labels = [line.split()[1] for line in open(os.path.join(data, f"{vid}_times.txt")) if line.strip()]
-        # The most common label (a generated video has one material); a video where nothing is
-        # struck has none and is left out, as the clip database leaves it out of the looks.
-        if labels:
-            material[vid] = max(sorted(set(labels)), key=labels.count)
-    train = [v for v in train if v in material]
-    test = [v for v in test if v in material]
-    look = {}
-    for meta in glob.glob(os.path.join(features, "*.json")):
-        info = json.load(open(meta))
-        vid = os.path.basename(info["video"]).replace("_denoised.mp4", "")
-        if os.path.dirname(os.path.abspath(info["video"])) != os.path.abspath(data):
+SIZE = 224
+
+
+def material_of(data, vid):
+    """The most common label of a video's contacts (a generated video has one material); None
+    for a video where nothing is struck, which the clip database leaves out of the looks."""
+    labels = [line.split()[1] for line in open(os.path.join(data, f"{vid}_times.txt")) if line.strip()]
+    return max(sorted(set(labels)), key=labels.count) if labels else None
+
+
+def frames_of(video, indices):
+    """The frames of `video` with these indices, as RGB at the encoder's input size."""
+    select = "+".join(f"eq(n\\,{i})" for i in sorted(set(indices)))
+    cmd = ["ffmpeg", "-v", "error", "-i", video, "-vf", f"select={select},scale={SIZE}:{SIZE}:flags=bilinear",
+           "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, SIZE, SIZE, 3)
+    return dict(zip(sorted(set(indices)), frames))
+
+
+def frame_count(video):
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_packets", "-of", "csv=p=0", video], capture_output=True, check=True)
+    return int(out.stdout.split()[0])
+
+
+class Encoder:
+    def __init__(self, onnx_path, manifest):
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+        self.mean = np.array(manifest["input"]["mean"], np.float32)[:, None, None]
+        self.std = np.array(manifest["input"]["std"], np.float32)[:, None, None]
+        self.output = manifest["output"]["name"]
+
+    def __call__(self, rgb):
+        x = rgb.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+        return self.session.run([self.output], {"image": ((x - self.mean) / self.std).astype(np.float32)})[0]
+
+
+def looks(data, split, encoder, counts):
+    """{K: (looks, materials)} of the labelled videos of `split`, for each K in counts."""
+    ids = open(os.path.join(data, f"{split}.txt")).read().split()
+    out = {k: ([], []) for k in counts}
+    for vid in ids:
+        material = material_of(data, vid)
+        if material is None:
             continue
-        rows = np.load(meta[:-5] + ".npy")
-        look[vid] = rows[0, info["feature_size"]:].astype(np.float64)
-    missing = [v for v in train + test if v not in look]
-    if missing:
-        raise SystemExit(f"{len(missing)} videos have no cached features (first: {missing[0]}); run foley train / eval first")
-    split = lambda ids: (np.array([look[v] for v in ids]), np.array([material[v] for v in ids]))
-    return split(train), split(test)
+        video = os.path.join(data, f"{vid}_denoised.mp4")
+        n = frame_count(video)
+        wanted = {k: [i * n // k for i in range(min(k, n))] for k in counts}
+        frames = frames_of(video, [i for v in wanted.values() for i in v])
+        features = dict(zip(frames, encoder(np.stack(list(frames.values())))))
+        for k, indices in wanted.items():
+            out[k][0].append(np.mean([features[i] for i in indices], axis=0).astype(np.float64))
+            out[k][1].append(material)
+    return {k: (np.array(x), np.array(y)) for k, (x, y) in out.items()}
 
 
 def knn(xa, ya, xb, k=5):
@@ -96,17 +131,22 @@ def cross_validate(method, x, y, folds=8):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, help="train looks from its train split, test looks from its test split")
+    ap.add_argument("--test", nargs="*", default=[], help="more datasets whose test splits to score on")
+    ap.add_argument("--frames", nargs="+", type=int, default=[4], help="colour frames a look averages")
     cache = os.environ.get("FOLEY_CACHE") or os.path.join(root, ".cache")
     ap.add_argument("--cache", default=cache, help="foley's cache folder (default: FOLEY_CACHE or .cache)")
-    ap.add_argument("--onnx", help="the encoder whose features to read (default: the set-up's)")
+    ap.add_argument("--onnxruntime-dir", help="a folder holding the onnxruntime Python package")
     ap.add_argument("--sweep", action="store_true")
     args = ap.parse_args()
-    onnx = args.onnx or os.path.join(args.cache, "assets", "efficientnet-lite0", "efficientnet-lite0.onnx")
-    # The cache keeps each encoder's features in a folder named after its ONNX file's sha256.
-    sha = hashlib.sha256(open(onnx, "rb").read()).hexdigest()
-    (xtr, ytr), (xte, yte) = load(args.data, os.path.join(args.cache, "features", sha[:16]))
-    print(f"{len(xtr)} train looks, {len(xte)} test looks, {len(set(ytr))} materials")
+    if args.onnxruntime_dir:
+        sys.path.insert(0, args.onnxruntime_dir)
+    encoder_dir = os.path.join(args.cache, "assets", "efficientnet-lite0")
+    manifest = json.load(open(os.path.join(encoder_dir, "encoder.json")))
+    encoder = Encoder(os.path.join(encoder_dir, manifest["onnx"]), manifest)
+    train = looks(args.data, "train", encoder, args.frames)
+    tests = [(args.data, looks(args.data, "test", encoder, args.frames))]
+    tests += [(t, looks(t, "test", encoder, args.frames)) for t in args.test]
     methods = [
         ("5 nearest looks, cosine vote", knn),
         ("nearest look, cosine", lambda a, b, c: knn(a, b, c, 1)),
@@ -118,10 +158,14 @@ def main():
             for steps in (100, 300, 1000):
                 methods.append((f"softmax regression, L2 {l2}, {steps} steps",
                                 lambda a, b, c, l2=l2, steps=steps: softmax_regression(a, b, c, l2, steps)))
-    for name, method in methods:
-        cv = cross_validate(method, xtr, ytr)
-        test = (method(xtr, ytr, xte) == yte).mean()
-        print(f"{name:45s} 8-fold on train {cv:.3f}   test {test:.3f}")
+    for k in args.frames:
+        xtr, ytr = train[k]
+        sizes = ", ".join(f"{len(t[k][1])} test looks of {os.path.basename(d.rstrip('/'))}" for d, t in tests)
+        print(f"{k} frame(s) a look: {len(xtr)} train looks of {len(set(ytr))} materials; {sizes}")
+        for name, method in methods:
+            cv = cross_validate(method, xtr, ytr)
+            scores = "   ".join(f"{(method(xtr, ytr, t[k][0]) == t[k][1]).mean():.3f}" for _, t in tests)
+            print(f"  {name:45s} 8-fold on train {cv:.3f}   test {scores}")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ pub fn evaluate_synthesis(
     }
     std::fs::create_dir_all(&options.out).map_err(|source| EvalError::Io { path: options.out.clone(), source })?;
 
-    // How each train video looks (its first frame's features) and its material: retrieval reads
+    // How each train video looks (`vision::video_look`) and its material: retrieval reads
     // a test video's material from its look; baseline (b) takes the clips of the most alike video.
     let looks = dataset_looks(&options.data, Split::Train, encoder, cancel, &mut |done, total| {
         progress(EvalProgress::Looks { done, total });
@@ -200,7 +200,6 @@ pub fn evaluate_synthesis(
             progress(EvalProgress::Clips { done, total });
         },
     )?;
-    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     gaps.sort_by(f64::total_cmp);
     let period = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(0.05);
 
@@ -231,8 +230,15 @@ pub fn evaluate_synthesis(
         let len = track_len(duration);
         let contacts = example.contacts.clone();
 
-        let look_features = &example.features[bundle.manifest.config.look_range()];
-        let look = Look { features: look_features, encoder_sha256: &encoder_sha256 };
+        // The video's look taken as the train videos' looks were; the model's own clips may
+        // keep looks taken otherwise (an earlier database).
+        let look = Look::of_video(&entry.video, Some(&clips), encoder)?;
+        let own_look = match model_clips {
+            Some(own) if own.looks().map(|l| l.frames) != clips.looks().map(|l| l.frames) => {
+                Look::of_video(&entry.video, Some(own), encoder)?
+            }
+            _ => look.clone(),
+        };
 
         let mut runs: Vec<Run> = Vec::new();
         let retrieval = SynthOptions {
@@ -245,7 +251,8 @@ pub fn evaluate_synthesis(
         // with the synthesis's own detector settings.
         let candidates = |p: &PredictedSound| Some(p.candidates(&retrieval.hit_params, &retrieval.contact_params));
         let predicted_candidates = candidates(&predicted);
-        let made = synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, Some(look))?;
+        let made =
+            synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, look.as_ref())?;
         runs.push(Run {
             name: FULL_MODEL,
             hits: made.placement.hits,
@@ -263,11 +270,12 @@ pub fn evaluate_synthesis(
             let raw = w.run_video(&example.features, &example.step_frame)?;
             let per_frame = w.predicted_sound(raw, params.step_rate_hz);
             let ranking = candidates(&per_frame);
-            let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, Some(look))?;
+            let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, look.as_ref())?;
             runs.push(Run { name: PER_FRAME, hits: made.placement.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
-            let made = synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, Some(look))?;
+            let made =
+                synthesize_prediction(predicted.clone(), duration, Some(own), &params, &retrieval, own_look.as_ref())?;
             runs.push(Run {
                 name: SHIPPED_CLIPS,
                 hits: made.placement.hits,
@@ -297,7 +305,11 @@ pub fn evaluate_synthesis(
 
         // (b) Vision, no timing: the clips of the train video that looks most alike, in turn, at
         // the typical gap between contacts.
-        let alike = looks.most_alike(look_features).map(|i| looks.sources[i].clone()).unwrap_or_default();
+        let alike = look
+            .as_ref()
+            .and_then(|l| looks.most_alike(&l.features))
+            .map(|i| looks.sources[i].clone())
+            .unwrap_or_default();
         let own: Vec<&crate::retrieval::ClipEntry> =
             clips.manifest.entries.iter().filter(|e| e.source == alike).collect();
         let mut regular = Vec::new();

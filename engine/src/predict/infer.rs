@@ -29,8 +29,6 @@ pub struct Prediction {
     /// The end of the last frame, seconds.
     pub duration_s: f64,
     pub frames: usize,
-    /// The first colour frame's features (the last values of every features row): how the video looks.
-    pub look: Vec<f32>,
     /// Where things moved in each frame (empty where the frames were not seen, as from cached features).
     pub motion: FrameMotion,
     /// The video's facts, where it was read (not for cached features).
@@ -83,7 +81,6 @@ pub struct StreamingPredictor {
     next_step: usize,
     /// The raw outputs so far, [`ModelConfig::outputs`](super::model::ModelConfig::outputs) a step.
     data: Vec<f32>,
-    look: Vec<f32>,
 }
 
 /// Steps gathered before the LSTM runs (1 s), so each run's matrix products are worth their setup.
@@ -105,7 +102,6 @@ impl StreamingPredictor {
             first_kept: 0,
             next_step: 0,
             data: Vec::new(),
-            look: Vec::new(),
         })
     }
 
@@ -120,9 +116,6 @@ impl StreamingPredictor {
                     rows.len() / times.len().max(1)
                 ),
             });
-        }
-        if self.look.is_empty() && !times.is_empty() {
-            self.look = rows[self.weights.config.look_range()].to_vec();
         }
         self.times.extend_from_slice(times);
         self.rows.extend_from_slice(rows);
@@ -202,7 +195,6 @@ impl StreamingPredictor {
             sound: self.weights.predicted_sound(data, self.rate),
             duration_s,
             frames: self.times.len(),
-            look: self.look,
             motion: FrameMotion::default(),
             video: None,
         })

@@ -11,7 +11,7 @@ use rand::SeedableRng as _;
 
 use super::RetrievalError;
 use super::database::{AUDIO_FILE, CLIP_SAMPLE_RATE, ClipDatabase, ClipEntry, DATABASE_VERSION, DatabaseManifest};
-use super::looks::LookSet;
+use super::looks::{LOOK_FRAMES, LookSet};
 use super::window::{HIT_STEP, WINDOW_STEPS, hit_window, loudness};
 use crate::data::{BankClip, GreatestHits, Split};
 use crate::media::atomic::PendingFile;
@@ -227,7 +227,7 @@ pub fn build_from_dataset(
     builder.finish(looks)
 }
 
-/// The look (first colour frame's features) of every labelled video in `split`, with its
+/// The look (`vision::video_look` of [`LOOK_FRAMES`] frames) of every labelled video in `split`, with its
 /// material (the most common label of its contacts). `progress(done, total)` counts videos.
 pub fn dataset_looks(
     data: &Path,
@@ -238,14 +238,14 @@ pub fn dataset_looks(
 ) -> Result<LookSet, RetrievalError> {
     let dataset = GreatestHits::open(data)?;
     let entries: Vec<_> = dataset.split(split).filter(|e| e.times.is_some()).cloned().collect();
-    let mut set = LookSet::new(encoder.spec().identity.onnx_sha256.clone(), encoder.feature_size());
+    let mut set = LookSet::new(encoder.spec().identity.onnx_sha256.clone(), encoder.feature_size(), LOOK_FRAMES);
     for (i, entry) in entries.iter().enumerate() {
         progress(i, entries.len());
         if cancel.load(Ordering::Relaxed) {
             return Err(RetrievalError::Cancelled);
         }
         let Some(material) = crate::data::majority_material(&entry.contacts()?) else { continue };
-        let look = crate::vision::first_frame_features(&entry.video, encoder)?;
+        let look = crate::vision::video_look(&entry.video, encoder, LOOK_FRAMES)?;
         set.push(material, entry.id.clone(), &look);
     }
     progress(entries.len(), entries.len());

@@ -70,8 +70,12 @@ pub struct DatabaseManifest {
 /// What the `looks` tensor holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LooksInfo {
-    /// The encoder whose first-colour-frame features the looks are (sha256 of its ONNX).
+    /// The encoder whose colour-frame features the looks are (sha256 of its ONNX).
     pub encoder_sha256: String,
+    /// Colour frames each look averages; databases written before this was recorded took the
+    /// first frame alone.
+    #[serde(default = "first_frame_only")]
+    pub frames: usize,
     /// The material of each look's video (its contacts' most common label).
     pub materials: Vec<String>,
     /// Each look's video id.
@@ -81,6 +85,10 @@ pub struct LooksInfo {
     /// when the database has no classifier, which is then fitted when first needed.
     #[serde(default)]
     pub classes: Vec<String>,
+}
+
+fn first_frame_only() -> usize {
+    1
 }
 
 /// A database in memory, ready to search.
@@ -104,6 +112,7 @@ impl ClipDatabase {
     ) -> Result<Self, RetrievalError> {
         manifest.looks = looks.as_ref().map(|l| LooksInfo {
             encoder_sha256: l.encoder_sha256.clone(),
+            frames: l.frames,
             materials: l.materials.clone(),
             sources: l.sources.clone(),
             classes: l.classifier().classes.clone(),
@@ -134,11 +143,14 @@ impl ClipDatabase {
         self.looks.as_ref()
     }
 
-    /// The material a video of this look (first colour frame's features by the encoder with
-    /// `encoder_sha256`) shows, if the database has looks from that encoder.
+    /// The material a video of this look (the mean features of `frames` colour frames by the
+    /// encoder with `encoder_sha256`) shows, if the database has looks taken the same way.
     #[must_use]
-    pub fn material_of(&self, look: &[f32], encoder_sha256: &str) -> Option<String> {
-        self.looks.as_ref().filter(|l| l.encoder_sha256 == encoder_sha256).and_then(|l| l.material_of(look))
+    pub fn material_of(&self, look: &[f32], encoder_sha256: &str, frames: usize) -> Option<String> {
+        self.looks
+            .as_ref()
+            .filter(|l| l.encoder_sha256 == encoder_sha256 && l.frames == frames)
+            .and_then(|l| l.material_of(look))
     }
 
     /// The index of the clip with this id.
@@ -317,6 +329,7 @@ impl ClipDatabase {
                 };
                 Some(LookSet {
                     encoder_sha256: info.encoder_sha256.clone(),
+                    frames: info.frames,
                     materials: info.materials.clone(),
                     sources: info.sources.clone(),
                     vectors: t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?,

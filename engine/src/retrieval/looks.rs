@@ -1,15 +1,19 @@
-//! Reading a video's material from its look: the first colour frame's CNN features.
+//! Reading a video's material from its look: the mean CNN features of [`LOOK_FRAMES`] colour
+//! frames spread over it (`vision::video_look`).
 //!
 //! The training videos' looks are kept with their materials, and a softmax (multinomial logistic)
 //! regression over the standardised features is fitted to them. Linear weights learn which
 //! features tell surfaces apart; a nearest-neighbour vote over whole-frame features instead
 //! follows whatever dominates the frame (wall colour, lighting, distractors). On the default
-//! training set's 179 looks (its train videos with contacts), 8-fold cross-validation gives 0.665
-//! for this classifier against 0.559 for a 5-nearest-neighbour cosine vote, and on its test
-//! split's 46 looks, whose surface photos it never saw, 0.609 against 0.413
-//! (`scripts/reference/look_classifier_cv.py`); the regularisation and the number of steps below
-//! sit in the range that scored best there (0.64-0.68 for L2 0.001-0.3; its `--sweep`). Unseen
-//! photos are the limit: the texture bank has 6-35 train photos of each material it has photos of.
+//! training set's 179 looks (its train videos with contacts), 8-fold cross-validation gives 0.704
+//! for this classifier against 0.609 for a 5-nearest-neighbour cosine vote. On looks whose surface
+//! photos it never saw it reads 0.500 of its test split's 46, 0.631 of DATA2's 65 and 0.567 of
+//! DATA5's 104 (README), where looks of the first frame alone read 0.543, 0.523 and 0.548 (and 8
+//! frames 0.478, 0.615, 0.587); of DATA2's videos faded in from black over 0.5 s, 0.600 where the
+//! first frame alone reads 0.077 (`scripts/reference/look_classifier_cv.py`). The regularisation
+//! and the number of steps below sit in the range that scored best there (its `--sweep`: 0.70-0.74
+//! for L2 0.001-0.3 and 100-1000 steps, 0.58 for L2 1). Unseen photos are the limit: the texture
+//! bank has 6-35 train photos of each material it has photos of.
 
 use std::sync::OnceLock;
 
@@ -19,11 +23,17 @@ const L2: f32 = 0.1;
 const STEPS: usize = 300;
 const STEP_SIZE: f32 = 0.5;
 
+/// Colour frames a look averages (`vision::video_look`), spread over the video.
+pub const LOOK_FRAMES: usize = 4;
+
 /// Training videos' looks with their materials, to read a new video's material from its look.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LookSet {
-    /// The encoder whose first-colour-frame features the looks are (sha256 of its ONNX).
+    /// The encoder whose colour-frame features the looks are (sha256 of its ONNX).
     pub encoder_sha256: String,
+    /// Colour frames each look averages (1: the first frame only, as databases written before
+    /// looks took several).
+    pub frames: usize,
     pub materials: Vec<String>,
     pub sources: Vec<String>,
     /// `materials.len()` rows of `width` values.
@@ -34,11 +44,13 @@ pub struct LookSet {
 }
 
 impl LookSet {
-    /// An empty set of looks of `width` values by the encoder with this sha256.
+    /// An empty set of looks of `width` values by the encoder with this sha256, each the mean
+    /// of `frames` colour frames.
     #[must_use]
-    pub fn new(encoder_sha256: String, width: usize) -> Self {
+    pub fn new(encoder_sha256: String, width: usize, frames: usize) -> Self {
         Self {
             encoder_sha256,
+            frames,
             materials: Vec::new(),
             sources: Vec::new(),
             vectors: Vec::new(),
@@ -219,7 +231,7 @@ mod tests {
     fn the_classifier_reads_the_material_through_a_changing_background() {
         let (train, train_labels) = looks(60, 7);
         let (test, test_labels) = looks(30, 99);
-        let mut set = LookSet::new("sha".into(), 32);
+        let mut set = LookSet::new("sha".into(), 32, 1);
         for (i, (look, label)) in train.chunks_exact(32).zip(&train_labels).enumerate() {
             set.push(label.clone(), format!("v{i}"), look);
         }
@@ -237,6 +249,6 @@ mod tests {
         // Deterministic, and a look of another width has no material.
         assert_eq!(LookClassifier::fit(&train, 32, &train_labels), *set.classifier());
         assert_eq!(set.material_of(&[0.0; 5]), None);
-        assert_eq!(LookSet::new("sha".into(), 32).material_of(&[0.0; 32]), None);
+        assert_eq!(LookSet::new("sha".into(), 32, 1).material_of(&[0.0; 32]), None);
     }
 }

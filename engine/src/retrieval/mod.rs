@@ -17,5 +17,5 @@ pub use database::{
 };
 pub use error::RetrievalError;
 pub use index::{RANK, SearchIndex, squared_distance};
-pub use looks::{LookClassifier, LookSet};
+pub use looks::{LOOK_FRAMES, LookClassifier, LookSet};
 pub use window::{HIT_STEP, WINDOW_STEPS, hit_window, loudness};

@@ -81,7 +81,6 @@ pub fn prepare_study(
     let media_dir = options.out.join("media");
     std::fs::create_dir_all(&media_dir).map_err(|source| StudyError::Io { path: media_dir.clone(), source })?;
     let len = (options.seconds * f64::from(OUTPUT_SAMPLE_RATE)).round() as usize;
-    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let mut clips = Vec::with_capacity(candidates.len());
     for (i, entry) in candidates.iter().enumerate() {
         progress(i, candidates.len());
@@ -107,6 +106,7 @@ pub fn prepare_study(
             samples.drain(..(offset.unsigned_abs() as usize).min(samples.len()));
         }
         let prediction = predict_video_streaming(&entry.video, bundle, encoder, cancel, &mut |_| {})?;
+        let look = Look::of_video(&entry.video, db, encoder)?;
         // Clips start anywhere in their video (on a tenth of a second) where it is longer than
         // the clip, so that the first second is not always the one judged.
         let latest = (prediction.duration_s - options.seconds).max(0.0);
@@ -118,7 +118,6 @@ pub fn prepare_study(
         media::write_wav(&options.out.join(&real_path), &real, OUTPUT_SAMPLE_RATE, 1, WavFormat::Pcm16)?;
         let mut predicted = Vec::new();
         for (k, &method) in options.methods.iter().enumerate() {
-            let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
             let synthesis_options =
                 SynthOptions { method, exclude_source: Some(entry.id.clone()), ..SynthOptions::default() };
             let made = synthesize_prediction(
@@ -127,7 +126,7 @@ pub fn prepare_study(
                 db,
                 &bundle.manifest.cochleagram,
                 &synthesis_options,
-                Some(look),
+                look.as_ref(),
             )?;
             // Loudness is no cue: every track is brought to the real sound's level.
             let mut track = cut(made.track, skip, len);

@@ -15,7 +15,7 @@ use crate::media::VideoInfo;
 use crate::predict::PredictedSound;
 use crate::predict::contacts::ContactParams;
 use crate::predict::{ModelBundle, predict_video_streaming};
-use crate::retrieval::ClipDatabase;
+use crate::retrieval::{ClipDatabase, RetrievalError};
 use crate::sound::{Carrier, Cochleagram, CochleagramParams, HitParams, ResynthParams, resynthesize};
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
 use crate::vision::features::FeaturesProgress;
@@ -65,11 +65,27 @@ pub struct Synthesis {
     pub placement: Placement,
 }
 
-/// What a video looks like: its first colour frame's features, by the encoder with this sha256.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Look<'a> {
-    pub features: &'a [f32],
-    pub encoder_sha256: &'a str,
+/// What a video looks like: the mean features of `frames` colour frames spread over it, by the
+/// encoder with this sha256 (`vision::video_look`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Look {
+    pub features: Vec<f32>,
+    pub encoder_sha256: String,
+    pub frames: usize,
+}
+
+impl Look {
+    /// `video`'s look taken as `db`'s looks were (as many frames), to read its material with
+    /// them; `None` where there is no database or it has no looks.
+    pub fn of_video(
+        video: &Path,
+        db: Option<&ClipDatabase>,
+        encoder: &mut dyn FrameEncoder,
+    ) -> Result<Option<Self>, SynthesisError> {
+        let Some(looks) = db.and_then(ClipDatabase::looks) else { return Ok(None) };
+        let features = crate::vision::video_look(video, encoder, looks.frames).map_err(RetrievalError::from)?;
+        Ok(Some(Self { features, encoder_sha256: encoder.spec().identity.onnx_sha256.clone(), frames: looks.frames }))
+    }
 }
 
 /// Samples in a track for a video of `duration_s`.
@@ -150,7 +166,7 @@ pub fn synthesize_prediction(
     db: Option<&ClipDatabase>,
     params: &CochleagramParams,
     options: &SynthOptions,
-    look: Option<Look<'_>>,
+    look: Option<&Look>,
 ) -> Result<Synthesis, SynthesisError> {
     place_prediction(predicted, duration_s, db, params, options, look)?.render(db, params)
 }
@@ -163,7 +179,7 @@ pub fn place_prediction(
     db: Option<&ClipDatabase>,
     params: &CochleagramParams,
     options: &SynthOptions,
-    look: Option<Look<'_>>,
+    look: Option<&Look>,
 ) -> Result<Placement, SynthesisError> {
     let detected = predicted.hits(&options.hit_params, &options.contact_params);
     let predicted = predicted.cochleagram;
@@ -172,7 +188,7 @@ pub fn place_prediction(
         Method::Retrieval => {
             let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
             db.check_compatible(params)?;
-            material = look.and_then(|l| db.material_of(l.features, l.encoder_sha256));
+            material = look.and_then(|l| db.material_of(&l.features, &l.encoder_sha256, l.frames));
             let chosen = choose_clips(
                 &predicted,
                 &detected,
@@ -239,16 +255,18 @@ pub fn place_video(
             db.ok_or_else(|| SynthesisError::NoDatabase(format!("none beside the model in {}", bundle.dir.display())))?;
         db.check_compatible(&bundle.manifest.cochleagram)?;
     }
-    let encoder_sha256 = encoder.spec().identity.onnx_sha256.clone();
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
-    let look = Look { features: &prediction.look, encoder_sha256: &encoder_sha256 };
+    let look = match options.method {
+        Method::Retrieval => Look::of_video(video, db, encoder)?,
+        Method::Parametric => None,
+    };
     let mut placed = place_prediction(
         prediction.sound,
         prediction.duration_s,
         db,
         &bundle.manifest.cochleagram,
         options,
-        Some(look),
+        look.as_ref(),
     )?;
     for hit in &mut placed.hits {
         hit.x = prediction.motion.x_at(hit.time_s);

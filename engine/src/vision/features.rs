@@ -445,17 +445,3 @@ pub fn read_features(path: &Path) -> Result<(FeaturesSidecar, Vec<f32>), VisionE
     }
     Ok((sidecar, data))
 }
-
-/// The encoder's features of the first frame of `video` as a colour image: what a model sees of
-/// a clip's look (the last values of every features row).
-pub fn first_frame_features(video: &Path, encoder: &mut dyn FrameEncoder) -> Result<Vec<f32>, VisionError> {
-    let input = encoder.spec().manifest.input.clone();
-    let mut reader = VideoReader::open_with(
-        video,
-        VideoReaderOptions { size: Some((input.width, input.height)), threads: 0, ..Default::default() },
-    )?;
-    let frame = reader.next_frame()?.ok_or_else(|| VisionError::NoFrames { path: video.to_owned() })?;
-    let mut batch = ImageBatch::new(input.width, input.height);
-    batch.push_planes(&colour_image(&frame.rgb, &input));
-    encoder.encode(&batch)
-}

@@ -7,6 +7,7 @@ mod error;
 pub mod features;
 mod gpu;
 mod images;
+mod look;
 mod manifest;
 mod motion;
 mod motion_grid;
@@ -18,10 +19,11 @@ pub use encoder::{Backend, FrameEncoder, open_encoder};
 pub use error::VisionError;
 pub use features::{
     CnnDecode, FeaturesSidecar, VideoFeatures, encode_video, encode_video_streaming, encode_video_streaming_with,
-    first_frame_features, read_features, write_features, write_features_and_grid,
+    read_features, write_features, write_features_and_grid,
 };
 pub use gpu::{OpTime, SUPPORTED_OPS, WgpuEncoder};
 pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
+pub use look::{first_frame_features, video_look};
 pub use manifest::{
     EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,
 };
