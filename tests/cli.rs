@@ -693,6 +693,41 @@ fn synth_writes_stems_that_sum_to_the_mix() {
         stems.to_str().unwrap(),
     ]);
     assert!(!run.status.success() && stderr(&run).contains("--stems needs --method retrieval"), "{}", stderr(&run));
+
+    // `--material`: every clip from the material asked for, at the same hits.
+    let (forced, forced_hits) = (dir.path().join("metal.wav"), dir.path().join("metal.csv"));
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        forced.to_str().unwrap(),
+        "--hits",
+        forced_hits.to_str().unwrap(),
+        "--material",
+        "metal",
+    ]);
+    assert!(run.status.success() && stderr(&run).contains("clips of metal only, as asked"), "{}", stderr(&run));
+    let column = |path: &Path, k: usize| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').nth(k).unwrap().to_owned()).collect()
+    };
+    assert_eq!(column(&forced_hits, 0), column(&hits, 0), "the hits moved");
+    assert!(column(&forced_hits, 1).iter().all(|m| m == "metal"), "{:?}", column(&forced_hits, 1));
+    // A material the clip database lacks is refused, naming those it has.
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", forced.to_str().unwrap(), "--material", "velvet"]);
+    let err = stderr(&run);
+    assert!(!run.status.success() && err.contains("`velvet`") && err.contains("glass, grass"), "{err}");
+    let run = foley(&[
+        "synth",
+        video.to_str().unwrap(),
+        "-o",
+        forced.to_str().unwrap(),
+        "--material",
+        "metal",
+        "--method",
+        "parametric",
+    ]);
+    assert!(!run.status.success() && stderr(&run).contains("--material needs --method retrieval"), "{}", stderr(&run));
 }
 
 /// `--stereo`: each hit is panned to where it happens in the picture. On generated videos whose

@@ -271,7 +271,7 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     assert_eq!(made.track.len(), track_len(duration));
     assert!(made.placement.hits.iter().all(|h| h.clip.is_none()));
     // Retrieval without a database is an error that says so.
-    let err = synthesize_prediction(sound, duration, None, &params, &options, None).unwrap_err().to_string();
+    let err = synthesize_prediction(sound.clone(), duration, None, &params, &options, None).unwrap_err().to_string();
     assert!(err.contains("clip database"), "{err}");
     // With a model's contact probabilities, the hits are their peaks, not the cochleagram's rises.
     let contacts: Vec<Contact> =
@@ -285,4 +285,18 @@ fn a_track_from_a_cochleagram_places_clips_on_its_hits_and_is_as_long_as_the_vid
     // The window of a hit in the prediction is centred on it.
     let w = hit_window(&predicted, times[0]);
     assert_eq!(w.len(), 45 * 42);
+
+    // A material asked for is the only one searched, however near another's clips are.
+    let wood = SynthOptions { material: Some("wood".into()), ..SynthOptions::default() };
+    let made = synthesize_prediction(sound.clone(), duration, Some(&db), &params, &wood, None).unwrap();
+    assert_eq!(made.placement.hits.len(), times.len());
+    assert_eq!(made.placement.material.as_deref(), Some("wood"));
+    assert!(made.placement.hits.iter().all(|h| h.material.as_deref() == Some("wood")), "{:?}", made.placement.hits);
+    // One the database has no clips of is refused, with those it has.
+    let paper = SynthOptions { material: Some("paper".into()), ..SynthOptions::default() };
+    let err = synthesize_prediction(sound, duration, Some(&db), &params, &paper, None).unwrap_err().to_string();
+    assert!(
+        err.contains("`paper`") && err.contains("metal, wood") && err.contains(&db.dir.display().to_string()),
+        "{err}"
+    );
 }

@@ -65,6 +65,10 @@ pub struct SynthArgs {
     /// picture, read from where the frames change around it.
     #[arg(long)]
     pub stereo: bool,
+    /// Take every clip from this material (one the model's clip database has, e.g. `wood`),
+    /// whatever the video looks like; by default the material is read from the video's look.
+    #[arg(long, value_name = "NAME")]
+    pub material: Option<String>,
 }
 
 /// `--method` values.
@@ -199,6 +203,9 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if args.stereo && args.method == MethodArg::Parametric {
         bail!("--stereo needs --method retrieval: a parametric track has no hits to place");
     }
+    if args.material.is_some() && args.method == MethodArg::Parametric {
+        bail!("--material needs --method retrieval: a parametric track has no clips to choose");
+    }
     let channels = if args.stereo { synthesis::Channels::Stereo } else { synthesis::Channels::Mono };
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let method: Method = args.method.into();
@@ -211,6 +218,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
             bundle.dir.display()
         );
     }
+    // Checked before the video is read, not after.
+    if let (Some(m), Some(db)) = (&args.material, &db) {
+        synthesis::known_material(db, m)?;
+    }
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "listening");
     let cancel = super::interrupt::flag();
@@ -222,7 +233,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         max_distance_ratio: args.variation_distance,
         seed: args.seed,
     };
-    let options = SynthOptions { method, variation, ..SynthOptions::default() };
+    let options = SynthOptions { method, variation, material: args.material.clone(), ..SynthOptions::default() };
     let placed =
         synthesis::place_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
             bar.set_length(p.frames_total);
@@ -303,8 +314,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         }
     }
     let listing: Vec<String> = materials.iter().map(|(m, n)| format!("{n} {m}")).collect();
-    if let Some(m) = &placement.material {
-        eprintln!("the video looks like {m}: clips of {m} only");
+    match (&args.material, &placement.material) {
+        (Some(m), _) => eprintln!("clips of {m} only, as asked"),
+        (None, Some(m)) => eprintln!("the video looks like {m}: clips of {m} only"),
+        (None, None) => {}
     }
     eprintln!(
         "{} hits ({}) by {} in {:.2} s of video",

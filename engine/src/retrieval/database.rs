@@ -137,6 +137,15 @@ impl ClipDatabase {
         self.manifest.entries.is_empty()
     }
 
+    /// The materials of its clips, sorted, each once.
+    #[must_use]
+    pub fn materials(&self) -> Vec<String> {
+        let mut known: Vec<String> = self.manifest.entries.iter().filter_map(|e| e.material.clone()).collect();
+        known.sort();
+        known.dedup();
+        known
+    }
+
     /// The training videos' looks, if the database has them.
     #[must_use]
     pub fn looks(&self) -> Option<&LookSet> {

@@ -15,6 +15,8 @@ pub enum SynthesisError {
     BadHits { path: PathBuf, reason: String },
     #[error("retrieval needs a clip database; {0}")]
     NoDatabase(String),
+    #[error("the clip database in {} has no clips of `{material}`; it has: {}", dir.display(), known.join(", "))]
+    UnknownMaterial { material: String, dir: PathBuf, known: Vec<String> },
 }
 
 impl SynthesisError {

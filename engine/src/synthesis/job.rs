@@ -55,6 +55,9 @@ pub struct SynthOptions {
     pub contact_params: ContactParams,
     /// How retrieval varies its clips.
     pub variation: Variation,
+    /// Search only clips of this material, whatever the video looks like (for a user who knows
+    /// the surface); `None`: the material the video's look shows, where the database reads it.
+    pub material: Option<String>,
 }
 
 /// A made track: the hits the job placed, and the track rendered from them.
@@ -188,7 +191,10 @@ pub fn place_prediction(
         Method::Retrieval => {
             let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
             db.check_compatible(params)?;
-            material = look.and_then(|l| db.material_of(&l.features, &l.encoder_sha256, l.frames));
+            material = match &options.material {
+                Some(m) => Some(known_material(db, m)?),
+                None => look.and_then(|l| db.material_of(&l.features, &l.encoder_sha256, l.frames)),
+            };
             let chosen = choose_clips(
                 &predicted,
                 &detected,
@@ -224,6 +230,16 @@ pub fn place_prediction(
     })
 }
 
+/// `material` where the database has clips of it, else an error naming those it has.
+pub fn known_material(db: &ClipDatabase, material: &str) -> Result<String, SynthesisError> {
+    let known = db.materials();
+    if known.iter().any(|k| k == material) {
+        Ok(material.to_owned())
+    } else {
+        Err(SynthesisError::UnknownMaterial { material: material.to_owned(), dir: db.dir.clone(), known })
+    }
+}
+
 /// Encodes `video`, predicts its cochleagram and makes its (mono) track; each hit has its place
 /// in the picture, for a stereo render. Memory stays flat with the video's length up to the
 /// track: features are consumed as they are computed.
@@ -256,9 +272,9 @@ pub fn place_video(
         db.check_compatible(&bundle.manifest.cochleagram)?;
     }
     let prediction = predict_video_streaming(video, bundle, encoder, cancel, progress)?;
-    let look = match options.method {
-        Method::Retrieval => Look::of_video(video, db, encoder)?,
-        Method::Parametric => None,
+    let look = match (options.method, &options.material) {
+        (Method::Retrieval, None) => Look::of_video(video, db, encoder)?,
+        _ => None,
     };
     let mut placed = place_prediction(
         prediction.sound,

@@ -16,7 +16,7 @@ pub use blocks::{TrackBlock, TrackBlocks};
 pub use error::SynthesisError;
 pub use hits_csv::{HITS_HEADER, PlacedHit, read_placed_hits, write_placed_hits};
 pub use job::{
-    Look, Method, Placement, SynthOptions, Synthesis, place_prediction, place_video, render_parametric,
+    Look, Method, Placement, SynthOptions, Synthesis, known_material, place_prediction, place_video, render_parametric,
     synthesize_prediction, synthesize_video, track_len,
 };
 pub use markers::{MARKERS_CSV_HEADER, MarkerClock, write_markers_csv, write_markers_edl};
