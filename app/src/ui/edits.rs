@@ -26,6 +26,8 @@ pub enum Edit {
         material: Option<String>,
         action: Option<String>,
     },
+    /// Several edits, in order, as one: a single undo walks them all back.
+    Batch(Vec<Edit>),
 }
 
 /// The hits, in time order, and the history of edits.
@@ -50,43 +52,56 @@ impl HitList {
     }
 
     /// Applies `edit`; returns the index the edited or added hit has afterwards (the list stays
-    /// in time order), or `None` if the edit did nothing (an index out of range).
+    /// in time order), or `None` if the edit did nothing (an index out of range) or touched no
+    /// single hit (a delete, a batch). An edit that did nothing leaves no history.
     pub fn apply(&mut self, edit: Edit) -> Option<usize> {
         let before = self.hits.clone();
-        let touched = match edit {
+        let touched = self.apply_one(edit)?;
+        self.hits.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        self.undo.push(before);
+        self.redo.clear();
+        touched.and_then(|t| self.hits.iter().position(|h| *h == t))
+    }
+
+    /// `None` if the edit did nothing; else the hit it leaves edited or added, if one.
+    fn apply_one(&mut self, edit: Edit) -> Option<Option<PlacedHit>> {
+        match edit {
             Edit::Move { index, time_s } => {
                 let hit = self.hits.get_mut(index)?;
                 hit.time_s = time_s.max(0.0);
-                Some(hit.clone())
+                Some(Some(hit.clone()))
             }
             Edit::Delete { index } => {
                 if index >= self.hits.len() {
                     return None;
                 }
                 self.hits.remove(index);
-                None
+                Some(None)
             }
             Edit::Add(hit) => {
                 self.hits.push(hit.clone());
-                Some(hit)
+                Some(Some(hit))
             }
             Edit::SetGain { index, gain_db } => {
                 let hit = self.hits.get_mut(index)?;
                 hit.gain_db = gain_db;
-                Some(hit.clone())
+                Some(Some(hit.clone()))
             }
             Edit::SwapClip { index, clip, material, action } => {
                 let hit = self.hits.get_mut(index)?;
                 hit.clip = Some(clip);
                 hit.material = material;
                 hit.action = action;
-                Some(hit.clone())
+                Some(Some(hit.clone()))
             }
-        };
-        self.hits.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
-        self.undo.push(before);
-        self.redo.clear();
-        touched.and_then(|t| self.hits.iter().position(|h| *h == t))
+            Edit::Batch(edits) => {
+                let mut any = false;
+                for edit in edits {
+                    any |= self.apply_one(edit).is_some();
+                }
+                any.then_some(None)
+            }
+        }
     }
 
     /// Walks one edit back; `false` when there is none.
@@ -159,6 +174,27 @@ mod tests {
         // Out-of-range edits change nothing and leave no history.
         let before = list.clone();
         assert_eq!(list.apply(Edit::Delete { index: 99 }), None);
+        assert_eq!(list.apply(Edit::Batch(vec![Edit::SetGain { index: 99, gain_db: 0.0 }])), None);
         assert_eq!(list, before);
+    }
+
+    #[test]
+    fn a_batch_is_one_edit_to_undo_and_redo() {
+        let mut list = HitList::new(vec![hit(1.0), hit(2.0), hit(3.0)]);
+        let swap = |index| Edit::SwapClip {
+            index,
+            clip: format!("metal-{index}"),
+            material: Some("metal".into()),
+            action: Some("hit".into()),
+        };
+        assert_eq!(list.apply(Edit::Batch(vec![swap(0), swap(1), swap(2)])), None);
+        let swapped = list.hits().to_vec();
+        assert!(swapped.iter().all(|h| h.material.as_deref() == Some("metal")));
+        assert_eq!(swapped[2].clip.as_deref(), Some("metal-2"));
+        assert!(list.undo());
+        assert!(!list.undo(), "the batch left more than one step of history");
+        assert!(list.hits().iter().all(|h| h.material.as_deref() == Some("wood")));
+        assert!(list.redo());
+        assert_eq!(list.hits(), swapped.as_slice());
     }
 }

@@ -1,5 +1,5 @@
 //! The bar above the timeline: backend, model, method, Generate / progress and Cancel, A/B,
-//! stereo, undo/redo, add a hit.
+//! stereo, undo/redo, add a hit, every hit to one material.
 
 use foley_engine::synthesis::Method;
 use foley_engine::vision::Backend;
@@ -89,9 +89,23 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             if ui.add_enabled(session.editable(), egui::Button::new("Add hit at playhead")).clicked() {
                 out.push(Command::AddHitAtPlayhead);
             }
-            if let Some(m) = &session.generated.synthesis.placement.material {
+            let looks = session.generated.synthesis.placement.material.as_ref();
+            if let Some(m) = looks {
                 ui.label(format!("looks like {m}"));
             }
+            ui.add_enabled_ui(session.editable(), |ui| {
+                ui.menu_button("All hits to…", |ui| {
+                    for m in session.materials() {
+                        if ui.selectable_label(looks == Some(&m), &m).clicked() {
+                            out.push(Command::EditHit(session.swap_all_to(&m)));
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(
+                    "Put on every hit the nearest clip of a material, for a surface the look read wrong (one undo)",
+                );
+            });
         }
     });
     out

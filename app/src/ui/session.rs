@@ -169,6 +169,18 @@ impl Session {
         render_retrieval_in(db, &heard, self.generated.synthesis.track.len(), channels).map_err(|e| e.to_string())
     }
 
+    /// One edit that puts on every hit the clip of `material` nearest its predicted sound (gains
+    /// kept): for a surface the look read wrong.
+    #[must_use]
+    pub fn swap_all_to(&self, material: &str) -> Edit {
+        let swaps = self.hits.hits().iter().enumerate().filter_map(|(index, hit)| {
+            let (i, clip, material) = self.candidates(hit.time_s, Some(material), 1).pop()?;
+            let action = self.db()?.manifest.entries[i].action.clone();
+            Some(Edit::SwapClip { index, clip, material, action })
+        });
+        Edit::Batch(swaps.collect())
+    }
+
     /// Applies an edit, re-renders, and keeps the edited hit selected.
     pub fn edit(&mut self, edit: Edit) -> Result<(), String> {
         let deleted = matches!(edit, Edit::Delete { .. });

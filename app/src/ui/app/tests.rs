@@ -82,6 +82,26 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
     let options = egui_kittest::SnapshotOptions::new().output_path("../tests/snapshots").max_failed_pixels(1500);
     h.snapshot_options("main_generated", &options);
 
+    // Every hit from another material in one edit (times and gains kept), and back with one undo.
+    let hits_of = |h: &Harness<'_, FoleyApp>| h.state().session.as_ref().unwrap().hits.hits().to_vec();
+    let generated = hits_of(&h);
+    let looks = h.state().session.as_ref().unwrap().generated.synthesis.placement.material.clone();
+    let other = if looks.as_deref() == Some("metal") { "wood" } else { "metal" };
+    h.get_by_label("All hits to…").click();
+    h.step();
+    h.step();
+    h.get_by_label(other).click();
+    h.step();
+    h.step();
+    let swapped = hits_of(&h);
+    assert_eq!(swapped.len(), generated.len());
+    assert!(swapped.iter().all(|s| s.material.as_deref() == Some(other)), "{swapped:?}");
+    assert!(swapped.iter().zip(&generated).all(|(s, g)| s.time_s == g.time_s && s.gain_db == g.gain_db));
+    h.get_by_label("Undo").click();
+    h.step();
+    h.step();
+    assert_eq!(hits_of(&h), generated);
+
     // Play and pause with Space.
     h.key_press(egui::Key::Space);
     h.step();
