@@ -220,13 +220,19 @@ impl Session {
             .collect()
     }
 
-    /// A new hit at `time_s` with the nearest clip, the matched gain, and its place in the
-    /// picture where something moved then.
+    /// A new hit at `time_s` with the nearest clip of the material of the hit nearest in time
+    /// (so it follows materials chosen by hand; with no hits, the material the video looks
+    /// like), the matched gain, and its place in the picture where something moved then.
     #[must_use]
     pub fn new_hit(&self, time_s: f64) -> Option<PlacedHit> {
         let db = self.db()?;
-        let (index, id, material) =
-            self.candidates(time_s, self.generated.synthesis.placement.material.as_deref(), 1).pop()?;
+        let neighbour =
+            self.hits.hits().iter().min_by(|a, b| (a.time_s - time_s).abs().total_cmp(&(b.time_s - time_s).abs()));
+        let material = match neighbour {
+            Some(hit) => hit.material.clone(),
+            None => self.generated.synthesis.placement.material.clone(),
+        };
+        let (index, id, material) = self.candidates(time_s, material.as_deref(), 1).pop()?;
         let c = &self.generated.synthesis.placement.cochleagram;
         let compression = db.manifest.cochleagram.compression;
         let target = foley_engine::retrieval::loudness(&hit_window(c, time_s), c.bands, compression);
@@ -245,13 +251,7 @@ impl Session {
     /// Materials the database has clips of.
     #[must_use]
     pub fn materials(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .db()
-            .map(|db| db.manifest.entries.iter().filter_map(|e| e.material.clone()).collect())
-            .unwrap_or_default();
-        out.sort();
-        out.dedup();
-        out
+        self.db().map(|db| db.materials()).unwrap_or_default()
     }
 }
 
@@ -279,4 +279,63 @@ pub fn cochleagram_image(c: &foley_engine::sound::Cochleagram) -> egui::ColorIma
 fn heat(v: f32) -> egui::Color32 {
     let [r, g, b] = foley_engine::colour::heat(v);
     egui::Color32::from_rgb(r, g, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session over the shipped clip database: hits of metal at 1 s and wood at 3 s on a
+    /// video the look read as grass.
+    fn session() -> Session {
+        let dir = foley_engine::predict::default_model_dir();
+        let db = Arc::new(ClipDatabase::load(&dir).unwrap());
+        let params = db.manifest.cochleagram.clone();
+        let steps = (4.0 * params.step_rate_hz) as usize;
+        let cochleagram = foley_engine::sound::Cochleagram {
+            start_s: 0.0,
+            rate_hz: params.step_rate_hz,
+            bands: params.bands(),
+            data: vec![0.1; steps * params.bands()],
+        };
+        let clip_of =
+            |material: &str| db.manifest.entries.iter().find(|e| e.material.as_deref() == Some(material)).unwrap();
+        let hit = |time_s: f64, material: &str| PlacedHit {
+            time_s,
+            material: Some(material.to_owned()),
+            action: Some("hit".to_owned()),
+            strength: 1.0,
+            clip: Some(clip_of(material).id.clone()),
+            gain_db: 0.0,
+            x: None,
+        };
+        let placement = foley_engine::synthesis::Placement {
+            method: Method::Retrieval,
+            hits: vec![hit(1.0, "metal"), hit(3.0, "wood")],
+            cochleagram,
+            duration_s: 4.0,
+            material: Some("grass".to_owned()),
+            video: None,
+            motion: None,
+        };
+        let cochleagram_image = cochleagram_image(&placement.cochleagram);
+        let synthesis = placement.render(Some(&db), &params).unwrap();
+        let generated = Generated { synthesis, cochleagram_image, db: Some(db), method: Method::Retrieval };
+        Session::new(generated, None).unwrap()
+    }
+
+    #[test]
+    fn an_added_hit_takes_the_material_of_its_neighbour_in_time() {
+        let mut s = session();
+        assert_eq!(s.new_hit(1.4).unwrap().material.as_deref(), Some("metal"));
+        assert_eq!(s.new_hit(2.6).unwrap().material.as_deref(), Some("wood"));
+        // Every hit put on another material: a new one follows.
+        s.edit(s.swap_all_to("snow")).unwrap();
+        assert!(s.hits.hits().iter().all(|h| h.material.as_deref() == Some("snow")));
+        assert_eq!(s.new_hit(2.0).unwrap().material.as_deref(), Some("snow"));
+        // With no hits left, the material the video looks like.
+        s.edit(Edit::Batch(vec![Edit::Delete { index: 1 }, Edit::Delete { index: 0 }])).unwrap();
+        assert!(s.hits.hits().is_empty());
+        assert_eq!(s.new_hit(2.0).unwrap().material.as_deref(), Some("grass"));
+    }
 }
