@@ -396,17 +396,46 @@ fn a_manifest_naming_a_missing_output_is_refused() {
     assert!(err.contains("no output named `pooled`") && err.contains("features"), "{err}");
 }
 
-#[test]
-fn features_of_a_video_are_one_row_per_frame_at_its_timestamps_and_cancel_stops_the_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
-    let video = dir.path().join("clip.mp4");
+/// FFmpeg's moving test pattern, 64x48 at 25 fps, `seconds` long, as `dir/name`.
+fn test_pattern_video(dir: &Path, name: &str, seconds: f64) -> PathBuf {
+    let video = dir.join(name);
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2", "-pix_fmt", "yuv420p"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=s=64x48:r=25:d={seconds}"),
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(&video)
         .status()
         .unwrap();
     assert!(status.success());
+    video
+}
+
+/// Each frame of `video` in order, as a one-image colour batch for an encoder of `input`.
+fn colour_frames(video: &Path, input: &InputSpec) -> Vec<ImageBatch> {
+    let options =
+        foley_engine::media::VideoReaderOptions { size: Some((input.width, input.height)), ..Default::default() };
+    let mut reader = foley_engine::media::VideoReader::open_with(video, options).unwrap();
+    let mut images = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let mut batch = ImageBatch::new(input.width, input.height);
+        batch.push_planes(&colour_image(&frame.rgb, input));
+        images.push(batch);
+    }
+    images
+}
+
+#[test]
+fn features_of_a_video_are_one_row_per_frame_at_its_timestamps_and_cancel_stops_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let video = test_pattern_video(dir.path(), "clip.mp4", 2.0);
     let mut ort = OrtEncoder::new(spec).unwrap();
     let mut last = None;
     let features =
@@ -433,26 +462,10 @@ fn a_look_averages_colour_frames_spread_over_the_video() {
     let dir = tempfile::tempdir().unwrap();
     let spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
     let input = spec.manifest.input.clone();
-    let video = dir.path().join("clip.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2", "-pix_fmt", "yuv420p"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let video = test_pattern_video(dir.path(), "clip.mp4", 2.0);
     let mut ort = OrtEncoder::new(spec).unwrap();
     // Every frame's features, decoded in order at the encoder's size.
-    let mut reader = foley_engine::media::VideoReader::open_with(
-        &video,
-        foley_engine::media::VideoReaderOptions { size: Some((input.width, input.height)), ..Default::default() },
-    )
-    .unwrap();
-    let mut each = Vec::new();
-    while let Some(frame) = reader.next_frame().unwrap() {
-        let mut batch = ImageBatch::new(input.width, input.height);
-        batch.push_planes(&colour_image(&frame.rgb, &input));
-        each.push(ort.encode(&batch).unwrap());
-    }
+    let each: Vec<Vec<f32>> = colour_frames(&video, &input).iter().map(|image| ort.encode(image).unwrap()).collect();
     assert_eq!(each.len(), 50);
     let mean = |frames: &[usize]| -> Vec<f32> {
         (0..6).map(|k| frames.iter().map(|&f| each[f][k]).sum::<f32>() / frames.len() as f32).collect()
@@ -467,25 +480,10 @@ fn a_look_averages_colour_frames_spread_over_the_video() {
     assert!(close(&first, &each[0]));
 
     // A video shorter than the frames asked for gives the mean of the frames it has.
-    let short = dir.path().join("short.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=0.08", "-pix_fmt", "yuv420p"])
-        .arg(&short)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let short = test_pattern_video(dir.path(), "short.mp4", 0.08);
     let look = foley_engine::vision::video_look(&short, &mut ort, 4).unwrap();
-    let mut reader = foley_engine::media::VideoReader::open_with(
-        &short,
-        foley_engine::media::VideoReaderOptions { size: Some((input.width, input.height)), ..Default::default() },
-    )
-    .unwrap();
-    let mut batch = ImageBatch::new(input.width, input.height);
-    while let Some(frame) = reader.next_frame().unwrap() {
-        batch.push_planes(&colour_image(&frame.rgb, &input));
-    }
-    assert_eq!(batch.len(), 2);
-    let rows = ort.encode(&batch).unwrap();
-    let want: Vec<f32> = (0..6).map(|k| (rows[k] + rows[6 + k]) / 2.0).collect();
+    let rows: Vec<Vec<f32>> = colour_frames(&short, &input).iter().map(|image| ort.encode(image).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    let want: Vec<f32> = (0..6).map(|k| (rows[0][k] + rows[1][k]) / 2.0).collect();
     assert!(close(&look, &want), "{look:?} {want:?}");
 }
