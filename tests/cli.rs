@@ -448,17 +448,38 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     assert_eq!(sidecar.unwrap().source.as_deref(), Some("predicted"));
     // The predicted hits, as `foley hits` writes a sound's: sorted times in the video, and the
     // contact head's probabilities as strengths.
-    let text = std::fs::read_to_string(&hits).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time_s,strength"));
-    let rows: Vec<(f64, f64)> = lines
-        .map(|l| {
-            let (t, s) = l.split_once(',').unwrap();
-            (t.parse().unwrap(), s.parse().unwrap())
-        })
-        .collect();
-    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0), "{text}");
-    assert!(rows.iter().all(|&(t, s)| (0.0..=3.003).contains(&t) && (0.5..=1.0).contains(&s)), "{text}");
+    let read_hits = |path: &Path| -> Vec<(f64, f64)> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("time_s,strength"));
+        lines
+            .map(|l| {
+                let (t, s) = l.split_once(',').unwrap();
+                (t.parse().unwrap(), s.parse().unwrap())
+            })
+            .collect()
+    };
+    let rows = read_hits(&hits);
+    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0), "{rows:?}");
+    assert!(rows.iter().all(|&(t, s)| (0.0..=3.003).contains(&t) && (0.5..=1.0).contains(&s)), "{rows:?}");
+    // A lower threshold keeps these and adds the peaks between it and 0.5.
+    let low = dir.path().join("low.csv");
+    let run = foley(&[
+        "predict",
+        video.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--hits",
+        low.to_str().unwrap(),
+        "--hit-threshold",
+        "0.2",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let low = read_hits(&low);
+    assert!(rows.iter().all(|r| low.contains(r)), "{rows:?} not in {low:?}");
+    assert!(low.iter().all(|r| r.1 >= 0.2 && (rows.contains(r) || r.1 < 0.5 + 1e-4)), "{low:?}");
 
     // A folder without a model is a clear error.
     let run =
@@ -488,6 +509,18 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     }
     let csv = std::fs::read_to_string(report.join("metrics.csv")).unwrap();
     assert!(csv.starts_with("method,videos,contacts,hits_placed,hit_ap,"), "{csv}");
+    // The hits at other thresholds: at 0.5 they are the hits the model's track was made of.
+    let scores: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("scores.json")).unwrap()).unwrap();
+    let rows = scores["thresholds"].as_array().unwrap();
+    assert_eq!(rows.len(), 9, "{rows:?}");
+    let half = rows.iter().find(|r| (r["threshold"].as_f64().unwrap() - 0.5).abs() < 1e-6).unwrap();
+    let full = &scores["methods"][0];
+    assert_eq!(half["hits_placed"], full["hits_placed"], "{half} against {full}");
+    assert!((half["f1"].as_f64().unwrap() - full["hit_f1"].as_f64().unwrap()).abs() < 1e-9, "{half} against {full}");
+    let placed: Vec<u64> = rows.iter().map(|r| r["hits_placed"].as_u64().unwrap()).collect();
+    assert!(placed.windows(2).all(|w| w[0] >= w[1]), "{placed:?}");
+    assert!(md.contains("| threshold | hits placed |"), "{md}");
     for png in ["cochleagrams.png", "metrics.png"] {
         assert!(std::fs::metadata(report.join(png)).unwrap().len() > 1000, "{png}");
     }
@@ -728,6 +761,38 @@ fn synth_writes_stems_that_sum_to_the_mix() {
         "parametric",
     ]);
     assert!(!run.status.success() && stderr(&run).contains("--material needs --method retrieval"), "{}", stderr(&run));
+
+    // `--hit-threshold`: the peaks of the same contact probability, cut higher or lower. Each
+    // threshold keeps exactly the peaks that reach it, so the hits nest.
+    let hits_at = |threshold: &str| -> Vec<(f64, f64)> {
+        let at = dir.path().join(format!("hits-{threshold}.csv"));
+        let run = foley(&[
+            "synth",
+            video.to_str().unwrap(),
+            "-o",
+            forced.to_str().unwrap(),
+            "--hits",
+            at.to_str().unwrap(),
+            "--hit-threshold",
+            threshold,
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let times = column(&at, 0).iter().map(|t| t.parse().unwrap()).collect::<Vec<f64>>();
+        let strengths = column(&at, 3).iter().map(|t| t.parse().unwrap()).collect::<Vec<f64>>();
+        times.into_iter().zip(strengths).collect()
+    };
+    let (low, high) = (hits_at("0.05"), hits_at("0.9"));
+    let default: Vec<f64> = column(&hits, 0).iter().map(|t| t.parse().unwrap()).collect();
+    let times = |h: &[(f64, f64)]| h.iter().map(|(t, _)| *t).collect::<Vec<f64>>();
+    assert!(low.len() > high.len(), "0.05 placed {} hits, 0.9 {}", low.len(), high.len());
+    assert!(high.iter().all(|(t, p)| *p >= 0.9 && default.contains(t)), "{high:?} against {default:?}");
+    assert!(default.iter().all(|t| times(&low).contains(t)), "{low:?} against {default:?}");
+    assert!(
+        low.iter().all(|(t, p)| *p >= 0.05 && ((p - 0.5).abs() < 1e-3 || default.contains(t) == (*p >= 0.5))),
+        "{low:?}"
+    );
+    let run = foley(&["synth", video.to_str().unwrap(), "-o", forced.to_str().unwrap(), "--hit-threshold", "1.5"]);
+    assert!(!run.status.success() && stderr(&run).contains("between 0 and 1"), "{}", stderr(&run));
 }
 
 /// `--stereo`: each hit is panned to where it happens in the picture. On generated videos whose

@@ -28,6 +28,31 @@ pub struct PredictArgs {
     /// Where the CNN runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
+    /// The contact probability a peak needs to be a hit, between 0 and 1: higher gives fewer
+    /// hits, lower more. Training sets the model so that 0.5 is its best on its validation videos.
+    #[arg(long, value_name = "P", default_value_t = 0.5, value_parser = hit_threshold)]
+    pub hit_threshold: f32,
+}
+
+/// A `--hit-threshold`: a probability strictly between 0 and 1.
+pub fn hit_threshold(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        _ => Err("a contact probability between 0 and 1, such as 0.7".to_owned()),
+    }
+}
+
+/// Detection at `threshold` needs a model that predicts contact probabilities: one without a
+/// contact head finds hits in its cochleagram's rises.
+pub fn check_hit_threshold(bundle: &ModelBundle, threshold: f32) -> anyhow::Result<()> {
+    let default = foley_engine::predict::contacts::ContactParams::default().threshold;
+    if threshold != default && !bundle.manifest.config.contact_head {
+        anyhow::bail!(
+            "--hit-threshold needs a model with a contact head; the model in {} finds hits in its cochleagram's rises",
+            bundle.dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The model at `path`, or the default one.
@@ -38,6 +63,7 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<ModelBundle> {
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let bundle = load_model(args.model.as_ref())?;
+    check_hit_threshold(&bundle, args.hit_threshold)?;
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let bar = super::progress::bar(0, "encoding");
     let cancel = super::interrupt::flag();
@@ -61,7 +87,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     );
     if let Some(path) = &args.hits {
         // The synthesis's own detector settings, so these are the times it would place clips at.
-        let options = SynthOptions::default();
+        let mut options = SynthOptions::default();
+        options.contact_params.threshold = args.hit_threshold;
         let hits = prediction.sound.hits(&options.hit_params, &options.contact_params);
         sound::write_hits_csv(path, &hits).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {} ({} hits)", path.display(), hits.len());

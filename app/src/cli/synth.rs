@@ -69,6 +69,11 @@ pub struct SynthArgs {
     /// whatever the video looks like; by default the material is read from the video's look.
     #[arg(long, value_name = "NAME")]
     pub material: Option<String>,
+    /// The contact probability a peak needs to be a hit, between 0 and 1: higher for footage
+    /// where hits are placed where nothing is struck, lower where quiet hits are missed. Training
+    /// sets the model so that 0.5 is its best on its validation videos.
+    #[arg(long, value_name = "P", default_value_t = 0.5, value_parser = super::predict::hit_threshold)]
+    pub hit_threshold: f32,
 }
 
 /// `--method` values.
@@ -208,6 +213,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     }
     let channels = if args.stereo { synthesis::Channels::Stereo } else { synthesis::Channels::Mono };
     let bundle = super::predict::load_model(args.model.as_ref())?;
+    super::predict::check_hit_threshold(&bundle, args.hit_threshold)?;
     let method: Method = args.method.into();
     let db = load_database(&bundle.dir)?;
     if method == Method::Retrieval && db.is_none() {
@@ -233,7 +239,8 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         max_distance_ratio: args.variation_distance,
         seed: args.seed,
     };
-    let options = SynthOptions { method, variation, material: args.material.clone(), ..SynthOptions::default() };
+    let mut options = SynthOptions { method, variation, material: args.material.clone(), ..SynthOptions::default() };
+    options.contact_params.threshold = args.hit_threshold;
     let placed =
         synthesis::place_video(&args.video, &bundle, db.as_ref(), encoder.as_mut(), &options, cancel, &mut |p| {
             bar.set_length(p.frames_total);

@@ -28,6 +28,8 @@ pub enum Edit {
     },
     /// Several edits, in order, as one: a single undo walks them all back.
     Batch(Vec<Edit>),
+    /// Every hit replaced by these (the hits found again at another contact threshold).
+    ReplaceAll(Vec<PlacedHit>),
 }
 
 /// The hits, in time order, and the history of edits.
@@ -100,6 +102,14 @@ impl HitList {
                     any |= self.apply_one(edit).is_some();
                 }
                 any.then_some(None)
+            }
+            Edit::ReplaceAll(mut hits) => {
+                hits.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+                if hits == self.hits {
+                    return None;
+                }
+                self.hits = hits;
+                Some(None)
             }
         }
     }
@@ -176,6 +186,20 @@ mod tests {
         assert_eq!(list.apply(Edit::Delete { index: 99 }), None);
         assert_eq!(list.apply(Edit::Batch(vec![Edit::SetGain { index: 99, gain_db: 0.0 }])), None);
         assert_eq!(list, before);
+    }
+
+    #[test]
+    fn replacing_every_hit_is_one_edit_and_the_same_hits_leave_no_history() {
+        let mut list = HitList::new(vec![hit(1.0), hit(2.0)]);
+        let before = list.clone();
+        // The same hits, in another order: nothing changes.
+        assert_eq!(list.apply(Edit::ReplaceAll(vec![hit(2.0), hit(1.0)])), None);
+        assert_eq!(list, before);
+        assert_eq!(list.apply(Edit::ReplaceAll(vec![hit(3.0), hit(0.5), hit(1.0)])), None);
+        assert_eq!(list.hits().iter().map(|h| h.time_s).collect::<Vec<_>>(), [0.5, 1.0, 3.0]);
+        assert!(list.undo());
+        assert_eq!(list.hits(), before.hits());
+        assert!(!list.can_undo());
     }
 
     #[test]

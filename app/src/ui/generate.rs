@@ -54,7 +54,7 @@ impl GenerateJob {
         video: PathBuf,
         model_dir: Option<PathBuf>,
         backend: Backend,
-        method: Method,
+        options: SynthOptions,
         wake: impl Fn() + Send + 'static,
     ) -> Result<Self, String> {
         // Progress messages may be dropped when the window is behind; the last one always arrives.
@@ -64,7 +64,7 @@ impl GenerateJob {
         std::thread::Builder::new()
             .name("foley-generate".to_owned())
             .spawn(move || {
-                let result = run(&video, model_dir, backend, method, &job_cancel, &tx, &wake);
+                let result = run(&video, model_dir, backend, &options, &job_cancel, &tx, &wake);
                 let _ = tx.send(Message::Finished(Box::new(result)));
                 wake();
             })
@@ -97,7 +97,7 @@ fn run(
     video: &std::path::Path,
     model_dir: Option<PathBuf>,
     backend: Backend,
-    method: Method,
+    options: &SynthOptions,
     cancel: &AtomicBool,
     tx: &SyncSender<Message>,
     wake: &dyn Fn(),
@@ -109,15 +109,15 @@ fn run(
     } else {
         None
     };
+    let method = options.method;
     if method == Method::Retrieval && db.is_none() {
         return Err(format!("the model in {} has no clip database; choose the parametric method", dir.display()));
     }
     let spec = bundle.encoder_spec().map_err(|e| e.to_string())?;
     let mut encoder = vision::open_encoder(backend, spec).map_err(|e| e.to_string())?;
     let _ = tx.send(Message::Device(encoder.device()));
-    let options = SynthOptions { method, ..SynthOptions::default() };
     let synthesis =
-        synthesize_video(video, &bundle, db.as_deref(), encoder.as_mut(), &options, cancel, &mut |p| match tx
+        synthesize_video(video, &bundle, db.as_deref(), encoder.as_mut(), options, cancel, &mut |p| match tx
             .try_send(Message::Progress { done: p.frames_done, total: p.frames_total })
         {
             Ok(()) => wake(),

@@ -1,10 +1,10 @@
 //! The bar above the timeline: backend, model, method, Generate / progress and Cancel, A/B,
-//! stereo, undo/redo, add a hit, every hit to one material.
+//! stereo, undo/redo, add a hit, every hit to one material, the hit threshold.
 
 use foley_engine::synthesis::Method;
 use foley_engine::vision::Backend;
 
-use super::app::{Command, FoleyApp, Listen};
+use super::app::{Command, FoleyApp, HitThreshold, Listen};
 
 /// The generate bar: backend, model, method, Generate / progress and Cancel, A/B, undo/redo.
 pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
@@ -50,6 +50,7 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             if method != app.method {
                 out.push(Command::SetMethod(method));
             }
+            out.extend(hit_threshold_ui(ui, app));
             let model = app.model_dir.as_ref().map_or_else(|| "shipped model".to_owned(), |d| d.display().to_string());
             if ui.button(format!("Model: {model}")).on_hover_text("Choose a model folder").clicked() {
                 out.push(Command::PickModel);
@@ -91,7 +92,7 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
             }
             let looks = session.generated.synthesis.placement.material.as_ref();
             if let Some(m) = looks {
-                ui.label(format!("looks like {m}"));
+                ui.add(egui::Label::new(format!("looks like {m}")).wrap_mode(egui::TextWrapMode::Extend));
             }
             ui.add_enabled_ui(session.editable(), |ui| {
                 ui.menu_button("All hits to…", |ui| {
@@ -109,4 +110,19 @@ pub fn generate_bar_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
         }
     });
     out
+}
+
+/// The hit threshold: where it is dragged the value follows, and the track's hits are found again
+/// once it is let go (or typed, or stepped with the arrow keys), as one edit.
+fn hit_threshold_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Option<Command> {
+    let mut threshold = app.hit_threshold.0;
+    let response = ui
+        .add(egui::Slider::new(&mut threshold, HitThreshold::RANGE).step_by(0.05).text("Hit threshold"))
+        .on_hover_text(
+            "How sure the model must be of a contact to place a hit: higher gives fewer hits (where hits sound \
+             though nothing is struck), lower more (where quiet hits are missed). Changing it finds the hits again \
+             (one undo); 0.5 is the model's best on the videos it was tuned on",
+        );
+    let let_go = response.drag_stopped() || (response.changed() && !response.dragged());
+    (response.changed() || let_go).then_some(Command::SetHitThreshold { threshold, apply: let_go })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use foley_engine::retrieval::{ClipDatabase, hit_window};
 
-use foley_engine::synthesis::{Channels, Method, PlacedHit, gain_db, render_retrieval_in};
+use foley_engine::synthesis::{Channels, Method, PlacedHit, SynthOptions, gain_db, render_retrieval_in};
 
 use super::edits::{Edit, HitList};
 use super::generate::Generated;
@@ -181,6 +181,23 @@ impl Session {
         Edit::Batch(swaps.collect())
     }
 
+    /// One edit that replaces every hit by those the prediction gives at contact `threshold`, with
+    /// clips as generated; where every hit now has one material (chosen by hand, say), the new
+    /// ones keep it. `None` where the model gave no contact probabilities to cut.
+    pub fn hits_at_threshold(&self, threshold: f32) -> Result<Option<Edit>, String> {
+        let placement = &self.generated.synthesis.placement;
+        if placement.contact.is_none() {
+            return Ok(None);
+        }
+        let Some(db) = self.db() else { return Ok(None) };
+        let mut materials = self.hits.hits().iter().map(|h| h.material.clone());
+        let shared = materials.next().flatten().filter(|first| materials.all(|m| m.as_ref() == Some(first)));
+        let mut options = SynthOptions { method: self.generated.method, material: shared, ..SynthOptions::default() };
+        options.contact_params.threshold = threshold;
+        let hits = placement.place_again(Some(db), &db.manifest.cochleagram, &options).map_err(|e| e.to_string())?;
+        Ok(Some(Edit::ReplaceAll(hits)))
+    }
+
     /// Applies an edit, re-renders, and keeps the edited hit selected.
     pub fn edit(&mut self, edit: Edit) -> Result<(), String> {
         let deleted = matches!(edit, Edit::Delete { .. });
@@ -288,6 +305,11 @@ mod tests {
     /// A session over the shipped clip database: hits of metal at 1 s and wood at 3 s on a
     /// video the look read as grass.
     fn session() -> Session {
+        session_with(None)
+    }
+
+    /// The same, with these contact probabilities (one per step at 90 Hz over the 4 s).
+    fn session_with(contact: Option<Vec<f32>>) -> Session {
         let dir = foley_engine::predict::default_model_dir();
         let db = Arc::new(ClipDatabase::load(&dir).unwrap());
         let params = db.manifest.cochleagram.clone();
@@ -313,6 +335,7 @@ mod tests {
             method: Method::Retrieval,
             hits: vec![hit(1.0, "metal"), hit(3.0, "wood")],
             cochleagram,
+            contact,
             duration_s: 4.0,
             material: Some("grass".to_owned()),
             video: None,
@@ -337,5 +360,39 @@ mod tests {
         s.edit(Edit::Batch(vec![Edit::Delete { index: 1 }, Edit::Delete { index: 0 }])).unwrap();
         assert!(s.hits.hits().is_empty());
         assert_eq!(s.new_hit(2.0).unwrap().material.as_deref(), Some("grass"));
+    }
+
+    #[test]
+    fn hits_found_again_at_a_threshold_keep_the_peaks_that_reach_it() {
+        // Peaks of 0.9 at 1 s, 0.6 at 2 s and 0.3 at 3 s.
+        let mut p = vec![0.01f32; 360];
+        for (step, peak) in [(90, 0.9f32), (180, 0.6), (270, 0.3)] {
+            p[step] = peak;
+            p[step - 1] = peak / 2.0;
+            p[step + 1] = peak / 2.0;
+        }
+        let mut s = session_with(Some(p));
+        let found = |s: &Session, threshold: f32| -> Vec<PlacedHit> {
+            match s.hits_at_threshold(threshold).unwrap() {
+                Some(Edit::ReplaceAll(hits)) => hits,
+                other => panic!("{other:?}"),
+            }
+        };
+        let times = |hits: &[PlacedHit]| hits.iter().map(|h| (h.time_s * 1000.0).round() / 1000.0).collect::<Vec<_>>();
+        // The hits have mixed materials, so the new ones take the look's.
+        let at_half = found(&s, 0.5);
+        assert_eq!(times(&at_half), [1.0, 2.0]);
+        assert!(at_half.iter().all(|h| h.material.as_deref() == Some("grass") && h.clip.is_some()), "{at_half:?}");
+        assert_eq!(times(&found(&s, 0.2)), [1.0, 2.0, 3.0]);
+        assert!(found(&s, 0.95).is_empty());
+        // One material chosen for every hit stays on the hits found again.
+        s.edit(s.swap_all_to("snow")).unwrap();
+        s.edit(s.hits_at_threshold(0.2).unwrap().unwrap()).unwrap();
+        assert_eq!(times(s.hits.hits()), [1.0, 2.0, 3.0]);
+        assert!(s.hits.hits().iter().all(|h| h.material.as_deref() == Some("snow")));
+        s.undo().unwrap();
+        assert_eq!(times(s.hits.hits()), [1.0, 3.0]);
+        // Without contact probabilities there is nothing to cut.
+        assert!(session().hits_at_threshold(0.5).unwrap().is_none());
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::figures::{cochleagram_figure, metrics_figure};
 use super::report_files::write_report;
+use super::thresholds::{ThresholdScores, ThresholdSweep};
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
@@ -90,6 +91,9 @@ pub struct EvalReport {
     pub by_rate: Vec<MethodScores>,
     /// The full model on the test videos without any labelled contact.
     pub silent: SilentScores,
+    /// The full model's hits at other contact thresholds (empty for a model without a contact
+    /// head, whose hits come from its cochleagram).
+    pub thresholds: Vec<ThresholdScores>,
     /// Mean squared distance per step between the model's predicted cochleagram and the real one.
     pub predicted_distance: f64,
     pub test_videos: usize,
@@ -209,6 +213,7 @@ pub fn evaluate_synthesis(
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
     let mut silent = SilentScores::default();
+    let mut sweep = ThresholdSweep::default();
     let mut figures = Vec::new();
     let (mut predicted_sum, mut predicted_steps) = (0.0, 0usize);
     for (v, entry) in test.iter().enumerate() {
@@ -251,6 +256,9 @@ pub fn evaluate_synthesis(
         // with the synthesis's own detector settings.
         let candidates = |p: &PredictedSound| Some(p.candidates(&retrieval.hit_params, &retrieval.contact_params));
         let predicted_candidates = candidates(&predicted);
+        if let (true, Some(c)) = (bundle.manifest.config.contact_head, &predicted_candidates) {
+            sweep.add(&contacts.iter().map(|c| c.time_s).collect::<Vec<_>>(), c, duration);
+        }
         let made =
             synthesize_prediction(predicted.clone(), duration, Some(&clips), &params, &retrieval, look.as_ref())?;
         runs.push(Run {
@@ -362,6 +370,7 @@ pub fn evaluate_synthesis(
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
         silent,
+        thresholds: if bundle.manifest.config.contact_head { sweep.scores() } else { Vec::new() },
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),
         train_clips: clips.len(),

@@ -91,6 +91,20 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
             figure(s.hits_per_minute, 1.0, 2)
         ));
     }
+    if !report.thresholds.is_empty() {
+        md.push_str("\nThe same model's hits at other contact thresholds (`foley synth --hit-threshold`; the tracks above use 0.5): precision, recall and F1 of the hits within +-0.1 s, and hits a minute on the videos where nothing is struck.\n\n| threshold | hits placed | precision | recall | F1 | hits per minute where nothing is struck |\n|---|---|---|---|---|---|\n");
+        for t in &report.thresholds {
+            md.push_str(&format!(
+                "| {:.1} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
+                t.threshold,
+                t.hits_placed,
+                t.precision,
+                t.recall,
+                t.f1,
+                figure(t.silent_hits_per_minute, 1.0, 2)
+            ));
+        }
+    }
     md.push_str(&format!(
         "\nThe model's predicted cochleagram itself is at a mean squared distance of {:.4} per step from the real one.\n\n",
         report.predicted_distance

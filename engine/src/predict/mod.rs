@@ -24,5 +24,5 @@ pub use bundle::{
 pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};
 pub use infer::{Prediction, StreamingPredictor, predict_features, predict_video_streaming};
-pub use predicted::PredictedSound;
+pub use predicted::{PredictedSound, predicted_hits};
 pub use train::{EpochRow, TrainOptions, TrainProgress, TrainReport, train};

@@ -24,10 +24,7 @@ impl PredictedSound {
     /// cochleagram. Either way a hit's strength is the detector's confidence.
     #[must_use]
     pub fn hits(&self, hit_params: &HitParams, contact_params: &ContactParams) -> Vec<Hit> {
-        match &self.contact {
-            Some(p) => detect_contacts(p, self.cochleagram.rate_hz, contact_params),
-            None => detect_hits(&self.cochleagram, hit_params),
-        }
+        predicted_hits(&self.cochleagram, self.contact.as_deref(), hit_params, contact_params)
     }
 
     /// Every candidate hit as `(time_s, confidence)`, from the same detector as
@@ -42,5 +39,19 @@ impl PredictedSound {
                 .collect(),
             None => crate::sound::candidate_detections(&self.cochleagram, hit_params),
         }
+    }
+}
+
+/// [`PredictedSound::hits`] of a cochleagram and contact probabilities held apart.
+#[must_use]
+pub fn predicted_hits(
+    cochleagram: &Cochleagram,
+    contact: Option<&[f32]>,
+    hit_params: &HitParams,
+    contact_params: &ContactParams,
+) -> Vec<Hit> {
+    match contact {
+        Some(p) => detect_contacts(p, cochleagram.rate_hz, contact_params),
+        None => detect_hits(cochleagram, hit_params),
     }
 }

@@ -12,9 +12,9 @@ use super::render::render_retrieval;
 use super::retrieve::{Variation, choose_clips};
 use super::{PlacedHit, SynthesisError};
 use crate::media::VideoInfo;
-use crate::predict::PredictedSound;
 use crate::predict::contacts::ContactParams;
 use crate::predict::{ModelBundle, predict_video_streaming};
+use crate::predict::{PredictedSound, predicted_hits};
 use crate::retrieval::{ClipDatabase, RetrievalError};
 use crate::sound::{Carrier, Cochleagram, CochleagramParams, HitParams, ResynthParams, resynthesize};
 use crate::timeline::{OUTPUT_SAMPLE_RATE, sample_at};
@@ -127,6 +127,9 @@ pub struct Placement {
     pub hits: Vec<PlacedHit>,
     /// The predicted cochleagram the hits were read from.
     pub cochleagram: Cochleagram,
+    /// From a model with a contact head, the contact probability at each step of `cochleagram`:
+    /// the hits can be found again at another threshold without running the model again.
+    pub contact: Option<Vec<f32>>,
     /// The video's length: the end of its last frame, seconds.
     pub duration_s: f64,
     /// The material read from the video's look, when the clip database can read it.
@@ -184,24 +187,49 @@ pub fn place_prediction(
     options: &SynthOptions,
     look: Option<&Look>,
 ) -> Result<Placement, SynthesisError> {
-    let detected = predicted.hits(&options.hit_params, &options.contact_params);
-    let predicted = predicted.cochleagram;
-    let mut material = None;
-    let hits = match options.method {
+    let material = match (options.method, db) {
+        (Method::Retrieval, Some(db)) => match &options.material {
+            Some(m) => Some(known_material(db, m)?),
+            None => look.and_then(|l| db.material_of(&l.features, &l.encoder_sha256, l.frames)),
+        },
+        _ => None,
+    };
+    let hits =
+        place_hits(&predicted.cochleagram, predicted.contact.as_deref(), db, params, options, material.as_deref())?;
+    Ok(Placement {
+        method: options.method,
+        hits,
+        cochleagram: predicted.cochleagram,
+        contact: predicted.contact,
+        duration_s,
+        material,
+        video: None,
+        motion: None,
+    })
+}
+
+/// The hits `options`' detectors find in a prediction, each with a clip of `material` (or of
+/// any material) for retrieval.
+fn place_hits(
+    cochleagram: &Cochleagram,
+    contact: Option<&[f32]>,
+    db: Option<&ClipDatabase>,
+    params: &CochleagramParams,
+    options: &SynthOptions,
+    material: Option<&str>,
+) -> Result<Vec<PlacedHit>, SynthesisError> {
+    let detected = predicted_hits(cochleagram, contact, &options.hit_params, &options.contact_params);
+    Ok(match options.method {
         Method::Retrieval => {
             let db = db.ok_or_else(|| SynthesisError::NoDatabase("the model has none".into()))?;
             db.check_compatible(params)?;
-            material = match &options.material {
-                Some(m) => Some(known_material(db, m)?),
-                None => look.and_then(|l| db.material_of(&l.features, &l.encoder_sha256, l.frames)),
-            };
             let chosen = choose_clips(
-                &predicted,
+                cochleagram,
                 &detected,
                 db,
                 params.compression,
                 options.exclude_source.as_deref(),
-                material.as_deref(),
+                material,
                 &options.variation,
             );
             chosen.into_iter().map(|(h, _)| h).collect()
@@ -218,16 +246,37 @@ pub fn place_prediction(
                 x: None,
             })
             .collect(),
-    };
-    Ok(Placement {
-        method: options.method,
-        hits,
-        cochleagram: predicted,
-        duration_s,
-        material,
-        video: None,
-        motion: None,
     })
+}
+
+impl Placement {
+    /// The hits found again in the same prediction by `options`' detectors (another contact
+    /// threshold, say), with clips of the material this placement read (or `options.material`)
+    /// and their places in the picture, as the job would have placed them.
+    pub fn place_again(
+        &self,
+        db: Option<&ClipDatabase>,
+        params: &CochleagramParams,
+        options: &SynthOptions,
+    ) -> Result<Vec<PlacedHit>, SynthesisError> {
+        let material = match (&options.material, db) {
+            (Some(m), Some(db)) => Some(known_material(db, m)?),
+            _ => self.material.clone(),
+        };
+        let mut hits =
+            place_hits(&self.cochleagram, self.contact.as_deref(), db, params, options, material.as_deref())?;
+        self.locate(&mut hits);
+        Ok(hits)
+    }
+
+    /// Gives each hit its place in the picture, from the frames' motion where the placement has it.
+    fn locate(&self, hits: &mut [PlacedHit]) {
+        if let Some(motion) = &self.motion {
+            for hit in hits {
+                hit.x = motion.x_at(hit.time_s);
+            }
+        }
+    }
 }
 
 /// `material` where the database has clips of it, else an error naming those it has.
@@ -284,10 +333,10 @@ pub fn place_video(
         options,
         look.as_ref(),
     )?;
-    for hit in &mut placed.hits {
-        hit.x = prediction.motion.x_at(hit.time_s);
-    }
     placed.video = prediction.video;
     placed.motion = Some(prediction.motion);
+    let mut hits = std::mem::take(&mut placed.hits);
+    placed.locate(&mut hits);
+    placed.hits = hits;
     Ok(placed)
 }

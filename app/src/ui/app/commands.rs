@@ -90,6 +90,15 @@ impl FoleyApp {
                 }
             }
             Command::EditHit(edit) => self.edit(|s| s.edit(edit)),
+            Command::SetHitThreshold { threshold, apply } => {
+                self.hit_threshold = super::HitThreshold(threshold);
+                if apply && self.session.as_ref().is_some_and(Session::editable) {
+                    self.edit(|s| match s.hits_at_threshold(threshold)? {
+                        Some(edit) => s.edit(edit),
+                        None => Ok(()),
+                    });
+                }
+            }
             Command::ToggleLane { lane, solo } => {
                 if let Some(s) = &mut self.session
                     && let Err(e) = s.toggle_lane(&lane, solo)

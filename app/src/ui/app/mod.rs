@@ -37,6 +37,22 @@ pub enum Listen {
     Generated,
 }
 
+/// The contact probability a peak needs to be a hit, as `foley synth --hit-threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct HitThreshold(pub f32);
+
+impl Default for HitThreshold {
+    fn default() -> Self {
+        Self(foley_engine::predict::contacts::ContactParams::default().threshold)
+    }
+}
+
+impl HitThreshold {
+    /// The lowest and highest the app offers: the ends give no hits or a hit at every wiggle.
+    pub const RANGE: std::ops::RangeInclusive<f32> = 0.05..=0.95;
+}
+
 /// What a file dialog was opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialog {
@@ -80,6 +96,12 @@ pub enum Command {
     SetListen(Listen),
     /// Stereo on or off for generated tracks.
     SetStereo(bool),
+    /// The hit threshold for generations; `apply`: also find the open track's hits again at it
+    /// (one edit), else only show it (while a slider is dragged).
+    SetHitThreshold {
+        threshold: f32,
+        apply: bool,
+    },
     SelectHit(Option<usize>),
     EditHit(Edit),
     /// Mute (`solo` false) or solo a material's lane, or undo that.
@@ -115,6 +137,7 @@ pub struct FoleyApp {
     pub model_dir: Option<PathBuf>,
     /// Generated tracks in stereo: each hit panned to where it happens in the picture.
     pub stereo: bool,
+    pub hit_threshold: HitThreshold,
     #[serde(skip)]
     pub player: Option<Player>,
     #[serde(skip)]
@@ -186,6 +209,9 @@ impl std::fmt::Debug for FoleyApp {
 impl FoleyApp {
     pub fn new(cc: &eframe::CreationContext<'_>, video: Option<PathBuf>) -> Self {
         let mut app: Self = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        if !HitThreshold::RANGE.contains(&app.hit_threshold.0) {
+            app.hit_threshold = HitThreshold::default();
+        }
         if let Some(video) = video {
             app.apply(&cc.egui_ctx, Command::Open(video));
         }

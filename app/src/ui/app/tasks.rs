@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use foley_engine::media;
+use foley_engine::synthesis::SynthOptions;
 use foley_engine::timeline::OUTPUT_SAMPLE_RATE;
 
 use crate::ui::generate::GenerateJob;
@@ -59,7 +60,9 @@ impl FoleyApp {
         };
         let wake = ctx.clone();
         self.frames_while_generating.clear();
-        match GenerateJob::start(video, self.model_dir.clone(), self.backend, self.method, move || {
+        let mut options = SynthOptions { method: self.method, ..SynthOptions::default() };
+        options.contact_params.threshold = self.hit_threshold.0;
+        match GenerateJob::start(video, self.model_dir.clone(), self.backend, options, move || {
             wake.request_repaint();
         }) {
             Ok(job) => self.generate = Some(job),

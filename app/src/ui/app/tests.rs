@@ -102,6 +102,30 @@ fn open_generate_play_edit_undo_and_export_a_generated_video() {
     h.step();
     assert_eq!(hits_of(&h), generated);
 
+    // The hit threshold's slider, set as assistive technology sets it: the hits are found again
+    // at each value (one edit each), and back at 0.5 they are the generated hits.
+    let set_threshold = |h: &mut Harness<'_, FoleyApp>, threshold: f64| {
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, "Hit threshold").set_value_accesskit(threshold);
+        h.step();
+        h.step();
+        assert!((f64::from(h.state().hit_threshold.0) - threshold).abs() < 1e-6, "{:?}", h.state().hit_threshold);
+        let at = hits_of(h);
+        assert!(at.iter().all(|x| f64::from(x.strength) >= threshold - 1e-6), "{at:?}");
+        at.len()
+    };
+    assert!(set_threshold(&mut h, 0.55) <= generated.len());
+    set_threshold(&mut h, 0.5);
+    assert_eq!(hits_of(&h), generated);
+    // The ends of its range: fewer hits and more.
+    let (few, many) = (set_threshold(&mut h, 0.95), set_threshold(&mut h, 0.05));
+    assert!(few <= generated.len() && generated.len() <= many && few < many, "{few} {many}");
+    h.get_by_label("Undo").click();
+    h.step();
+    h.step();
+    assert_eq!(hits_of(&h).len(), few);
+    set_threshold(&mut h, 0.5);
+    assert_eq!(hits_of(&h), generated);
+
     // Play and pause with Space.
     h.key_press(egui::Key::Space);
     h.step();
