@@ -1,6 +1,7 @@
 //! The timeline under the video (below the generate bar): on one time axis a ruler in the video's
-//! timecode, thumbnails filling the strip, the predicted cochleagram, the track's waveform and
-//! the hits labelled by material, with the playhead across all of them.
+//! timecode, thumbnails filling the strip, the predicted cochleagram (with the contact probability
+//! and the hit threshold over it), the track's waveform and the hits labelled by material, with
+//! the playhead across all of them.
 //! Click to seek; click a hit to select it, drag it to move it; scroll to pan, Ctrl+scroll to zoom.
 
 use super::app::{Command, FoleyApp};
@@ -31,6 +32,38 @@ const COCHLEAGRAM_H: f32 = 84.0;
 const WAVE_H: f32 = 56.0;
 const HITS_H: f32 = 26.0;
 const GAP: f32 = 4.0;
+
+/// The contact probability of every step, drawn over the cochleagram with the hit threshold, so
+/// that the peaks just below it (the hits a lower threshold would add) show.
+struct ContactCurve<'a> {
+    probability: &'a [f32],
+    rate_hz: f64,
+}
+
+impl ContactCurve<'_> {
+    /// Each pixel column takes the highest probability of its steps, so that no peak falls
+    /// between columns when zoomed out.
+    fn paint(&self, painter: &egui::Painter, rect: egui::Rect, start: f64, span: f64, threshold: f32) {
+        let y_of = |p: f32| rect.bottom() - p.clamp(0.0, 1.0) * rect.height();
+        let columns = rect.width().max(1.0) as usize;
+        let points: Vec<egui::Pos2> = (0..columns)
+            .filter_map(|col| {
+                let step = |c: usize| ((start + span * c as f64 / columns as f64) * self.rate_hz) as usize;
+                let (s0, s1) = (step(col), step(col + 1).max(step(col) + 1));
+                let p = self.probability.get(s0..s1.min(self.probability.len()))?.iter().copied().reduce(f32::max)?;
+                Some(egui::pos2(rect.left() + col as f32 + 0.5, y_of(p)))
+            })
+            .collect();
+        painter.add(egui::Shape::line(points, egui::Stroke::new(1.0, egui::Color32::from_rgb(230, 240, 255))));
+        let y = y_of(threshold);
+        painter.add(egui::Shape::dashed_line(
+            &[egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+            egui::Stroke::new(1.0, egui::Color32::from_rgba_unmultiplied(255, 255, 255, 140)),
+            6.0,
+            4.0,
+        ));
+    }
+}
 
 /// The time axis with the cochleagram, waveform, hits and playhead.
 pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
@@ -102,6 +135,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, app: &FoleyApp) -> Vec<Command> {
                 egui::pos2(((start + span) / total) as f32, 1.0),
             );
             painter.image(texture.id(), coch_rect, uv, egui::Color32::WHITE);
+        }
+        let placement = &session.generated.synthesis.placement;
+        if let Some(contact) = &placement.contact {
+            let curve = ContactCurve { probability: contact, rate_hz: placement.cochleagram.rate_hz };
+            curve.paint(&painter, coch_rect, start, span, app.hit_threshold.0);
         }
         // Waveform: the extremes of the samples under each pixel column.
         let mid = wave_rect.center().y;
