@@ -238,8 +238,14 @@ fn draw_ball(patch: &mut Patch<'_>, centre: Vec3, radius: f64, colour: [f32; 3])
     let right = normalize(cross(view, [0.0, 0.0, 1.0]));
     let up = cross(right, view);
     let rect = patch.rect;
-    for y in rect.y0..rect.y1 {
-        for x in rect.x0..rect.x1 {
+    // Only the ball's own square of the patch: nothing beyond half a pixel outside it is covered.
+    let (reach, clip) = (r + 2.0, |v: f64, lo: usize, hi: usize| (v.max(0.0) as usize).clamp(lo, hi));
+    let (xs, xe) =
+        (clip((pc[0] - reach).floor(), rect.x0, rect.x1), clip((pc[0] + reach).ceil() + 1.0, rect.x0, rect.x1));
+    let (ys, ye) =
+        (clip((pc[1] - reach).floor(), rect.y0, rect.y1), clip((pc[1] + reach).ceil() + 1.0, rect.y0, rect.y1));
+    for y in ys..ye {
+        for x in xs..xe {
             let (dx, dy) = ((x as f64 + 0.5 - pc[0]) / r, (y as f64 + 0.5 - pc[1]) / r);
             let d = (dx * dx + dy * dy).sqrt();
             let cover = coverage((1.0 - d) * r);
