@@ -776,7 +776,8 @@ fn synth_writes_stems_that_sum_to_the_mix() {
             "--hit-threshold",
             threshold,
         ]);
-        assert!(run.status.success(), "{}", stderr(&run));
+        let said = format!("at contact probability {threshold} or more");
+        assert!(run.status.success() && stderr(&run).contains(&said), "{}", stderr(&run));
         let times = column(&at, 0).iter().map(|t| t.parse().unwrap()).collect::<Vec<f64>>();
         let strengths = column(&at, 3).iter().map(|t| t.parse().unwrap()).collect::<Vec<f64>>();
         times.into_iter().zip(strengths).collect()

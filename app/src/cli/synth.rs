@@ -326,12 +326,17 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         (None, Some(m)) => eprintln!("the video looks like {m}: clips of {m} only"),
         (None, None) => {}
     }
+    let detector = if bundle.manifest.config.contact_head {
+        format!("contact probability {} or more", args.hit_threshold)
+    } else {
+        "rises of the predicted cochleagram".to_owned()
+    };
     eprintln!(
-        "{} hits ({}) by {} in {:.2} s of video",
+        "{} hits ({}) by {} in {:.2} s of video, at {detector}",
         placement.hits.len(),
         if listing.is_empty() { "none".to_owned() } else { listing.join(", ") },
         method.as_str(),
-        placement.duration_s
+        placement.duration_s,
     );
     eprintln!(
         "wrote {} ({} samples at 48 kHz, {})",
