@@ -431,16 +431,13 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         .unwrap();
     let out = dir.path().join("pred.npy");
     let hits = dir.path().join("pred_hits.csv");
-    let run = foley(&[
-        "predict",
-        video.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--hits",
-        hits.to_str().unwrap(),
-    ]);
+    let predict = |hits: &Path, more: &[&str]| {
+        let mut args = vec!["predict", video.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        args.extend(["--model", model.to_str().unwrap(), "--hits", hits.to_str().unwrap()]);
+        args.extend(more);
+        foley(&args)
+    };
+    let run = predict(&hits, &[]);
     assert!(run.status.success(), "{}", stderr(&run));
     let (c, sidecar) = foley_engine::sound::read_cochleagram(&out, 42).unwrap();
     assert_eq!(c.bands, 42);
@@ -464,18 +461,7 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     assert!(rows.iter().all(|&(t, s)| (0.0..=3.003).contains(&t) && (0.5..=1.0).contains(&s)), "{rows:?}");
     // A lower threshold keeps these and adds the peaks between it and 0.5.
     let low = dir.path().join("low.csv");
-    let run = foley(&[
-        "predict",
-        video.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--hits",
-        low.to_str().unwrap(),
-        "--hit-threshold",
-        "0.2",
-    ]);
+    let run = predict(&low, &["--hit-threshold", "0.2"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let low = read_hits(&low);
     assert!(rows.iter().all(|r| low.contains(r)), "{rows:?} not in {low:?}");
