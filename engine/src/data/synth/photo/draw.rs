@@ -312,3 +312,41 @@ fn draw_shadow(patch: &mut Patch<'_>, a: Vec3, b: Vec3, radius: f64, strength: f
         (1.0 - strength * direct * darkness * cover, 0.0)
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+
+    #[test]
+    fn a_ball_in_a_large_patch_changes_the_pixels_it_covers_and_no_others() {
+        let (w, h) = (160, 120);
+        let camera = Camera::looking_down(1.0, 0.8, 0.3, 0.1, 0.9, h as f64, [w as f64, h as f64]);
+        let light = Lighting::random(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
+        let still = StillScene { width: w, height: h, colour: vec![[0.5; 3]; w * h], ground: vec![None; w * h] };
+        let (centre, radius) = ([0.02, 0.05, 0.1], 0.1);
+        // The whole picture as the patch, as when the stick crosses it in the same frame.
+        let rect = Rect { x0: 0, y0: 0, x1: w, y1: h };
+        let mut pixels = still.colour.clone();
+        let mut patch = Patch { rect, pixels: &mut pixels, still: &still, camera: &camera, light: &light };
+        Shape::Ball { centre, radius, colour: [0.9, 0.1, 0.1] }.draw(&mut patch);
+        let (pc, z) = camera.project(centre).unwrap();
+        let r = radius * camera.focal / z;
+        assert!(r > 3.0 && r < 20.0, "a ball of {r} pixels");
+        let mut covered = 0;
+        for y in 0..h {
+            for x in 0..w {
+                let d = ((x as f64 + 0.5 - pc[0]).powi(2) + (y as f64 + 0.5 - pc[1]).powi(2)).sqrt();
+                let changed = pixels[y * w + x] != still.colour[y * w + x];
+                if d < r - 0.5 {
+                    assert!(changed, "({x}, {y}) lies inside the ball but was not drawn");
+                    covered += 1;
+                } else if d > r + 0.5 {
+                    assert!(!changed, "({x}, {y}) lies outside the ball but was drawn");
+                }
+            }
+        }
+        assert!(covered > 10, "{covered}");
+    }
+}
