@@ -17,7 +17,9 @@
 //! after), which rounds the corners off by a few hertz and keeps the squared sum within a fraction
 //! of a percent of one.
 
-use realfft::RealFftPlanner;
+use std::sync::Arc;
+
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 /// Half-length of every filter's impulse response, seconds (see the module notes).
 pub const IMPULSE_RESPONSE_HALF_S: f64 = 0.15;
@@ -113,8 +115,11 @@ impl ErbCosineFilterbank {
             }
         }
         let half = ((IMPULSE_RESPONSE_HALF_S * f64::from(sample_rate)) as usize).min(fft_len / 2);
+        // One pair of plans for every band: planning a long transform costs more than running it.
+        let mut planner = RealFftPlanner::<f64>::new();
+        let plans = (planner.plan_fft_inverse(fft_len), planner.plan_fft_forward(fft_len));
         for response in &mut dense {
-            taper_impulse_response(response, fft_len, half);
+            taper_impulse_response(response, &plans, half);
         }
         let bands = dense
             .iter()
@@ -132,12 +137,13 @@ impl ErbCosineFilterbank {
     }
 }
 
-/// Replaces a zero-phase response on the bins of a real FFT of `fft_len` by the response of its
-/// impulse response tapered to zero `half` samples either side of the centre.
-fn taper_impulse_response(response: &mut [f64], fft_len: usize, half: usize) {
-    let mut planner = RealFftPlanner::<f64>::new();
-    let inverse = planner.plan_fft_inverse(fft_len);
-    let forward = planner.plan_fft_forward(fft_len);
+/// An inverse and a forward real FFT of one length.
+type RealFftPair = (Arc<dyn ComplexToReal<f64>>, Arc<dyn RealToComplex<f64>>);
+
+/// Replaces a zero-phase response on the bins of a real FFT (of the plans' length) by the
+/// response of its impulse response tapered to zero `half` samples either side of the centre.
+fn taper_impulse_response(response: &mut [f64], (inverse, forward): &RealFftPair, half: usize) {
+    let fft_len = inverse.len();
     let mut spectrum: Vec<realfft::num_complex::Complex<f64>> =
         response.iter().map(|&g| realfft::num_complex::Complex::new(g, 0.0)).collect();
     let mut impulse = inverse.make_output_vec();
