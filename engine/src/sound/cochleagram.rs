@@ -21,7 +21,7 @@
 //! (the envelope does not depend on where the band sits in frequency), which makes the analysis
 //! a few FFTs per block in all.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
@@ -239,13 +239,41 @@ struct BandPlan {
     inverse: Arc<dyn Fft<f32>>,
 }
 
+/// The band plans of `params`' filterbank, built once per process: building them (42 bands of
+/// `BLOCK` bins, two FFTs each) costs more than analysing a clip of a few seconds, and a run
+/// analyses many clips with the same parameters.
+fn band_plans(params: &CochleagramParams) -> Arc<Vec<BandPlan>> {
+    type Key = (usize, u64, u64, u32);
+    static BUILT: Mutex<Vec<(Key, Arc<Vec<BandPlan>>)>> = Mutex::new(Vec::new());
+    let key = (params.bandpass, params.low_hz.to_bits(), params.high_hz.to_bits(), params.sample_rate);
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, plans)) = built.iter().find(|(k, _)| *k == key) {
+        return Arc::clone(plans);
+    }
+    let mut planner = FftPlanner::<f32>::new();
+    let plans: Arc<Vec<BandPlan>> = Arc::new(
+        params
+            .filterbank(BLOCK)
+            .bands
+            .iter()
+            .map(|band| {
+                let len = (2 * band.gains.len()).next_power_of_two().clamp(MIN_BAND_LEN, BLOCK);
+                let gains = band.analytic_gains(BLOCK);
+                BandPlan { first_bin: band.first_bin, gains, len, inverse: planner.plan_fft_inverse(len) }
+            })
+            .collect(),
+    );
+    built.push((key, Arc::clone(&plans)));
+    plans
+}
+
 /// Streams audio in and cochleagram steps out. Feed samples with [`push`](Self::push) in as many
 /// pieces as convenient; [`finish`](Self::finish) emits the rest. The steps are identical to a
 /// whole-signal analysis whatever the pieces.
 pub struct CochleagramAnalyzer {
     params: CochleagramParams,
     forward: Arc<dyn RealToComplex<f32>>,
-    bands: Vec<BandPlan>,
+    bands: Arc<Vec<BandPlan>>,
     /// Input samples from absolute index `history_start` on (negative indices are the zero
     /// padding before the signal).
     history: Vec<f32>,
@@ -279,18 +307,8 @@ impl std::fmt::Debug for CochleagramAnalyzer {
 impl CochleagramAnalyzer {
     pub fn new(params: CochleagramParams) -> Result<Self, SoundError> {
         params.validate()?;
-        let filterbank = params.filterbank(BLOCK);
         let forward = RealFftPlanner::<f32>::new().plan_fft_forward(BLOCK);
-        let mut planner = FftPlanner::<f32>::new();
-        let bands: Vec<BandPlan> = filterbank
-            .bands
-            .iter()
-            .map(|band| {
-                let len = (2 * band.gains.len()).next_power_of_two().clamp(MIN_BAND_LEN, BLOCK);
-                let gains = band.analytic_gains(BLOCK);
-                BandPlan { first_bin: band.first_bin, gains, len, inverse: planner.plan_fft_inverse(len) }
-            })
-            .collect();
+        let bands = band_plans(&params);
         let scratch_len = bands.iter().map(|b| b.inverse.get_inplace_scratch_len()).max().unwrap_or(0);
         let workers = (0..super::workers::worker_count())
             .map(|_| Scratch {
