@@ -92,7 +92,7 @@ pub struct EvalReport {
     /// The full model on the test videos without any labelled contact.
     pub silent: SilentScores,
     /// The full model's hits at other contact thresholds (empty for a model without a contact
-    /// head, whose hits come from its cochleagram).
+    /// head, whose hits come from its cochleagram: the sweep is fed only with contact peaks).
     pub thresholds: Vec<ThresholdScores>,
     /// Mean squared distance per step between the model's predicted cochleagram and the real one.
     pub predicted_distance: f64,
@@ -370,7 +370,7 @@ pub fn evaluate_synthesis(
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
         silent,
-        thresholds: if bundle.manifest.config.contact_head { sweep.scores() } else { Vec::new() },
+        thresholds: sweep.scores(),
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),
         train_clips: clips.len(),

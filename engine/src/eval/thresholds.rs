@@ -24,6 +24,7 @@ pub struct ThresholdScores {
 /// Accumulates the detector's candidates video by video.
 #[derive(Debug, Clone, Default)]
 pub struct ThresholdSweep {
+    videos: usize,
     contacts: usize,
     silent_minutes: f64,
     /// Per threshold of [`SWEPT_THRESHOLDS`]: hits placed, matched, and placed on silent videos.
@@ -34,6 +35,7 @@ impl ThresholdSweep {
     /// Adds one video of `duration_s`: its contacts' times and every candidate hit of the
     /// detector as `(time, probability)`; at a threshold the hits are the candidates that reach it.
     pub fn add(&mut self, truth: &[f64], candidates: &[(f64, f32)], duration_s: f64) {
+        self.videos += 1;
         self.contacts += truth.len();
         if truth.is_empty() {
             self.silent_minutes += duration_s / 60.0;
@@ -48,9 +50,12 @@ impl ThresholdSweep {
         }
     }
 
-    /// One row per threshold, lowest first.
+    /// One row per threshold, lowest first; none before any video was added.
     #[must_use]
     pub fn scores(&self) -> Vec<ThresholdScores> {
+        if self.videos == 0 {
+            return Vec::new();
+        }
         self.counts
             .iter()
             .zip(SWEPT_THRESHOLDS)
@@ -78,6 +83,7 @@ mod tests {
     #[test]
     fn each_threshold_keeps_the_candidates_that_reach_it() {
         let mut sweep = ThresholdSweep::default();
+        assert!(sweep.scores().is_empty());
         // Contacts at 1 and 2 s; candidates on them (0.85 and 0.45) and a stray one at 3 s (0.65).
         sweep.add(&[1.0, 2.0], &[(1.01, 0.85), (2.0, 0.45), (3.0, 0.65)], 10.0);
         // A video of 30 s where nothing is struck, with candidates of 0.35 and 0.75.
