@@ -135,6 +135,50 @@ fn a_database_keeps_the_classifier_of_its_looks() {
     assert_eq!(earlier.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder", 1).as_deref(), Some("wood"));
 }
 
+/// Drawn scenes of `videos` videos of 2 s, all in the train split.
+fn drawn_dataset(out: &std::path::Path, seed: u64, videos: usize) {
+    use foley_engine::data::synth::{self, Style, SynthConfig};
+    let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
+    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(videos, 2.0, seed, 1.0) };
+    synth::generate(out, &bank, &[], &foley_engine::paths::cache_dir(), &config, &|_| {}).unwrap();
+}
+
+#[test]
+fn the_looks_of_several_datasets_are_each_ones_looks_in_turn() {
+    use foley_engine::data::Split;
+    use foley_engine::vision::{EncoderSpec, OrtEncoder};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    drawn_dataset(&a, 31, 2);
+    drawn_dataset(&b, 32, 3);
+    let mut encoder = OrtEncoder::new(EncoderSpec::default_encoder().unwrap()).unwrap();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let mut looks_of = |datasets: &[&std::path::Path]| {
+        let mut counted = Vec::new();
+        let looks = foley_engine::retrieval::dataset_looks(
+            datasets,
+            Split::Train,
+            &mut encoder,
+            &cancel,
+            &mut |done, total| {
+                counted.push((done, total));
+            },
+        )
+        .unwrap();
+        (looks, counted)
+    };
+    let (first, _) = looks_of(&[&a]);
+    let (second, _) = looks_of(&[&b]);
+    let (both, counted) = looks_of(&[&a, &b]);
+    assert_eq!((first.materials.len(), second.materials.len()), (2, 3));
+    assert_eq!(both.materials, [first.materials.clone(), second.materials.clone()].concat());
+    assert_eq!(both.sources, [first.sources.clone(), second.sources.clone()].concat());
+    assert_eq!(both.vectors, [first.vectors.clone(), second.vectors.clone()].concat());
+    assert_eq!((both.width, both.frames), (first.width, first.frames));
+    // Progress counts the videos of both datasets.
+    assert_eq!(counted.last(), Some(&(5, 5)));
+}
+
 #[test]
 fn a_clip_lands_on_its_hits_exact_sample() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,11 @@
 # only), and how many colour frames a look averages (LOOK_FRAMES there).
 #
 #   python3 scripts/reference/look_classifier_cv.py --onnxruntime-dir ORT \
-#       --data .cache/datasets/default-seed1 [--test DATA2 ...] [--frames 1 2 4 8] [--sweep]
+#       --data .cache/datasets/default-seed1 [--more-train LOOKS ...] [--test DATA2 ...] \
+#       [--frames 1 2 4 8] [--sweep]
+#
+# --more-train adds the train looks of other datasets (as `foley clips build --looks A --looks B`
+# does), e.g. the short videos of the train photos that train_default_model.sh makes.
 #
 # A look of K frames is the mean of the default encoder's features of the colour frames at
 # i / K of the video (i = 0..K-1; the first is the first frame), as `vision::video_look` takes
@@ -132,6 +136,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", required=True, help="train looks from its train split, test looks from its test split")
+    ap.add_argument("--more-train", nargs="*", default=[], help="more datasets whose train looks join the train looks")
     ap.add_argument("--test", nargs="*", default=[], help="more datasets whose test splits to score on")
     ap.add_argument("--frames", nargs="+", type=int, default=[4], help="colour frames a look averages")
     cache = os.environ.get("FOLEY_CACHE") or os.path.join(root, ".cache")
@@ -145,8 +150,14 @@ def main():
     manifest = json.load(open(os.path.join(encoder_dir, "encoder.json")))
     encoder = Encoder(os.path.join(encoder_dir, manifest["onnx"]), manifest)
     train = looks(args.data, "train", encoder, args.frames)
+    for more in args.more_train:
+        extra = looks(more, "train", encoder, args.frames)
+        train = {k: (np.concatenate([train[k][0], extra[k][0]]), np.concatenate([train[k][1], extra[k][1]]))
+                 for k in args.frames}
     tests = [(args.data, looks(args.data, "test", encoder, args.frames))]
     tests += [(t, looks(t, "test", encoder, args.frames)) for t in args.test]
+    # A dataset made all of train videos has no test looks to score.
+    tests = [(d, t) for d, t in tests if len(t[args.frames[0]][1])]
     methods = [
         ("5 nearest looks, cosine vote", knn),
         ("nearest look, cosine", lambda a, b, c: knn(a, b, c, 1)),

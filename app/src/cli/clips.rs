@@ -42,9 +42,9 @@ pub struct BuildArgs {
     pub out: PathBuf,
     /// A dataset whose train videos teach the database how each material looks, so retrieval
     /// searches only clips of the material a video shows (with --data, that dataset's own videos
-    /// are used unless --sound-only).
+    /// are used unless --sound-only). Repeat it to learn from the videos of several datasets.
     #[arg(long, value_name = "DIR")]
-    pub looks: Option<PathBuf>,
+    pub looks: Vec<PathBuf>,
     /// Retrieval by sound alone: no looks.
     #[arg(long, conflicts_with = "looks")]
     pub sound_only: bool,
@@ -110,16 +110,25 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
         bar.set_position(done as u64);
     };
     let cancel = super::interrupt::flag();
-    let looks_from = if args.sound_only { None } else { args.looks.as_ref().or(args.data.as_ref()) };
-    let looks = match looks_from {
-        None => None,
-        Some(dir) => {
+    let looks_from: Vec<&std::path::Path> = if args.sound_only {
+        Vec::new()
+    } else if args.looks.is_empty() {
+        args.data.iter().map(PathBuf::as_path).collect()
+    } else {
+        args.looks.iter().map(PathBuf::as_path).collect()
+    };
+    let looks = match looks_from.as_slice() {
+        [] => None,
+        dirs => {
             // The looks are in the features of the model's own encoder.
             let spec = foley_engine::predict::encoder_spec_in(&args.out)?;
             let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
             bar.set_message("looks");
-            let looks = retrieval::dataset_looks(dir, Split::Train, encoder.as_mut(), cancel, &mut progress)
-                .with_context(|| format!("cannot read how the videos of {} look", dir.display()))?;
+            let looks = retrieval::dataset_looks(dirs, Split::Train, encoder.as_mut(), cancel, &mut progress)
+                .with_context(|| {
+                    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                    format!("cannot read how the videos of {} look", names.join(" and "))
+                })?;
             bar.set_message("clips");
             Some(looks)
         }

@@ -126,7 +126,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     // The clips retrieval searches: every labelled contact of the training videos.
     let bundle = predict::ModelBundle::load(&args.out)?;
     let bar = super::progress::bar(0, "looks");
-    let looks = retrieval::dataset_looks(&args.data, Split::Train, encoder.as_mut(), cancel, &mut |done, total| {
+    let looks = retrieval::dataset_looks(&[&args.data], Split::Train, encoder.as_mut(), cancel, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })

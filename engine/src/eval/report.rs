@@ -187,7 +187,7 @@ pub fn evaluate_synthesis(
 
     // How each train video looks (`vision::video_look`) and its material: retrieval reads
     // a test video's material from its look; baseline (b) takes the clips of the most alike video.
-    let looks = dataset_looks(&options.data, Split::Train, encoder, cancel, &mut |done, total| {
+    let looks = dataset_looks(&[&options.data], Split::Train, encoder, cancel, &mut |done, total| {
         progress(EvalProgress::Looks { done, total });
     })?;
     // The clips retrieval may use: every labelled contact of the train split.

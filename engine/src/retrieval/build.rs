@@ -227,17 +227,22 @@ pub fn build_from_dataset(
     builder.finish(looks)
 }
 
-/// The look (`vision::video_look` of [`LOOK_FRAMES`] frames) of every labelled video in `split`, with its
-/// material (the most common label of its contacts). `progress(done, total)` counts videos.
+/// The look (`vision::video_look` of [`LOOK_FRAMES`] frames) of every labelled video in `split`
+/// of each of `datasets`, with its material (the most common label of its contacts), in one set:
+/// more videos of the same surfaces, filmed otherwise, teach the classifier more of how a material
+/// looks. `progress(done, total)` counts videos.
 pub fn dataset_looks(
-    data: &Path,
+    datasets: &[&Path],
     split: Split,
     encoder: &mut dyn crate::vision::FrameEncoder,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<LookSet, RetrievalError> {
-    let dataset = GreatestHits::open(data)?;
-    let entries: Vec<_> = dataset.split(split).filter(|e| e.times.is_some()).cloned().collect();
+    let mut entries = Vec::new();
+    for data in datasets {
+        let dataset = GreatestHits::open(data)?;
+        entries.extend(dataset.split(split).filter(|e| e.times.is_some()).cloned());
+    }
     let mut set = LookSet::new(encoder.spec().identity.onnx_sha256.clone(), encoder.feature_size(), LOOK_FRAMES);
     for (i, entry) in entries.iter().enumerate() {
         progress(i, entries.len());
