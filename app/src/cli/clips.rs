@@ -74,10 +74,7 @@ pub fn run(args: &ClipsArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot load the clip database in {}", dir.display()))?;
             println!("{} clips from {}", db.len(), db.manifest.origin);
             match db.looks() {
-                Some(l) => println!(
-                    "the material is read from a video's look (looks of {} training videos)",
-                    l.materials.len()
-                ),
+                Some(l) => println!("the material is read from a video's look (looks of {} videos)", l.materials.len()),
                 None => println!("retrieval by sound alone (no looks)"),
             }
             let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
