@@ -11,6 +11,8 @@ use foley_engine::data::read_manifest;
 use foley_engine::data::synth::{self, Style, SynthConfig};
 use foley_engine::data::{GreatestHits, Split};
 use foley_engine::paths::cache_dir;
+use foley_engine::predict::align::{step_count, step_frames};
+use foley_engine::predict::centring::centre_video;
 use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_example, motion_grid_cache_path};
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
 use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
@@ -31,6 +33,7 @@ fn small_config() -> ModelConfig {
         contact_head: true,
         motion: 0,
         lookahead: 0,
+        centring_ms: 0,
     }
 }
 
@@ -122,6 +125,7 @@ fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
         contact_head: false,
         motion: 0,
         lookahead: 0,
+        centring_ms: 0,
     };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
     let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
@@ -183,6 +187,38 @@ fn a_lookahead_model_gives_each_step_the_output_of_a_later_step_in_training_and_
     assert_eq!(streamed.contact.map(|c| c.len()), Some(27));
 }
 
+#[test]
+fn a_centring_model_reads_each_video_centred_on_its_running_mean_streamed_or_whole() {
+    let config = ModelConfig { centring_ms: 500, ..small_config() };
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(7)).unwrap();
+    // 10 frames at 25 fps; each row's last 6 values are the look, the same in every row.
+    let frames: Vec<f32> = (0..10 * 12)
+        .map(|i| if i % 12 < 6 { 1.0 + ((i * 7919) % 97) as f32 / 97.0 } else { (i % 12) as f32 / 12.0 })
+        .collect();
+    let times: Vec<f64> = (0..10).map(|i| f64::from(i) / 25.0).collect();
+    let step_frame = step_frames(&times, 90.0, 0, step_count(0.4, 90.0));
+    let mut centred = frames.clone();
+    centre_video(&config, &times, &mut centred);
+    assert!(centred[..6].iter().all(|&v| v == 0.0), "the first frame is its own mean");
+    assert_eq!(&centred[6..12], &frames[6..12], "the look is read as it is");
+    let weights = InferenceWeights::new(&config, &params).unwrap();
+    let want = weights.predicted_sound(weights.run_video(&centred, &step_frame).unwrap(), 90.0);
+    let uncentred = weights.predicted_sound(weights.run_video(&frames, &step_frame).unwrap(), 90.0);
+    assert_ne!(want.cochleagram.data, uncentred.cochleagram.data);
+
+    let default = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
+    let mut manifest = default.manifest.clone();
+    manifest.config = config.clone();
+    let bundle = ModelBundle { dir: default.dir.clone(), manifest, params };
+    let mut stream = StreamingPredictor::new(&bundle).unwrap();
+    stream.push(&times[..3], &frames[..3 * 12]).unwrap();
+    stream.push(&times[3..], &frames[3 * 12..]).unwrap();
+    let streamed = stream.finish().unwrap().sound;
+    let worst =
+        want.cochleagram.data.iter().zip(&streamed.cochleagram.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-5, "streamed prediction differs from the centred whole video's by {worst}");
+}
+
 fn dataset(dir: &Path) {
     let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
     let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 3.0, 4, 0.8) };
@@ -226,6 +262,7 @@ fn options(epochs: usize) -> TrainOptions {
         contact_weight: 1.0,
         motion_grid: false,
         lookahead: 0,
+        centring_ms: 0,
     }
 }
 

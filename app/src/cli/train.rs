@@ -54,6 +54,11 @@ pub struct TrainArgs {
     /// with its last frame held. A per-frame model (`--layers 0`) reads none.
     #[arg(long, value_name = "MS", default_value_t = 100.0)]
     pub lookahead_ms: f64,
+    /// Centre each video's space-time features on their running mean over this many
+    /// milliseconds (a time constant), so that the network reads what changes in a video rather
+    /// than how the video looks; 0 reads them as they come.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub centring_ms: u32,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -83,6 +88,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         contact_weight: args.contact_weight,
         motion_grid: args.motion_grid,
         lookahead: lookahead_steps(args.lookahead_ms)?,
+        centring_ms: args.centring_ms,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;

@@ -16,7 +16,7 @@ use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
 use crate::predict::align::frames_end;
-use crate::predict::dataset::load_example;
+use crate::predict::dataset::{Example, load_example};
 use crate::predict::{ModelBundle, PredictError, PredictedSound};
 use crate::retrieval::{ClipDatabase, RetrievalError, build_from_dataset, dataset_looks};
 use crate::sound::{Cochleagram, cochleagram_of};
@@ -108,6 +108,13 @@ pub struct SilentScores {
     pub hits: usize,
     /// `None` without such videos.
     pub hits_per_minute: Option<f64>,
+}
+
+/// A test video's features rows as `config`'s model reads them.
+fn centred(config: &crate::predict::model::ModelConfig, example: &Example) -> Vec<f32> {
+    let mut rows = example.features.clone();
+    crate::predict::centring::centre_video(config, &example.times, &mut rows);
+    rows
 }
 
 /// A video's frame rate, rounded to hundredths, from its frames' times (the median interval).
@@ -224,7 +231,7 @@ pub fn evaluate_synthesis(
         let example = load_example(entry, encoder, layout, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
-        let raw = weights.run_video(&example.features, &example.step_frame)?;
+        let raw = weights.run_video(&centred(&weights.config, &example), &example.step_frame)?;
         let predicted = weights.predicted_sound(raw, params.step_rate_hz);
         let c = &predicted.cochleagram;
         for i in 0..real.steps().min(c.steps()) {
@@ -275,7 +282,7 @@ pub fn evaluate_synthesis(
             ranking: predicted_candidates.clone(),
         });
         if let Some(w) = &per_frame_weights {
-            let raw = w.run_video(&example.features, &example.step_frame)?;
+            let raw = w.run_video(&centred(&w.config, &example), &example.step_frame)?;
             let per_frame = w.predicted_sound(raw, params.step_rate_hz);
             let ranking = candidates(&per_frame);
             let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, look.as_ref())?;

@@ -213,7 +213,9 @@ pub fn evaluate_split(
     for (i, entry) in entries.iter().enumerate() {
         progress(i, entries.len());
         let layout = bundle.manifest.config.layout();
-        examples.push(load_example(entry, encoder, layout, cache, &bundle.manifest.cochleagram, cancel)?);
+        let mut example = load_example(entry, encoder, layout, cache, &bundle.manifest.cochleagram, cancel)?;
+        super::centring::centre_video(&bundle.manifest.config, &example.times, &mut example.features);
+        examples.push(example);
     }
     progress(entries.len(), entries.len());
     let weights = bundle.inference()?;
@@ -241,6 +243,7 @@ mod tests {
             contact_head: true,
             motion: 0,
             lookahead: 0,
+            centring_ms: 0,
         };
         let mut params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(5)).unwrap();
         // Logits that rise and fall clearly, so that no two candidates are ranked by a rounding.

@@ -70,6 +70,8 @@ pub struct StreamingPredictor {
     /// The model's folder, named in errors.
     dir: std::path::PathBuf,
     weights: crate::predict::inference::InferenceWeights,
+    /// The running mean the rows are centred on, where the model reads them centred.
+    centring: Option<super::centring::RowCentring>,
     state: crate::predict::inference::State,
     rate: f64,
     width: usize,
@@ -93,6 +95,7 @@ impl StreamingPredictor {
         let width = weights.config.input;
         Ok(Self {
             dir: bundle.dir.clone(),
+            centring: super::centring::RowCentring::for_model(&weights.config),
             weights,
             state,
             rate: bundle.manifest.cochleagram.step_rate_hz,
@@ -118,7 +121,11 @@ impl StreamingPredictor {
             });
         }
         self.times.extend_from_slice(times);
+        let start = self.rows.len();
         self.rows.extend_from_slice(rows);
+        if let Some(centring) = &mut self.centring {
+            centring.apply(times, &mut self.rows[start..]);
+        }
         let Some(&last) = self.times.last() else { return Ok(()) };
         // Steps strictly before the newest frame hold a frame already here.
         let ready = step_count(last - 1e-6, self.rate);

@@ -4,6 +4,7 @@
 
 pub mod align;
 mod bundle;
+pub mod centring;
 mod checkpoint;
 pub mod contacts;
 pub mod dataset;

@@ -41,6 +41,10 @@ pub struct ModelConfig {
     /// 0 for a model whose output at a step comes from what it has seen up to that step.
     #[serde(default)]
     pub lookahead: usize,
+    /// The time constant of the running mean the space-time features are centred on
+    /// ([`super::centring`]), in ms; 0 for a model that reads them as they come.
+    #[serde(default)]
+    pub centring_ms: u32,
 }
 
 impl ModelConfig {

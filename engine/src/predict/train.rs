@@ -69,6 +69,10 @@ pub struct TrainOptions {
     /// it, reads none. (Runs checkpointed before the lookahead existed had none.)
     #[serde(default)]
     pub lookahead: usize,
+    /// The time constant of the running mean the space-time features are centred on
+    /// ([`ModelConfig::centring_ms`]), ms; 0 centres none.
+    #[serde(default)]
+    pub centring_ms: u32,
 }
 
 impl Default for TrainOptions {
@@ -90,6 +94,7 @@ impl Default for TrainOptions {
             motion_grid: false,
             // 100 ms: at 24 fps, two frames after a contact, where the stick has rebounded.
             lookahead: 9,
+            centring_ms: 0,
         }
     }
 }
@@ -145,6 +150,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         contact_head: options.contact_weight > 0.0,
         motion: RowLayout { motion_grid: options.motion_grid }.extra(),
         lookahead: if options.layers == 0 { 0 } else { options.lookahead },
+        centring_ms: options.centring_ms,
     }
 }
 
@@ -322,6 +328,9 @@ pub fn train(
     let width = train_examples[0].features.len() / train_examples[0].times.len().max(1);
     let bands = coch.bands();
     let config = model_config(options, width, bands);
+    for e in train_examples.iter_mut().chain(val_examples.iter_mut()) {
+        super::centring::centre_video(&config, &e.times, &mut e.features);
+    }
     if train_examples.iter().all(|e| e.steps() < options.window_steps) {
         return Err(PredictError::Data {
             path: data.to_owned(),
