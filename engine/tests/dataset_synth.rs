@@ -4,17 +4,16 @@
 
 use std::path::Path;
 
-use foley_engine::data::synth::{self, Style, SynthConfig};
+use foley_engine::data::synth::{self, SynthConfig};
 use foley_engine::data::{GreatestHits, Split, read_manifest, read_texture_manifest, texturebank_manifest};
 use foley_engine::media;
 use foley_engine::paths::cache_dir;
 use foley_engine::sound::{CochleagramParams, HitParams, cochleagram_of, detect_hits};
 
+mod common;
+
 fn generate(out: &Path, seed: u64) {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/clipbank/manifest.csv");
-    let bank = read_manifest(&manifest).unwrap();
-    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 4.0, seed, 0.6) };
-    synth::generate(out, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
+    common::drawn_dataset(out, 5, 4.0, seed, 0.6);
 }
 
 #[test]
@@ -190,8 +189,7 @@ fn contacts_are_read_on_their_side_of_the_picture() {
     let textures = read_texture_manifest(&texturebank_manifest()).unwrap();
     let config = SynthConfig { negatives: 0.0, ..SynthConfig::new(16, 6.0, 31, 0.5) };
     synth::generate(&photo, &bank, &textures, &cache_dir(), &config, &|_| {}).unwrap();
-    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(6, 8.0, 32, 0.5) };
-    synth::generate(&drawn, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
+    common::drawn_dataset(&drawn, 6, 8.0, 32, 0.5);
     for (root, least) in [(&photo, 0.85), (&drawn, 0.9)] {
         let (mut right, mut judged) = (0_usize, 0_usize);
         let dataset = GreatestHits::open(root).unwrap();

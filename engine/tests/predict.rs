@@ -7,10 +7,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{Device, Tensor};
-use foley_engine::data::read_manifest;
-use foley_engine::data::synth::{self, Style, SynthConfig};
+use foley_engine::data::synth;
 use foley_engine::data::{GreatestHits, Split};
-use foley_engine::paths::cache_dir;
 use foley_engine::predict::align::{step_count, step_frames};
 use foley_engine::predict::centring::centre_video;
 use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_example, motion_grid_cache_path};
@@ -22,6 +20,8 @@ use foley_engine::predict::{
 };
 use foley_engine::vision::{EncoderManifest, EncoderSpec, MOTION_GRID_VALUES, OrtEncoder};
 use rand::SeedableRng as _;
+
+mod common;
 
 fn small_config() -> ModelConfig {
     ModelConfig {
@@ -220,9 +220,7 @@ fn a_centring_model_reads_each_video_centred_on_its_running_mean_streamed_or_who
 }
 
 fn dataset(dir: &Path) {
-    let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
-    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(5, 3.0, 4, 0.8) };
-    synth::generate(dir, &bank, &[], &cache_dir(), &config, &|_| {}).unwrap();
+    common::drawn_dataset(dir, 5, 3.0, 4, 0.8);
 }
 
 /// A small generated dataset, an empty feature cache and the default encoder, in a temporary
@@ -434,16 +432,7 @@ fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
 fn streaming_prediction_equals_whole_video_prediction() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let bank = read_manifest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/clipbank/manifest.csv")).unwrap();
-    synth::generate(
-        &data,
-        &bank,
-        &[],
-        &cache_dir(),
-        &SynthConfig { style: Style::Drawn, ..SynthConfig::new(1, 4.0, 5, 0.0) },
-        &|_| {},
-    )
-    .unwrap();
+    common::drawn_dataset(&data, 1, 4.0, 5, 0.0);
     let video = data.join(format!("{}_denoised.mp4", synth::video_id(5, 0)));
     let bundle = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
     let mut encoder = OrtEncoder::new(EncoderSpec::default_encoder().unwrap()).unwrap();

@@ -16,6 +16,8 @@ use foley_engine::synthesis::{
 };
 use foley_engine::timeline::sample_at;
 
+mod common;
+
 const RATE: usize = 48_000;
 
 /// A decaying noise burst (an impact) of `len` samples with a deterministic pseudo-random carrier.
@@ -135,22 +137,15 @@ fn a_database_keeps_the_classifier_of_its_looks() {
     assert_eq!(earlier.material_of(&[0.95, 0.05, 0.2, 0.1], "encoder", 1).as_deref(), Some("wood"));
 }
 
-/// Drawn scenes of `videos` videos of 2 s, all in the train split.
-fn drawn_dataset(out: &std::path::Path, seed: u64, videos: usize) {
-    use foley_engine::data::synth::{self, Style, SynthConfig};
-    let bank = foley_engine::data::read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
-    let config = SynthConfig { style: Style::Drawn, ..SynthConfig::new(videos, 2.0, seed, 1.0) };
-    synth::generate(out, &bank, &[], &foley_engine::paths::cache_dir(), &config, &|_| {}).unwrap();
-}
-
 #[test]
 fn the_looks_of_several_datasets_are_each_ones_looks_in_turn() {
     use foley_engine::data::Split;
     use foley_engine::vision::{EncoderSpec, OrtEncoder};
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    drawn_dataset(&a, 31, 2);
-    drawn_dataset(&b, 32, 3);
+    // Drawn scenes of 2 s, all in the train split.
+    common::drawn_dataset(&a, 2, 2.0, 31, 1.0);
+    common::drawn_dataset(&b, 3, 2.0, 32, 1.0);
     let mut encoder = OrtEncoder::new(EncoderSpec::default_encoder().unwrap()).unwrap();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let mut looks_of = |datasets: &[&std::path::Path]| {
