@@ -4,10 +4,12 @@ mod figures;
 mod hit_bench;
 mod report;
 mod report_files;
+mod silent;
 mod thresholds;
 mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};
 pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
+pub use silent::SilentScores;
 pub use thresholds::{SWEPT_THRESHOLDS, ThresholdScores, ThresholdSweep};
 pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer};

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::figures::{cochleagram_figure, metrics_figure};
 use super::report_files::write_report;
+use super::silent::{SilentScores, no_contact_kind};
 use super::thresholds::{ThresholdScores, ThresholdSweep};
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
@@ -98,16 +99,6 @@ pub struct EvalReport {
     pub predicted_distance: f64,
     pub test_videos: usize,
     pub train_clips: usize,
-}
-
-/// What a method placed on videos where nothing is struck.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SilentScores {
-    pub videos: usize,
-    pub minutes: f64,
-    pub hits: usize,
-    /// `None` without such videos.
-    pub hits_per_minute: Option<f64>,
 }
 
 /// A test video's features rows as `config`'s model reads them.
@@ -353,9 +344,8 @@ pub fn evaluate_synthesis(
                     params.compression,
                 );
                 if contacts.is_empty() {
-                    silent.videos += 1;
-                    silent.minutes += duration / 60.0;
-                    silent.hits += hits.len();
+                    let dir = entry.video.parent().unwrap_or(std::path::Path::new("."));
+                    silent.add(&no_contact_kind(dir, &entry.id), duration, hits.len());
                 }
             }
             if k == 0 && figures.len() < options.figures {
@@ -372,7 +362,7 @@ pub fn evaluate_synthesis(
     }
     progress(EvalProgress::Videos { done: test.len(), total: test.len() });
 
-    silent.hits_per_minute = (silent.minutes > 0.0).then(|| silent.hits as f64 / silent.minutes);
+    silent.finish();
     let report = EvalReport {
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),

@@ -90,6 +90,21 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
             s.hits,
             figure(s.hits_per_minute, 1.0, 2)
         ));
+        if !s.by_kind.is_empty() {
+            md.push_str(
+                "\n| what the video shows | videos | minutes | hits | hits per minute |\n|---|---|---|---|---|\n",
+            );
+            for (kind, k) in &s.by_kind {
+                md.push_str(&format!(
+                    "| {} | {} | {:.2} | {} | {} |\n",
+                    kind_words(kind),
+                    k.videos,
+                    k.minutes,
+                    k.hits,
+                    figure(k.hits_per_minute, 1.0, 2)
+                ));
+            }
+        }
     }
     if !report.thresholds.is_empty() {
         md.push_str("\nThe same model's hits at other contact thresholds (`foley synth --hit-threshold`; the tracks above use 0.5): precision, recall and F1 of the hits within +-0.1 s, and hits a minute on the videos where nothing is struck.\n\n| threshold | hits placed | precision | recall | F1 | hits per minute where nothing is struck |\n|---|---|---|---|---|---|\n");
@@ -169,4 +184,15 @@ fn write_metrics_csv(path: &Path, methods: &[MethodScores]) -> Result<(), EvalEr
         w.flush()
     })?;
     Ok(())
+}
+
+/// A kind of video without contact ([`super::silent::SilentScores::by_kind`]) in words.
+fn kind_words(kind: &str) -> String {
+    match kind {
+        "swings" => "air swings only: the stick stops short of the surface (`swings`)".to_owned(),
+        "passing" => "things pass by, no stick (`passing`)".to_owned(),
+        "pan" => "the camera pans, no stick (`pan`)".to_owned(),
+        super::silent::UNNOTED => "no scene notes (`unnoted`)".to_owned(),
+        other => format!("`{other}`"),
+    }
 }

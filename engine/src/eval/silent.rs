@@ -1,0 +1,90 @@
+//! What a method places on test videos where nothing is struck, in all and by what the video
+//! shows instead: the generator's scene notes (`{id}_scene.json`) name it, so that hits on
+//! swings that stop short of the surface are told apart from hits on scenes with no stick at all.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// The kind of a video without contact whose notes do not say (real footage, drawn scenes).
+pub const UNNOTED: &str = "unnoted";
+
+/// Hits placed on videos where nothing is struck.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SilentScores {
+    pub videos: usize,
+    pub minutes: f64,
+    pub hits: usize,
+    /// `None` without such videos.
+    pub hits_per_minute: Option<f64>,
+    /// The same per kind of video: the scene notes' `negative` (`swings`: the stick swings
+    /// but never touches; `passing`: things pass by, no stick; `pan`: the camera pans, no stick),
+    /// or [`UNNOTED`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_kind: BTreeMap<String, SilentScores>,
+}
+
+impl SilentScores {
+    /// Counts a video of `kind` where nothing is struck, `duration_s` long, with `hits` placed.
+    pub fn add(&mut self, kind: &str, duration_s: f64, hits: usize) {
+        self.count(duration_s, hits);
+        self.by_kind.entry(kind.to_owned()).or_default().count(duration_s, hits);
+    }
+
+    fn count(&mut self, duration_s: f64, hits: usize) {
+        self.videos += 1;
+        self.minutes += duration_s / 60.0;
+        self.hits += hits;
+    }
+
+    /// Fills in the hits per minute, in all and per kind.
+    pub fn finish(&mut self) {
+        self.hits_per_minute = (self.minutes > 0.0).then(|| self.hits as f64 / self.minutes);
+        self.by_kind.values_mut().for_each(Self::finish);
+    }
+}
+
+/// What video `id` in `dir` shows where it has no contact, from its scene notes; [`UNNOTED`]
+/// where it has none or they do not say.
+#[must_use]
+pub fn no_contact_kind(dir: &Path, id: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{id}_scene.json")))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|notes| notes.get("negative")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| UNNOTED.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_are_counted_in_all_and_per_kind() {
+        let mut s = SilentScores::default();
+        s.add("swings", 30.0, 3);
+        s.add("pan", 60.0, 0);
+        s.add("swings", 30.0, 1);
+        s.finish();
+        assert_eq!((s.videos, s.hits, s.hits_per_minute), (3, 4, Some(2.0)));
+        assert_eq!(s.by_kind["swings"].hits_per_minute, Some(4.0));
+        assert_eq!((s.by_kind["pan"].videos, s.by_kind["pan"].hits_per_minute), (1, Some(0.0)));
+        assert!(s.by_kind["swings"].by_kind.is_empty());
+        let mut none = SilentScores::default();
+        none.finish();
+        assert_eq!(none.hits_per_minute, None);
+    }
+
+    #[test]
+    fn the_kind_comes_from_the_scene_notes_and_is_unnoted_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a_scene.json"), r#"{"style": "photo", "negative": "passing"}"#).unwrap();
+        std::fs::write(dir.path().join("b_scene.json"), r#"{"style": "photo", "negative": null}"#).unwrap();
+        std::fs::write(dir.path().join("c_scene.json"), "not json").unwrap();
+        assert_eq!(no_contact_kind(dir.path(), "a"), "passing");
+        for id in ["b", "c", "d"] {
+            assert_eq!(no_contact_kind(dir.path(), id), UNNOTED, "{id}");
+        }
+    }
+}
