@@ -26,8 +26,7 @@ impl RowCentring {
     #[must_use]
     pub fn for_model(config: &ModelConfig) -> Option<Self> {
         (config.centring_ms > 0).then(|| {
-            let colour = config.look_range();
-            let space_time = 0..colour.len();
+            let space_time = config.layout().space_time_range(config.input);
             Self::new(space_time, config.input, f64::from(config.centring_ms) / 1000.0)
         })
     }

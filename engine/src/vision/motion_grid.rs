@@ -60,6 +60,13 @@ impl RowLayout {
         width - feature_size..width
     }
 
+    /// Where a row of `width` values holds the space-time image's features: its first values,
+    /// as many as the colour features at its end.
+    #[must_use]
+    pub fn space_time_range(self, width: usize) -> std::ops::Range<usize> {
+        0..self.colour_range(width).len()
+    }
+
     /// The parts of `row`, a row of this layout for an encoder of `feature_size` features.
     ///
     /// # Panics
@@ -186,6 +193,7 @@ mod tests {
             assert_eq!(layout.split(&row, 3), parts);
             assert_eq!(&row[layout.colour_range(row.len())], &colour);
             assert_eq!(row[..3], space_time);
+            assert_eq!(&row[layout.space_time_range(row.len())], &space_time);
         }
     }
 
