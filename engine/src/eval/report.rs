@@ -101,11 +101,16 @@ pub struct EvalReport {
     pub train_clips: usize,
 }
 
-/// A test video's features rows as `config`'s model reads them.
-fn centred(config: &crate::predict::model::ModelConfig, example: &Example) -> Vec<f32> {
-    let mut rows = example.features.clone();
-    crate::predict::centring::centre_video(config, &example.times, &mut rows);
-    rows
+/// A test video's features rows as `config`'s model reads them: copied only to be centred.
+fn centred<'a>(config: &crate::predict::model::ModelConfig, example: &'a Example) -> std::borrow::Cow<'a, [f32]> {
+    match crate::predict::centring::RowCentring::for_model(config) {
+        Some(mut centring) => {
+            let mut rows = example.features.clone();
+            centring.apply(&example.times, &mut rows);
+            std::borrow::Cow::Owned(rows)
+        }
+        None => std::borrow::Cow::Borrowed(&example.features),
+    }
 }
 
 /// A video's frame rate, rounded to hundredths, from its frames' times (the median interval).
