@@ -1187,6 +1187,26 @@ fn synth_gives_a_divx_avi_a_track_as_long_as_the_video() {
 }
 
 #[test]
+fn train_refuses_a_share_of_features_to_drop_outside_0_to_1_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    for share in ["1", "-0.1", "1.5"] {
+        let run = foley(&[
+            "train",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            &format!("--input-dropout={share}"),
+        ]);
+        assert!(!run.status.success());
+        let message = stderr(&run);
+        assert!(message.contains("--input-dropout") && !message.contains("panicked"), "{share}: {message}");
+        assert!(!out.exists(), "{share}: the model folder was made");
+    }
+}
+
+#[test]
 fn a_benchmark_with_nothing_to_time_is_an_error() {
     let run = foley(&["bench", "retrieval", "--queries", "0"]);
     assert!(!run.status.success());

@@ -13,7 +13,7 @@ use foley_engine::predict::align::{step_count, step_frames};
 use foley_engine::predict::centring::centre_video;
 use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_example, motion_grid_cache_path};
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
-use foley_engine::predict::model::{Batch, ModelConfig, Params, forward};
+use foley_engine::predict::model::{Batch, Dropout, ModelConfig, Params, forward};
 use foley_engine::predict::{
     ENCODER_DIR, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress, encoder_spec_in,
     keep_encoder, predict_features, train,
@@ -40,7 +40,7 @@ fn small_config() -> ModelConfig {
 /// The training graph's output laid out as inference gives it: per step the bands, then the
 /// contact logit if there is a head.
 fn forward_rows(params: &Params, config: &ModelConfig, batch: &Batch) -> Vec<f32> {
-    let out = forward(params, config, batch, 0.0, None).unwrap();
+    let out = forward(params, config, batch, Dropout::NONE, None).unwrap();
     let sound: Vec<f32> = out.sound.flatten_all().unwrap().to_vec1().unwrap();
     let Some(logits) = out.contact_logits else { return sound };
     let logits: Vec<f32> = logits.flatten_all().unwrap().to_vec1().unwrap();
@@ -96,6 +96,30 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     chunked.extend(weights.run(&frames[5 * 12..], &rest, &mut state).unwrap());
     let worst = whole.iter().zip(&chunked).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-6, "chunked inference differs by {worst}");
+}
+
+#[test]
+fn training_drops_inputs_only_with_a_share_and_a_mask_generator() {
+    let config = small_config();
+    let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
+    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let batch = one_batch(&frames, &step_frame);
+    let sound = |dropout: Dropout, seed: Option<u64>| -> Vec<f32> {
+        let mut rng = seed.map(rand_chacha::ChaCha8Rng::seed_from_u64);
+        let out = forward(&params, &config, &batch, dropout, rng.as_mut()).unwrap();
+        out.sound.flatten_all().unwrap().to_vec1().unwrap()
+    };
+    let clean = sound(Dropout::NONE, None);
+    let inputs = Dropout { input: 0.5, projected: 0.0 };
+    // A share without a generator (validation) and a generator without a share drop nothing.
+    assert_eq!(sound(inputs, None), clean);
+    assert_eq!(sound(Dropout::NONE, Some(1)), clean);
+    // With both, the output moves, the same way for the same seed.
+    let dropped = sound(inputs, Some(1));
+    assert_ne!(dropped, clean);
+    assert_eq!(sound(inputs, Some(1)), dropped);
+    assert_ne!(sound(inputs, Some(2)), dropped);
 }
 
 #[test]
@@ -254,6 +278,7 @@ fn options(epochs: usize) -> TrainOptions {
         hidden: 12,
         layers: 1,
         dropout: 0.1,
+        input_dropout: 0.2,
         patience: 10,
         validation_share: 0.25,
         loss_eps: 0.01,

@@ -59,6 +59,10 @@ pub struct TrainArgs {
     /// than how the video looks; 0 reads them as they come.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub centring_ms: u32,
+    /// Share of each frame's CNN features zeroed at random while training (0 to below 1), so
+    /// that the network cannot lean on the few that single out its training videos.
+    #[arg(long, value_name = "SHARE", default_value_t = TrainOptions::default().input_dropout)]
+    pub input_dropout: f32,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -77,6 +81,11 @@ fn lookahead_steps(ms: f64) -> anyhow::Result<usize> {
     Ok((ms / 1000.0 * foley_engine::timeline::FEATURE_RATE_HZ).round() as usize)
 }
 
+fn dropout_share(share: f32) -> anyhow::Result<f32> {
+    anyhow::ensure!((0.0..1.0).contains(&share), "--input-dropout must be at least 0 and below 1, not {share}");
+    Ok(share)
+}
+
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let options = TrainOptions {
         epochs: args.epochs,
@@ -89,6 +98,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         motion_grid: args.motion_grid,
         lookahead: lookahead_steps(args.lookahead_ms)?,
         centring_ms: args.centring_ms,
+        input_dropout: dropout_share(args.input_dropout)?,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;

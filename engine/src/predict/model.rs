@@ -197,28 +197,53 @@ pub struct Output {
     pub contact_logits: Option<Tensor>,
 }
 
-/// The network's output for a batch. `dropout` zeroes that share of the projected features
-/// (scaled to keep the mean); `mask_rng` draws which.
+/// What training zeroes at random (each kept value scaled to keep the mean): shares of the
+/// input rows' values and of the projected features.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Dropout {
+    /// Share of each row's input values: features of a frame the network cannot lean on alone,
+    /// so that it learns what many of them agree on rather than the few that single out the
+    /// training videos.
+    pub input: f32,
+    /// Share of the projected features.
+    pub projected: f32,
+}
+
+impl Dropout {
+    /// Nothing dropped: inference, and validation.
+    pub const NONE: Self = Self { input: 0.0, projected: 0.0 };
+}
+
+/// `x` with a `share` of its values zeroed (drawn from `rng`) and the rest scaled by
+/// `1 / (1 - share)`.
+fn drop_values(x: Tensor, share: f32, rng: &mut rand_chacha::ChaCha8Rng) -> Result<Tensor, PredictError> {
+    if share <= 0.0 {
+        return Ok(x);
+    }
+    let keep = 1.0 - share;
+    let mask: Vec<f32> =
+        (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect();
+    let mask = Tensor::from_vec(mask, x.dims(), &Device::Cpu)?;
+    Ok((x * mask)?)
+}
+
+/// The network's output for a batch, with `dropout` drawn from `mask_rng` (none without one).
 pub fn forward(
     params: &Params,
     config: &ModelConfig,
     batch: &Batch,
-    dropout: f32,
-    mask_rng: Option<&mut rand_chacha::ChaCha8Rng>,
+    dropout: Dropout,
+    mut mask_rng: Option<&mut rand_chacha::ChaCha8Rng>,
 ) -> Result<Output, PredictError> {
     let h = config.hidden;
-    let projected = batch.frames.matmul(params.get("proj.w")?)?.broadcast_add(params.get("proj.b")?)?.relu()?;
+    let frames = match mask_rng.as_deref_mut() {
+        Some(rng) => drop_values(batch.frames.clone(), dropout.input, rng)?,
+        None => batch.frames.clone(),
+    };
+    let projected = frames.matmul(params.get("proj.w")?)?.broadcast_add(params.get("proj.b")?)?.relu()?;
     let projected = match mask_rng {
-        Some(rng) if dropout > 0.0 => {
-            let keep = 1.0 - dropout;
-            let mask: Vec<f32> = (0..projected.elem_count())
-                .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
-                .collect();
-            (projected
-                * Tensor::from_vec(mask, batch.frames.dims()[0] * config.projection, &Device::Cpu)?
-                    .reshape((batch.frames.dims()[0], config.projection))?)?
-        }
-        _ => projected,
+        Some(rng) => drop_values(projected, dropout.projected, rng)?,
+        None => projected,
     };
     let mut x = projected.index_select(&batch.step_frame, 0)?; // [batch * steps, projection]
     for l in 0..config.layers {
@@ -275,4 +300,29 @@ pub fn contact_loss(logits: &Tensor, target: &Tensor) -> Result<Tensor, PredictE
 pub fn robust_loss(pred: &Tensor, target: &Tensor, eps: f64) -> Result<Tensor, PredictError> {
     let squared = (pred - target)?.sqr()?.sum(2)?;
     Ok(squared.affine(1.0, eps)?.log()?.mean_all()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+
+    #[test]
+    fn dropping_zeroes_about_the_share_and_keeps_the_mean() {
+        let x = Tensor::ones((100, 200), DType::F32, &Device::Cpu).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let dropped: Vec<f32> =
+            drop_values(x.clone(), 0.3, &mut rng).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let zeros = dropped.iter().filter(|&&v| v == 0.0).count() as f64 / dropped.len() as f64;
+        assert!((zeros - 0.3).abs() < 0.02, "{zeros} of the values zeroed");
+        assert!(dropped.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
+        let mean = dropped.iter().map(|&v| f64::from(v)).sum::<f64>() / dropped.len() as f64;
+        assert!((mean - 1.0).abs() < 0.03, "mean {mean}");
+        // A share of 0 leaves the values as they are and draws nothing.
+        let before = rng.clone();
+        let same: Vec<f32> = drop_values(x, 0.0, &mut rng).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert!(same.iter().all(|&v| v == 1.0));
+        assert_eq!(rng, before);
+    }
 }

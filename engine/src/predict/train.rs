@@ -29,7 +29,7 @@ use super::checkpoint::{
 };
 use super::dataset::{DataSummary, Example, load_example};
 use super::inference::{InferenceWeights, extend_steps};
-use super::model::{Batch, ModelConfig, Params, contact_loss, forward, robust_loss};
+use super::model::{Batch, Dropout, ModelConfig, Params, contact_loss, forward, robust_loss};
 use crate::data::{GreatestHits, Split};
 use crate::sound::CochleagramParams;
 use crate::vision::FrameEncoder;
@@ -50,6 +50,9 @@ pub struct TrainOptions {
     pub layers: usize,
     /// Share of projected features zeroed while training.
     pub dropout: f32,
+    /// Share of each input row's values zeroed while training ([`Dropout::input`]).
+    #[serde(default)]
+    pub input_dropout: f32,
     /// Epochs without a better validation hit AP before stopping.
     pub patience: usize,
     /// Share of the training videos held out for validation.
@@ -75,6 +78,14 @@ pub struct TrainOptions {
     pub centring_ms: u32,
 }
 
+impl TrainOptions {
+    /// What the training steps drop.
+    #[must_use]
+    pub fn dropouts(&self) -> Dropout {
+        Dropout { input: self.input_dropout, projected: self.dropout }
+    }
+}
+
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
@@ -87,6 +98,7 @@ impl Default for TrainOptions {
             hidden: 128,
             layers: 2,
             dropout: 0.2,
+            input_dropout: 0.0,
             patience: 6,
             validation_share: 0.1,
             loss_eps: 0.01,
@@ -410,7 +422,7 @@ pub fn train(
             }
             let batch = make_batch(&train_examples, chunk, options.window_steps, config.lookahead, width, bands)?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
-            let pred = forward(&params, &config, &batch, options.dropout, Some(&mut mask_rng))?;
+            let pred = forward(&params, &config, &batch, options.dropouts(), Some(&mut mask_rng))?;
             let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
             if let Some(logits) = &pred.contact_logits {
                 loss = (loss + (contact_loss(logits, &batch.contacts)? * options.contact_weight)?)?;
