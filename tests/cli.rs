@@ -1224,6 +1224,61 @@ fn eval_on_a_dataset_without_contacts_is_an_error() {
     assert!(message.contains("no labelled contacts") && !message.contains("panicked"), "{message}");
 }
 
+/// `foley eval` counts the hits the model places on test videos without contact, in all and by
+/// what each video shows (the generator's scene notes).
+#[test]
+fn eval_counts_the_hits_where_nothing_is_struck_by_what_the_video_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    // Seed 1 puts a video with a contact and one without in the test split.
+    let data = generated_dataset_with(dir.path(), 4, 2, 1, "0.5", &["--negatives", "0.5"]);
+    let test = std::fs::read_to_string(data.join("test.txt")).unwrap();
+    let mut kinds = std::collections::BTreeMap::<String, u64>::new();
+    for id in test.lines() {
+        let contacts = std::fs::read_to_string(data.join(format!("{id}_contacts.csv"))).unwrap();
+        if contacts.lines().count() > 1 {
+            continue;
+        }
+        let scene: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join(format!("{id}_scene.json"))).unwrap()).unwrap();
+        *kinds.entry(scene["negative"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert!(!kinds.is_empty(), "no test video without contact in {test}");
+
+    let report = dir.path().join("report");
+    let cache = dir.path().join("cache");
+    let run = foley(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let scores: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("scores.json")).unwrap()).unwrap();
+    let silent = &scores["silent"];
+    assert_eq!(silent["videos"].as_u64(), Some(kinds.values().sum::<u64>()), "{silent}");
+    let by_kind = silent["by_kind"].as_object().unwrap();
+    let counted: std::collections::BTreeMap<String, u64> =
+        by_kind.iter().map(|(k, v)| (k.clone(), v["videos"].as_u64().unwrap())).collect();
+    assert_eq!(counted, kinds);
+    let hits: u64 = by_kind.values().map(|v| v["hits"].as_u64().unwrap()).sum();
+    assert_eq!(silent["hits"].as_u64(), Some(hits), "{silent}");
+    // Each video is 2 s long.
+    for (kind, v) in by_kind {
+        let minutes = v["minutes"].as_f64().unwrap();
+        assert!((minutes - kinds[kind] as f64 * 2.0 / 60.0).abs() < 1e-3, "{kind}: {v}");
+    }
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("| what the video shows | videos | minutes | hits | hits per minute |"), "{md}");
+    for (kind, n) in &kinds {
+        let row = md.lines().find(|l| l.contains(&format!("(`{kind}`) |"))).unwrap_or_else(|| panic!("{kind}: {md}"));
+        assert!(row.contains(&format!("| {n} | ")), "{row}");
+    }
+}
+
 /// When the copy with sound cannot be made (Theora does not go into mp4), the run leaves no WAV,
 /// no CSV and no temporary file, and an earlier run's WAV stays as it was.
 #[test]
