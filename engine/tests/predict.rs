@@ -47,6 +47,16 @@ fn forward_rows(params: &Params, config: &ModelConfig, batch: &Batch) -> Vec<f32
     sound.chunks_exact(config.bands).zip(logits).flat_map(|(row, z)| row.iter().copied().chain([z])).collect()
 }
 
+/// `frames` rows of 12 values in a fixed pattern, unlike one another.
+fn patterned_rows(frames: usize) -> Vec<f32> {
+    (0..frames * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect()
+}
+
+/// 10 patterned rows, and the 30 steps of 3 a frame that hold them (30 fps at 90 Hz).
+fn ten_frames_over_thirty_steps() -> (Vec<f32>, Vec<u32>) {
+    (patterned_rows(10), (0..30).map(|s| s / 3).collect())
+}
+
 /// One sequence of 10 frames of 12 values over 30 steps, as a training batch.
 fn one_batch(frames: &[f32], step_frame: &[u32]) -> Batch {
     Batch {
@@ -63,8 +73,7 @@ fn one_batch(frames: &[f32], step_frame: &[u32]) -> Batch {
 fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
     let config = small_config();
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
-    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
-    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let (frames, step_frame) = ten_frames_over_thirty_steps();
     let batch = one_batch(&frames, &step_frame);
     let want = forward_rows(&params, &config, &batch);
     let weights = InferenceWeights::new(&config, &params).unwrap();
@@ -102,8 +111,7 @@ fn inference_matches_the_training_graph_and_chunks_carry_the_state() {
 fn training_drops_inputs_only_with_a_share_and_a_mask_generator() {
     let config = small_config();
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
-    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
-    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let (frames, step_frame) = ten_frames_over_thirty_steps();
     let batch = one_batch(&frames, &step_frame);
     let sound = |dropout: Dropout, seed: Option<u64>| -> Vec<f32> {
         let mut rng = seed.map(rand_chacha::ChaCha8Rng::seed_from_u64);
@@ -152,8 +160,7 @@ fn a_per_frame_model_without_lstm_runs_the_same_in_training_and_inference() {
         centring_ms: 0,
     };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(4)).unwrap();
-    let frames: Vec<f32> = (0..10 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
-    let step_frame: Vec<u32> = (0..30).map(|s| s / 3).collect();
+    let (frames, step_frame) = ten_frames_over_thirty_steps();
     let batch = one_batch(&frames, &step_frame);
     let want = forward_rows(&params, &config, &batch);
     let weights = InferenceWeights::new(&config, &params).unwrap();
@@ -170,7 +177,7 @@ fn a_lookahead_model_gives_each_step_the_output_of_a_later_step_in_training_and_
     let config = ModelConfig { lookahead: 3, ..small_config() };
     let params = Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(6)).unwrap();
     // 9 frames at 30 fps: 27 steps, run on for 3 more holding the last frame.
-    let frames: Vec<f32> = (0..9 * 12).map(|i| ((i * 7919) % 97) as f32 / 97.0).collect();
+    let frames = patterned_rows(9);
     let step_frame: Vec<u32> = (0..27).map(|s| s / 3).collect();
     let extended = extend_steps(&step_frame, 3);
     assert_eq!(&extended[26..], &[8, 8, 8, 8]);
