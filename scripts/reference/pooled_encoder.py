@@ -30,14 +30,13 @@ DEFAULT = ROOT / ".cache" / "assets" / "efficientnet-lite0"
 MAX_SCALE = 0.15
 
 
-def pooled(model, output, pool):
-    """Rewires `output` of the graph to the pooling asked for; returns its width."""
+def pooled(model, output, channels, pool):
+    """Rewires `output` (`channels` wide) of the graph to the pooling asked for; returns its width."""
     graph = model.graph
     averages = [n for n in graph.node if n.op_type == "GlobalAveragePool"]
     if len(averages) != 1:
         sys.exit(f"pooled_encoder: expected one GlobalAveragePool, found {len(averages)}")
     fmap, mean = averages[0].input[0], averages[0].output[0]
-    channels = 1280
     # The old output keeps feeding the classifier under another name.
     kept = output + "_global_average"
     for node in graph.node:
@@ -76,7 +75,7 @@ def main():
 
     manifest = json.loads((DEFAULT / "encoder.json").read_text())
     model = onnx.load(str(DEFAULT / manifest["onnx"]))
-    width = pooled(model, manifest["output"]["name"], args.pool)
+    width = pooled(model, manifest["output"]["name"], manifest["output"]["size"], args.pool)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = f"{manifest['name']}-{args.pool}"
