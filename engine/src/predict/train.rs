@@ -244,6 +244,60 @@ fn make_batch(
     })
 }
 
+/// One step of Adam on `batch`; returns the batch's loss before the step.
+fn fit_batch(
+    params: &Params,
+    adam: &mut Adam,
+    config: &ModelConfig,
+    batch: &Batch,
+    options: &TrainOptions,
+    mask_rng: &mut ChaCha8Rng,
+) -> Result<f64, PredictError> {
+    let pred = forward(params, config, batch, options.dropouts(), Some(mask_rng))?;
+    let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
+    if let Some(logits) = &pred.contact_logits {
+        loss = (loss + (contact_loss(logits, &batch.contacts)? * options.contact_weight)?)?;
+    }
+    let grads = loss.backward()?;
+    adam.apply(params, &grads)?;
+    Ok(f64::from(loss.to_scalar::<f32>()?))
+}
+
+/// Seconds each of `steps` training steps takes (forward, backward and Adam on one batch of
+/// `options.batch` windows), for a model of `options` reading `input` values a frame, on
+/// random features of 30 fps video and random targets: what an epoch costs per batch.
+pub fn time_training_steps(options: &TrainOptions, input: usize, steps: usize) -> Result<Vec<f64>, PredictError> {
+    let bands = CochleagramParams::default().bands();
+    let config = model_config(options, input, bands);
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let params = Params::init(&config, &mut rng)?;
+    let mut adam = Adam::new(&params, options.learning_rate)?;
+    let run = options.window_steps + config.lookahead;
+    // 90 Hz steps over 30 fps frames: three steps a frame.
+    let frames_per_window = run.div_ceil(3);
+    let frames = options.batch * frames_per_window;
+    let step_frame: Vec<u32> =
+        (0..options.batch).flat_map(|w| (0..run).map(move |t| (w * frames_per_window + t / 3) as u32)).collect();
+    let scored = options.window_steps;
+    let batch = Batch {
+        frames: Tensor::rand(0f32, 1.0, (frames, input), &Device::Cpu)?,
+        step_frame: Tensor::from_vec(step_frame, options.batch * run, &Device::Cpu)?,
+        targets: Tensor::rand(0f32, 1.0, (options.batch, scored, bands), &Device::Cpu)?,
+        contacts: Tensor::rand(0f32, 1.0, (options.batch, scored), &Device::Cpu)?
+            .ge(0.95)?
+            .to_dtype(candle_core::DType::F32)?,
+        batch: options.batch,
+        steps: run,
+    };
+    let mut seconds = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let start = Instant::now();
+        fit_batch(&params, &mut adam, &config, &batch, options, &mut rng)?;
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    Ok(seconds)
+}
+
 fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictError> {
     crate::media::write_atomically(&out.join("metrics.csv"), |file| {
         let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
@@ -422,14 +476,7 @@ pub fn train(
             }
             let batch = make_batch(&train_examples, chunk, options.window_steps, config.lookahead, width, bands)?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
-            let pred = forward(&params, &config, &batch, options.dropouts(), Some(&mut mask_rng))?;
-            let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
-            if let Some(logits) = &pred.contact_logits {
-                loss = (loss + (contact_loss(logits, &batch.contacts)? * options.contact_weight)?)?;
-            }
-            let grads = loss.backward()?;
-            adam.apply(&params, &grads)?;
-            let value = f64::from(loss.to_scalar::<f32>()?);
+            let value = fit_batch(&params, &mut adam, &config, &batch, options, &mut mask_rng)?;
             state.epoch_loss_sum += value;
             state.batch = b + 1;
             progress(&TrainProgress::Fitting {

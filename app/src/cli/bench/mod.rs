@@ -10,10 +10,12 @@ mod retrieval;
 mod scrub;
 mod sound;
 mod synth;
+mod train;
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use foley_engine::predict::TrainOptions;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -118,6 +120,16 @@ pub enum BenchKind {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// One training step of the sound predictor (forward, backward and Adam on a batch of 2 s
+    /// windows of random features, the shipped model's size): its median time, and per window.
+    Train {
+        /// Windows per batch.
+        #[arg(long, default_value_t = TrainOptions::default().batch)]
+        batch: usize,
+        /// Steps to time (after one untimed).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+    },
     /// Hit detection accuracy on real recordings placed at known times, in six conditions.
     /// Writes each condition's audio (`NAME.wav`), true times (`NAME_truth.csv`) and detections
     /// (`NAME_foley.csv`) and the scores (`foley.csv`) to DIR, where
@@ -145,6 +157,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Synth { seconds, size, model } => synth::run(*seconds, size, model.as_ref()),
         BenchKind::Scrub { video } => scrub::run(video.as_ref()),
         BenchKind::Encoder { backend, model, images } => encoder::run((*backend).into(), model.as_ref(), *images),
+        BenchKind::Train { batch, steps } => train::run(*batch, *steps),
     }
 }
 
