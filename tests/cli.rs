@@ -1213,6 +1213,19 @@ fn a_benchmark_with_nothing_to_time_is_an_error() {
     assert!(stderr(&run).contains("--queries") && !stderr(&run).contains("panicked"), "{}", stderr(&run));
 }
 
+#[test]
+fn the_training_benchmark_times_steps_of_the_shipped_models_size() {
+    let run = foley(&["bench", "train", "--batch", "2", "--steps", "2"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(out.contains("2 windows of 180 steps") && out.contains("2560 inputs"), "{out}");
+    let median: f64 = out.split("median ").nth(1).and_then(|r| r.split(" ms").next()).unwrap().parse().unwrap();
+    assert!(median > 0.0, "{out}");
+    let run = foley(&["bench", "train", "--batch", "0"]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("--batch") && !stderr(&run).contains("panicked"), "{}", stderr(&run));
+}
+
 /// Scenes without a single contact give retrieval no clips: `foley eval` says so.
 #[test]
 fn eval_on_a_dataset_without_contacts_is_an_error() {
