@@ -264,31 +264,31 @@ fn fit_batch(
 }
 
 /// Seconds each of `steps` training steps takes (forward, backward and Adam on one batch of
-/// `options.batch` windows), for a model of `options` reading `input` values a frame, on
-/// random features of 30 fps video and random targets: what an epoch costs per batch.
+/// `options.batch` windows, cut and batched as training does), for a model of `options` reading
+/// `input` values a frame, on a 30 fps video of random features and targets: what an epoch costs
+/// per batch.
 pub fn time_training_steps(options: &TrainOptions, input: usize, steps: usize) -> Result<Vec<f64>, PredictError> {
     let bands = CochleagramParams::default().bands();
     let config = model_config(options, input, bands);
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    // Exactly `options.batch` windows long, so one epoch's windows are one batch.
+    let video_steps = options.batch * options.window_steps;
+    let times: Vec<f64> = (0..video_steps.div_ceil(3)).map(|i| i as f64 / 30.0).collect();
+    let video = Example {
+        id: "benchmark".to_owned(),
+        split: None,
+        features: (0..times.len() * input).map(|_| rng.random::<f32>()).collect(),
+        step_frame: super::align::step_frames(&times, 90.0, 0, video_steps),
+        times,
+        target: (0..video_steps * bands).map(|_| rng.random::<f32>()).collect(),
+        contact_target: (0..video_steps).map(|_| f32::from(u8::from(rng.random::<f32>() > 0.95))).collect(),
+        contacts: Vec::new(),
+    };
+    let examples = [video];
+    let windows = epoch_windows(&examples, options.window_steps, options.seed, 1);
+    let batch = make_batch(&examples, &windows, options.window_steps, config.lookahead, input, bands)?;
     let params = Params::init(&config, &mut rng)?;
     let mut adam = Adam::new(&params, options.learning_rate)?;
-    let run = options.window_steps + config.lookahead;
-    // 90 Hz steps over 30 fps frames: three steps a frame.
-    let frames_per_window = run.div_ceil(3);
-    let frames = options.batch * frames_per_window;
-    let step_frame: Vec<u32> =
-        (0..options.batch).flat_map(|w| (0..run).map(move |t| (w * frames_per_window + t / 3) as u32)).collect();
-    let scored = options.window_steps;
-    let batch = Batch {
-        frames: Tensor::rand(0f32, 1.0, (frames, input), &Device::Cpu)?,
-        step_frame: Tensor::from_vec(step_frame, options.batch * run, &Device::Cpu)?,
-        targets: Tensor::rand(0f32, 1.0, (options.batch, scored, bands), &Device::Cpu)?,
-        contacts: Tensor::rand(0f32, 1.0, (options.batch, scored), &Device::Cpu)?
-            .ge(0.95)?
-            .to_dtype(candle_core::DType::F32)?,
-        batch: options.batch,
-        steps: run,
-    };
     let mut seconds = Vec::with_capacity(steps);
     for _ in 0..steps {
         let start = Instant::now();
