@@ -1,7 +1,7 @@
 // Elementwise a + b of two tensors of one shape, then a clamp (a fused Clip/ReLU, or none).
 
 struct Params {
-    total: u32, _pad0: u32, act_min: f32, act_max: f32,
+    total: u32, act_step: f32, act_min: f32, act_max: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,5 +19,15 @@ fn main(
     if i >= p.total {
         return;
     }
-    y[i] = clamp(a[i] + b[i], p.act_min, p.act_max);
+    y[i] = activate(a[i] + b[i]);
+}
+
+// The fused activation: a clamp, then rounding to a multiple of act_step (ties to even, as ONNX
+// QuantizeLinear rounds) when the op ends in a quantise-dequantise pair.
+fn activate(v: f32) -> f32 {
+    let c = clamp(v, p.act_min, p.act_max);
+    if p.act_step > 0.0 {
+        return round(c / p.act_step) * p.act_step;
+    }
+    return c;
 }

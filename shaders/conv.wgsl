@@ -9,7 +9,7 @@ struct Params {
     kh: u32, kw: u32, stride_y: u32, stride_x: u32,
     pad_top: u32, pad_left: u32, dil_y: u32, dil_x: u32,
     has_bias: u32, has_residual: u32, act_min: f32, act_max: f32,
-    total: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    total: u32, act_step: f32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -64,5 +64,15 @@ fn main(
     if p.has_residual != 0u {
         acc += residual[i];
     }
-    y[i] = clamp(acc, p.act_min, p.act_max);
+    y[i] = activate(acc);
+}
+
+// The fused activation: a clamp, then rounding to a multiple of act_step (ties to even, as ONNX
+// QuantizeLinear rounds) when the op ends in a quantise-dequantise pair.
+fn activate(v: f32) -> f32 {
+    let c = clamp(v, p.act_min, p.act_max);
+    if p.act_step > 0.0 {
+        return round(c / p.act_step) * p.act_step;
+    }
+    return c;
 }

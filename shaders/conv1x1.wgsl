@@ -7,6 +7,7 @@
 struct Params {
     n: u32, c_in: u32, c_out: u32, plane: u32,
     has_bias: u32, has_residual: u32, act_min: f32, act_max: f32,
+    act_step: f32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -99,6 +100,16 @@ fn store(n: u32, oc: u32, px: u32, row: vec4<f32>) {
         if p.has_residual != 0u {
             v += residual[at];
         }
-        y[at] = clamp(v, p.act_min, p.act_max);
+        y[at] = activate(v);
     }
+}
+
+// The fused activation: a clamp, then rounding to a multiple of act_step (ties to even, as ONNX
+// QuantizeLinear rounds) when the op ends in a quantise-dequantise pair.
+fn activate(v: f32) -> f32 {
+    let c = clamp(v, p.act_min, p.act_max);
+    if p.act_step > 0.0 {
+        return round(c / p.act_step) * p.act_step;
+    }
+    return c;
 }

@@ -309,6 +309,171 @@ fn every_wgpu_op_matches_onnx_runtime_on_a_small_graph() {
     assert!(err < 1e-5, "batch of one: {err}");
 }
 
+/// `model` in ONNX Runtime's QDQ form, as its quantisation tool writes it: each weight int8 per
+/// output channel (symmetric) and each bias int32 (in steps of the input's scale times the
+/// weight's, which ONNX Runtime's fused int8 kernels assume) behind a `DequantizeLinear`, and the input and
+/// every node's output through a `QuantizeLinear` + `DequantizeLinear` pair, uint8 over
+/// `-range..range` (narrow enough that some values saturate).
+fn quantised(model: &ModelProto, range: f32) -> ModelProto {
+    let mut model = model.clone();
+    let graph = model.graph.as_mut().unwrap();
+    let weights: Vec<TensorProto> = std::mem::take(&mut graph.initializer);
+    let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    let mut initializer = Vec::new();
+    let mut nodes = Vec::new();
+    let scale = 2.0 * range / 255.0;
+    initializer.push(scalar("act_scale", scale));
+    initializer.push(TensorProto { data_type: 2, name: "act_zero".into(), raw_data: vec![128], ..Default::default() });
+    // The input and every output, quantised and dequantised; readers read the dequantised name.
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let qdq = |nodes: &mut Vec<NodeProto>, raw: &str, out: &str| {
+        nodes.push(node("QuantizeLinear", &[raw, "act_scale", "act_zero"], &format!("{out}_q"), vec![]));
+        nodes.push(node("DequantizeLinear", &[&format!("{out}_q"), "act_scale", "act_zero"], out, vec![]));
+    };
+    qdq(&mut nodes, "image", "image_dq");
+    renamed.insert("image".into(), "image_dq".into());
+    for mut n in std::mem::take(&mut graph.node) {
+        let mut weight_scales: Vec<f32> = Vec::new();
+        for input in &mut n.input {
+            if let Some(w) = weights.iter().find(|w| &w.name == input) {
+                let values: Vec<f32> =
+                    w.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                let q_name = format!("{input}_quantised");
+                if w.dims.len() == 1 && w.dims[0] > 1 && !["lo", "hi"].contains(&input.as_str()) {
+                    // A bias: int32 in steps of the input's scale times its weight's, per channel.
+                    let scales: Vec<f32> = weight_scales.iter().map(|w| w * scale).collect();
+                    let q: Vec<u8> =
+                        values.iter().zip(&scales).flat_map(|(v, s)| ((v / s).round() as i32).to_le_bytes()).collect();
+                    initializer.push(TensorProto {
+                        dims: w.dims.clone(),
+                        data_type: 6,
+                        name: q_name.clone(),
+                        raw_data: q,
+                        ..Default::default()
+                    });
+                    let mut s = tensor(&format!("{input}_scale"), &[scales.len() as i64], 0);
+                    s.raw_data = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    initializer.push(s);
+                    nodes.push(node(
+                        "DequantizeLinear",
+                        &[&q_name, &format!("{input}_scale")],
+                        &format!("{input}_dq"),
+                        vec![int("axis", 0)],
+                    ));
+                } else if w.dims.len() >= 2 {
+                    // Weights: int8, one scale per output channel (axis 0), zero points 0.
+                    let channels = w.dims[0] as usize;
+                    let per = values.len() / channels;
+                    let scales: Vec<f32> =
+                        values.chunks(per).map(|c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0).collect();
+                    weight_scales.clone_from(&scales);
+                    let q: Vec<u8> = values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| ((v / scales[i / per]).round() as i8).cast_unsigned())
+                        .collect();
+                    initializer.push(TensorProto {
+                        dims: w.dims.clone(),
+                        data_type: 3,
+                        name: q_name.clone(),
+                        raw_data: q,
+                        ..Default::default()
+                    });
+                    let mut s = tensor(&format!("{input}_scale"), &[channels as i64], 0);
+                    s.raw_data = scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    initializer.push(s);
+                    initializer.push(TensorProto {
+                        dims: vec![channels as i64],
+                        data_type: 3,
+                        name: format!("{input}_zero"),
+                        raw_data: vec![0; channels],
+                        ..Default::default()
+                    });
+                    nodes.push(node(
+                        "DequantizeLinear",
+                        &[&q_name, &format!("{input}_scale"), &format!("{input}_zero")],
+                        &format!("{input}_dq"),
+                        vec![int("axis", 0)],
+                    ));
+                } else {
+                    // Clip's bounds stay float.
+                    initializer.push(w.clone());
+                    continue;
+                }
+                *input = format!("{input}_dq");
+            } else if let Some(r) = renamed.get(input.as_str()) {
+                input.clone_from(r);
+            }
+        }
+        let out = n.output[0].clone();
+        if outputs.contains(&out) {
+            n.output[0] = format!("{out}_raw");
+            nodes.push(n);
+            qdq(&mut nodes, &format!("{out}_raw"), &out);
+        } else {
+            nodes.push(n);
+            qdq(&mut nodes, &out, &format!("{out}_dq"));
+            renamed.insert(out.clone(), format!("{out}_dq"));
+        }
+    }
+    graph.node = nodes;
+    graph.initializer = initializer;
+    model
+}
+
+/// A quantised graph runs on the GPU with the values of ONNX Runtime's int8 kernels: within two
+/// quantisation steps of them (rounding at ties may differ and carry on), where the float graph's
+/// values differ from them by more.
+#[test]
+fn the_wgpu_encoder_runs_a_quantised_graph_as_onnx_runtime_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let range = 1.5;
+    let step = 2.0 * range / 255.0;
+    let float_spec = EncoderSpec::load(&write_small_model(dir.path(), &small_model(vec![]))).unwrap();
+    let batch = small_batch(3);
+    let float = OrtEncoder::new(float_spec).unwrap().run_output(&batch, "logits").unwrap();
+    let int8_dir = dir.path().join("int8");
+    std::fs::create_dir(&int8_dir).unwrap();
+    let spec = EncoderSpec::load(&write_small_model(&int8_dir, &quantised(&small_model(vec![]), range))).unwrap();
+    let mut ort = OrtEncoder::new(spec.clone()).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    for (output, size) in [("features", 6), ("logits", 5)] {
+        let want = ort.run_output(&batch, output).unwrap();
+        let got = gpu.run_output(&batch, output).unwrap();
+        assert_eq!(got.len(), 3 * size);
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        eprintln!("{output}: wgpu differs from ONNX Runtime's int8 kernels by {worst:.5} at most (step {step:.5})");
+        assert!(worst <= 2.0 * step + 1e-6, "{output}: {got:?} vs {want:?}");
+        // Every value sits on the quantisation grid, inside the uint8 range.
+        for v in &got {
+            let k = v / step;
+            assert!((k - k.round()).abs() < 1e-3 && k.round().abs() <= 128.0, "{output}: {v} is off the grid");
+        }
+    }
+    let logits = gpu.run_output(&batch, "logits").unwrap();
+    let from_float = logits.iter().zip(&float).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(
+        from_float > 2.0 * step,
+        "the quantised graph computes what the float one does ({from_float}): the test would prove nothing"
+    );
+}
+
+/// An integer tensor read by anything but its `DequantizeLinear` is refused, naming the node, the
+/// tensor and the form the wgpu encoder runs.
+#[test]
+fn the_wgpu_encoder_refuses_an_integer_tensor_outside_a_quantise_dequantise_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = small_model(vec![
+        node("QuantizeLinear", &["logits", "q_scale"], "logits_q", vec![]),
+        node("Relu", &["logits_q"], "relu_of_q", vec![]),
+    ]);
+    model.graph.as_mut().unwrap().initializer.push(scalar("q_scale", 0.1));
+    let spec = EncoderSpec::load(&write_small_model(dir.path(), &model)).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    let err = gpu.run_output(&small_batch(1), "relu_of_q").unwrap_err().to_string();
+    assert!(err.contains("Relu_relu_of_q") && err.contains("logits_q") && err.contains("QDQ"), "{err}");
+}
+
 /// The profile names every op of the features graph in order, after fusion (ReLU, Clip and the
 /// residual Add live inside the convolutions), with the adapter's times.
 #[test]

@@ -81,6 +81,12 @@ pub struct AttributeProto {
 
 /// `TensorProto.DataType.FLOAT`.
 pub const DATA_TYPE_FLOAT: i32 = 1;
+/// `TensorProto.DataType.UINT8`.
+pub const DATA_TYPE_UINT8: i32 = 2;
+/// `TensorProto.DataType.INT8`.
+pub const DATA_TYPE_INT8: i32 = 3;
+/// `TensorProto.DataType.INT32`.
+pub const DATA_TYPE_INT32: i32 = 6;
 
 #[derive(Clone, PartialEq, Message)]
 pub struct TensorProto {
@@ -90,6 +96,9 @@ pub struct TensorProto {
     pub data_type: i32,
     #[prost(float, repeated, tag = "4")]
     pub float_data: Vec<f32>,
+    /// Inline values of int32, int8 and uint8 tensors (one per element).
+    #[prost(int32, repeated, tag = "5")]
+    pub int32_data: Vec<i32>,
     #[prost(string, tag = "8")]
     pub name: String,
     #[prost(bytes = "vec", tag = "9")]
@@ -204,6 +213,18 @@ impl ValueInfoProto {
 impl TensorProto {
     /// The tensor's values as f32 (float tensors only, stored inline).
     pub fn to_f32(&self, path: &Path) -> Result<Vec<f32>, VisionError> {
+        if self.data_type != DATA_TYPE_FLOAT {
+            return Err(VisionError::BadModel {
+                path: path.to_owned(),
+                reason: format!("tensor `{}` has data type {}, expected float32", self.name, self.data_type),
+            });
+        }
+        Ok(self.to_f64(path)?.into_iter().map(|v| v as f32).collect())
+    }
+
+    /// The tensor's values as f64: float32, or the integers of an int8, uint8 or int32 tensor
+    /// (quantised weights, their zero points and biases), stored inline.
+    pub fn to_f64(&self, path: &Path) -> Result<Vec<f64>, VisionError> {
         let bad = |reason: String| VisionError::BadModel { path: path.to_owned(), reason };
         if self.data_location == 1 {
             return Err(bad(format!(
@@ -211,15 +232,28 @@ impl TensorProto {
                 self.name
             )));
         }
-        if self.data_type != DATA_TYPE_FLOAT {
-            return Err(bad(format!("tensor `{}` has data type {}, expected float32", self.name, self.data_type)));
-        }
-        let count: i64 = self.dims.iter().product();
-        let values: Vec<f32> = if self.raw_data.is_empty() {
-            self.float_data.clone()
-        } else {
-            self.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        let raw = &self.raw_data;
+        let values: Vec<f64> = match self.data_type {
+            DATA_TYPE_FLOAT if raw.is_empty() => self.float_data.iter().map(|&v| f64::from(v)).collect(),
+            DATA_TYPE_FLOAT => {
+                raw.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect()
+            }
+            DATA_TYPE_UINT8 | DATA_TYPE_INT8 | DATA_TYPE_INT32 if raw.is_empty() => {
+                self.int32_data.iter().map(|&v| f64::from(v)).collect()
+            }
+            DATA_TYPE_UINT8 => raw.iter().map(|&b| f64::from(b)).collect(),
+            DATA_TYPE_INT8 => raw.iter().map(|&b| f64::from(b.cast_signed())).collect(),
+            DATA_TYPE_INT32 => {
+                raw.chunks_exact(4).map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect()
+            }
+            other => {
+                return Err(bad(format!(
+                    "tensor `{}` has data type {other}; foley reads float32, int8, uint8 and int32 tensors",
+                    self.name
+                )));
+            }
         };
+        let count: i64 = self.dims.iter().product();
         if i64::try_from(values.len()).ok() != Some(count) {
             return Err(bad(format!(
                 "tensor `{}` holds {} values but its shape {:?} needs {count}",

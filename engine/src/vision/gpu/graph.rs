@@ -1,25 +1,42 @@
 //! The ONNX graph as a list of GPU operations: shapes inferred per image (the batch is free),
 //! activations fused into the op before them, residual additions fused into 1x1 convolutions,
 //! `Flatten` resolved to a view, and each intermediate given a reusable buffer slot.
+//!
+//! Quantised graphs in ONNX Runtime's QDQ form run in f32: a `DequantizeLinear` of constant int8
+//! weights is folded into float weights once, and each `QuantizeLinear` + `DequantizeLinear` pair
+//! on an activation becomes a clamp that also rounds to the quantisation step, so the GPU computes
+//! the values the int8 kernels of ONNX Runtime compute, up to rounding at ties.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::super::VisionError;
-use super::super::onnx::{GraphProto, ModelProto, NodeProto};
+use super::super::onnx::{DATA_TYPE_INT8, DATA_TYPE_UINT8, GraphProto, ModelProto, NodeProto, TensorProto};
 
 /// The ops the wgpu encoder runs.
-pub const SUPPORTED_OPS: [&str; 7] = ["Conv", "Clip", "Relu", "Add", "GlobalAveragePool", "Flatten", "Gemm"];
+pub const SUPPORTED_OPS: [&str; 9] =
+    ["Conv", "Clip", "Relu", "Add", "GlobalAveragePool", "Flatten", "Gemm", "QuantizeLinear", "DequantizeLinear"];
 
-/// A clamp applied to an op's result (Clip, ReLU, or none).
+/// A clamp applied to an op's result (Clip, ReLU, a quantise-dequantise pair, or none).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Clamp {
     pub min: f32,
     pub max: f32,
+    /// After clamping, round to a multiple of this step (ties to even, as `QuantizeLinear`
+    /// does); 0 keeps the value continuous.
+    pub step: f32,
 }
 
 impl Clamp {
-    pub const NONE: Clamp = Clamp { min: -f32::MAX, max: f32::MAX };
+    pub const NONE: Clamp = Clamp { min: -f32::MAX, max: f32::MAX, step: 0.0 };
+
+    /// `DequantizeLinear(QuantizeLinear(x))` with `scale`, `zero_point` and the integer range
+    /// `lo..=hi`: `clamp(round(x / scale) + zero_point, lo, hi) - zero_point`, times `scale`.
+    /// The bounds are whole steps, so clamping before rounding gives the same values.
+    #[must_use]
+    pub fn quantised(scale: f32, zero_point: f32, lo: f32, hi: f32) -> Self {
+        Clamp { min: (lo - zero_point) * scale, max: (hi - zero_point) * scale, step: scale }
+    }
 
     fn is_none(self) -> bool {
         self == Self::NONE
@@ -143,6 +160,7 @@ pub fn describe(program: &Program, op: &Op) -> String {
             )
         }
         Op::Add { out, .. } => format!("Add, {}", shape(*out)),
+        Op::Clamp { out, clamp, .. } if clamp.step > 0.0 => format!("QuantizeLinear+DequantizeLinear, {}", shape(*out)),
         Op::Clamp { out, .. } => format!("Clamp, {}", shape(*out)),
         Op::GlobalAveragePool { x, out } => format!("GlobalAveragePool {} -> {}", shape(*x), shape(*out)),
         Op::Gemm { out, .. } => format!("Gemm, {}", shape(*out)),
@@ -181,13 +199,28 @@ pub struct Program {
 
 struct Builder<'a> {
     path: &'a Path,
-    initializers: HashMap<&'a str, &'a super::super::onnx::TensorProto>,
+    initializers: HashMap<&'a str, &'a TensorProto>,
     values: Vec<Value>,
     by_name: HashMap<String, ValueId>,
     /// Flatten outputs: another name for a value.
     aliases: HashMap<String, ValueId>,
     weights: Vec<Weight>,
     weight_ids: HashMap<String, WeightId>,
+    /// Outputs of `DequantizeLinear` on constants: float weights computed once.
+    dequantised: HashMap<String, Weight>,
+    /// Outputs of `QuantizeLinear` on activations, waiting for their `DequantizeLinear`.
+    quantised: HashMap<String, Quantised>,
+}
+
+/// An activation quantised by `QuantizeLinear`.
+#[derive(Debug, Clone, Copy)]
+struct Quantised {
+    x: ValueId,
+    scale: f32,
+    zero_point: f32,
+    /// The integer type's range.
+    lo: f32,
+    hi: f32,
 }
 
 impl<'a> Builder<'a> {
@@ -196,6 +229,12 @@ impl<'a> Builder<'a> {
     }
 
     fn value(&self, name: &str, node: &NodeProto) -> Result<ValueId, VisionError> {
+        if self.quantised.contains_key(name) {
+            return Err(self.bad(format!(
+                "node `{}` ({}) reads the integer tensor `{name}`; the wgpu encoder runs QuantizeLinear only followed by DequantizeLinear (ONNX Runtime's QDQ form)",
+                node.name, node.op_type
+            )));
+        }
         self.aliases.get(name).or_else(|| self.by_name.get(name)).copied().ok_or_else(|| {
             self.bad(format!("node `{}` ({}) reads `{name}`, which is not computed before it", node.name, node.op_type))
         })
@@ -212,6 +251,12 @@ impl<'a> Builder<'a> {
         if let Some(&id) = self.weight_ids.get(name) {
             return Ok(id);
         }
+        if let Some(weight) = self.dequantised.get(name) {
+            let id = self.weights.len();
+            self.weights.push(weight.clone());
+            self.weight_ids.insert(name.to_owned(), id);
+            return Ok(id);
+        }
         let tensor = self.initializers.get(name).ok_or_else(|| {
             self.bad(format!(
                 "node `{}` ({}) needs `{name}` to be a constant weight; the wgpu encoder runs only graphs whose weights are initializers",
@@ -226,13 +271,114 @@ impl<'a> Builder<'a> {
     }
 
     fn scalar(&self, name: &str, node: &NodeProto) -> Result<f32, VisionError> {
-        let tensor = self.initializers.get(name).ok_or_else(|| {
-            self.bad(format!("node `{}` ({}) needs `{name}` to be a constant", node.name, node.op_type))
-        })?;
+        let tensor = self.constant(name, node)?;
         match tensor.to_f32(self.path)?.as_slice() {
             [v] => Ok(*v),
             _ => Err(self.bad(format!("`{name}` of node `{}` is not a single number", node.name))),
         }
+    }
+
+    /// A single number of any numeric type (a zero point is an integer tensor).
+    fn scalar_any(&self, name: &str, node: &NodeProto) -> Result<f32, VisionError> {
+        match self.constant(name, node)?.to_f64(self.path)?.as_slice() {
+            [v] => Ok(*v as f32),
+            _ => Err(self.bad(format!("`{name}` of node `{}` is not a single number", node.name))),
+        }
+    }
+
+    fn constant(&self, name: &str, node: &NodeProto) -> Result<&'a TensorProto, VisionError> {
+        self.initializers
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.bad(format!("node `{}` ({}) needs `{name}` to be a constant", node.name, node.op_type)))
+    }
+
+    /// `QuantizeLinear`: remembers the activation, its scale, zero point and integer range (a
+    /// per-tensor quantisation; the type is the zero point's, uint8 without one).
+    fn quantise(&mut self, node: &NodeProto, out: String) -> Result<(), VisionError> {
+        let input = |i: usize| node.input.get(i).map(String::as_str).filter(|s| !s.is_empty());
+        let x_name = input(0).ok_or_else(|| self.bad(format!("node `{}` lacks input 0", node.name)))?;
+        let x = self.value(x_name, node)?;
+        let scale_name = input(1).ok_or_else(|| self.bad(format!("node `{}` lacks its scale", node.name)))?;
+        let scale = self.scalar(scale_name, node)?;
+        let (zero_point, data_type) = match input(2) {
+            Some(n) => {
+                let tensor = self.constant(n, node)?;
+                match tensor.to_f64(self.path)?.as_slice() {
+                    [v] => (*v as f32, tensor.data_type),
+                    _ => return Err(self.bad(format!("`{n}` of node `{}` is not a single number", node.name))),
+                }
+            }
+            None => (0.0, DATA_TYPE_UINT8),
+        };
+        let (lo, hi) = match data_type {
+            DATA_TYPE_UINT8 => (0.0, 255.0),
+            DATA_TYPE_INT8 => (-128.0, 127.0),
+            other => {
+                return Err(self.bad(format!(
+                    "QuantizeLinear `{}` quantises to data type {other}; the wgpu encoder runs uint8 and int8",
+                    node.name
+                )));
+            }
+        };
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(self.bad(format!("QuantizeLinear `{}` has scale {scale}", node.name)));
+        }
+        self.quantised.insert(out, Quantised { x, scale, zero_point, lo, hi });
+        Ok(())
+    }
+
+    /// `DequantizeLinear` of a constant: float weights, `(q - zero_point) * scale` per tensor or
+    /// per channel along `axis`.
+    fn dequantise_constant(&mut self, node: &NodeProto, out: String) -> Result<(), VisionError> {
+        let input = |i: usize| node.input.get(i).map(String::as_str).filter(|s| !s.is_empty());
+        let name = |i: usize| input(i).ok_or_else(|| self.bad(format!("node `{}` lacks input {i}", node.name)));
+        let q = self.constant(name(0)?, node)?;
+        let scale = self.constant(name(1)?, node)?.to_f64(self.path)?;
+        let zero_point = match input(2) {
+            Some(n) => self.constant(n, node)?.to_f64(self.path)?,
+            None => vec![0.0; scale.len()],
+        };
+        let values = q.to_f64(self.path)?;
+        let dims = q.dims.clone();
+        let channels = if scale.len() == 1 {
+            None
+        } else {
+            let rank = i64::try_from(dims.len()).unwrap_or(0);
+            let axis = int(node, "axis", 1);
+            let axis = usize::try_from(if axis < 0 { axis + rank } else { axis }).unwrap_or(usize::MAX);
+            match dims.get(axis) {
+                Some(&d) if usize::try_from(d).ok() == Some(scale.len()) => {
+                    let inner: i64 = dims[axis + 1..].iter().product();
+                    Some(usize::try_from(inner).unwrap_or(1).max(1))
+                }
+                _ => {
+                    return Err(self.bad(format!(
+                        "DequantizeLinear `{}`: {} scales do not fit axis {axis} of shape {dims:?}",
+                        node.name,
+                        scale.len()
+                    )));
+                }
+            }
+        };
+        if zero_point.len() != scale.len() {
+            return Err(self.bad(format!(
+                "DequantizeLinear `{}`: {} zero points for {} scales",
+                node.name,
+                zero_point.len(),
+                scale.len()
+            )));
+        }
+        let data = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let c = channels.map_or(0, |inner| (i / inner) % scale.len());
+                ((v - zero_point[c]) * scale[c]) as f32
+            })
+            .collect();
+        self.dequantised.insert(out.clone(), Weight { name: out, dims, data });
+        Ok(())
     }
 }
 
@@ -291,6 +437,8 @@ impl Program {
             aliases: HashMap::new(),
             weights: Vec::new(),
             weight_ids: HashMap::new(),
+            dequantised: HashMap::new(),
+            quantised: HashMap::new(),
         };
         let input_id = b.add_value(input, Shape::Chw(3, input_hw.0, input_hw.1));
         let mut ops = Vec::new();
@@ -471,7 +619,7 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
         "Clip" | "Relu" => {
             let x = b.value(name(0)?, node)?;
             let clamp = if node.op_type == "Relu" {
-                Clamp { min: 0.0, max: f32::MAX }
+                Clamp { min: 0.0, max: f32::MAX, step: 0.0 }
             } else {
                 // Opset 11+ passes the bounds as inputs; older opsets as attributes.
                 let min = match input(1) {
@@ -482,7 +630,7 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
                     Some(n) => b.scalar(n, node)?,
                     None => float(node, "max", f32::MAX),
                 };
-                Clamp { min, max }
+                Clamp { min, max, step: 0.0 }
             };
             let shape = b.values[x].shape;
             let out = b.add_value(&out_name, shape);
@@ -499,6 +647,35 @@ fn lower(b: &mut Builder<'_>, node: &NodeProto) -> Result<Option<Op>, VisionErro
             let shape = b.values[a].shape;
             let out = b.add_value(&out_name, shape);
             Op::Add { a, b: c, out, clamp: Clamp::NONE }
+        }
+        "QuantizeLinear" => {
+            b.quantise(node, out_name)?;
+            return Ok(None);
+        }
+        "DequantizeLinear" => {
+            let x_name = name(0)?;
+            if b.initializers.contains_key(x_name) {
+                b.dequantise_constant(node, out_name)?;
+                return Ok(None);
+            }
+            let Some(q) = b.quantised.get(x_name).copied() else {
+                return Err(b.bad(format!(
+                    "DequantizeLinear `{}` reads `{x_name}`, neither a constant nor the output of a QuantizeLinear",
+                    node.name
+                )));
+            };
+            // QDQ pairs share their scale and zero point; anything else is not a plain rounding.
+            let scale = b.scalar(name(1)?, node)?;
+            let zero_point = input(2).map(|n| b.scalar_any(n, node)).transpose()?.unwrap_or(0.0);
+            if scale != q.scale || zero_point != q.zero_point {
+                return Err(b.bad(format!(
+                    "DequantizeLinear `{}` uses another scale or zero point than the QuantizeLinear before it",
+                    node.name
+                )));
+            }
+            let shape = b.values[q.x].shape;
+            let out = b.add_value(&out_name, shape);
+            Op::Clamp { x: q.x, out, clamp: Clamp::quantised(q.scale, q.zero_point, q.lo, q.hi) }
         }
         "GlobalAveragePool" => {
             let x = b.value(name(0)?, node)?;

@@ -457,6 +457,7 @@ fn parameters(program: &Program, op: &Op, n: usize) -> Vec<u32> {
                 u32::from(c.residual.is_some()),
                 c.clamp.min.to_bits(),
                 c.clamp.max.to_bits(),
+                c.clamp.step.to_bits(),
             ]
         }
         Op::Conv(c) => {
@@ -484,10 +485,11 @@ fn parameters(program: &Program, op: &Op, n: usize) -> Vec<u32> {
                 c.clamp.min.to_bits(),
                 c.clamp.max.to_bits(),
                 n * len(c.out),
+                c.clamp.step.to_bits(),
             ]
         }
         Op::Add { out, clamp, .. } | Op::Clamp { out, clamp, .. } => {
-            vec![n * len(*out), 0, clamp.min.to_bits(), clamp.max.to_bits()]
+            vec![n * len(*out), clamp.step.to_bits(), clamp.min.to_bits(), clamp.max.to_bits()]
         }
         Op::GlobalAveragePool { x, .. } => {
             let (c, h, w) = chw(*x);
