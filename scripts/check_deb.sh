@@ -21,7 +21,7 @@ need_dep() {
 }
 need_file usr/bin/foley
 need_file "usr/lib/foley/libonnxruntime.so.$(sed -n 's/^pub const ONNXRUNTIME_VERSION: &str = "\(.*\)";/\1/p' "$(dirname "$0")/../engine/src/paths.rs")"
-for f in model.json model.safetensors clips.json clips.safetensors clips.wav; do
+for f in model.json model.safetensors clips.json clips.safetensors clips.wav encoder/encoder.json; do
   need_file "usr/share/foley/models/default/$f"
 done
 need_file usr/share/foley/efficientnet-lite0/encoder.json

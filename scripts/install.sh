@@ -6,11 +6,12 @@
 #   bash scripts/install.sh [--prefix DIR]              # default: ~/.local
 #   bash scripts/install.sh --uninstall [--prefix DIR]  # removes exactly what was installed
 #
-# Layout: DIR/bin/foley, DIR/lib/foley/libonnxruntime.so.*, DIR/share/foley/{models/default,
-# efficientnet-lite0}, DIR/share/applications/foley.desktop, DIR/share/icons/hicolor/scalable/apps/
-# foley.svg; DIR/share/foley/installed-files.txt lists them for --uninstall. The installed foley
-# finds its data beside itself, wherever the checkout goes. `--binary FILE` installs an executable
-# already built instead of building a release (and skips the set-up, which must have run).
+# Layout: DIR/bin/foley, DIR/lib/foley/libonnxruntime.so.*, DIR/share/foley/{models/default (and
+# the encoder it reads in its encoder/), efficientnet-lite0}, DIR/share/applications/foley.desktop,
+# DIR/share/icons/hicolor/scalable/apps/foley.svg; DIR/share/foley/installed-files.txt lists them
+# for --uninstall. The installed foley finds its data beside itself, wherever the checkout goes.
+# `--binary FILE` installs an executable already built instead of building a release (and skips
+# the set-up, which must have run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --prefix) PREFIX=${2:?--prefix needs a folder}; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
     --binary) BINARY=${2:?--binary needs a file}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +37,7 @@ if [ "$UNINSTALL" = 1 ]; then
   while read -r file; do rm -f "$file"; done <"$LIST"
   rm -f "$LIST"
   # Folders foley created and left empty.
-  for dir in share/foley/models/default share/foley/models share/foley/efficientnet-lite0 share/foley lib/foley; do
+  for dir in share/foley/models/default/encoder share/foley/models/default share/foley/models share/foley/efficientnet-lite0 share/foley lib/foley; do
     rmdir "$PREFIX/$dir" 2>/dev/null || true
   done
   apps=$PREFIX/share/applications
@@ -72,8 +73,8 @@ put "$BINARY" "$PREFIX/bin/foley" 755
 # The release build carries debug information; an installed program does not need it.
 strip --strip-debug "$PREFIX/bin/foley"
 put "$ORT" "$PREFIX/lib/foley/$(basename "$ORT")" 644
-for f in "$ROOT"/assets/models/default/*; do
-  [ -f "$f" ] && put "$f" "$PREFIX/share/foley/models/default/$(basename "$f")" 644
+for f in "$ROOT"/assets/models/default/* "$ROOT"/assets/models/default/encoder/*; do
+  [ -f "$f" ] && put "$f" "$PREFIX/share/foley/models/default/${f#"$ROOT"/assets/models/default/}" 644
 done
 put "$ENCODER/encoder.json" "$PREFIX/share/foley/efficientnet-lite0/encoder.json" 644
 onnx=$(encoder_onnx "$ENCODER")

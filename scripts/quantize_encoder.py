@@ -7,13 +7,14 @@ uint8 with ranges calibrated (min-max) on space-time images of a dataset's train
 Runtime runs the result about twice as fast on a CPU with AVX-512 VNNI, but its features differ
 from the float encoder's, so a model must be trained on them:
 
-    python3 -m venv /tmp/q && /tmp/q/bin/pip install onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6
+    python3 -m venv /tmp/q && /tmp/q/bin/pip install -r scripts/quantize-requirements.txt
     /tmp/q/bin/python scripts/quantize_encoder.py --data DATA --out ENC
     foley train --data DATA --out MODEL --encoder ENC/encoder.json
     foley clips build --bank --looks DATA --out MODEL
 
-The model folder keeps a copy of the encoder, so `foley synth --model MODEL` uses it. foley's wgpu
-encoder does not run quantised graphs (it names the first op it lacks, DequantizeLinear).
+The model folder keeps a copy of the encoder, so `foley synth --model MODEL` uses it, on either
+backend (the wgpu encoder runs the quantised graph in f32, rounding as the int8 kernels do).
+`scripts/train_default_model.sh` makes the shipped model's encoder this way.
 
 `--size S` makes the encoder read S x S images instead of 224 x 224 (the network is
 convolutional up to its global pooling, so only the declared input shape changes);
@@ -24,6 +25,7 @@ Needs `ffmpeg` (the set-up installs it) and the set-up's default encoder.
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -39,7 +41,7 @@ from onnxruntime.quantization import (
 )
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / ".cache" / "assets" / "efficientnet-lite0"
+DEFAULT = pathlib.Path(os.environ.get("FOLEY_CACHE") or ROOT / ".cache") / "assets" / "efficientnet-lite0"
 
 
 def space_time_images(video, frames, every, size, mean, std):

@@ -56,7 +56,7 @@ PACKAGES=(
     desktop-file-utils                                              # checks the installed menu entry
     dpkg-dev                                                        # the Debian package's dependencies (cargo deb)
     mesa-vulkan-drivers                                             # a software GPU for wgpu
-    python3 python3-pip unzip ca-certificates                      # fetching wheels
+    python3 python3-pip python3-venv unzip ca-certificates         # fetching wheels; the int8 encoder
     python3-torch python3-onnx python3-pil                          # the ImageNet CNN's ONNX export
 )
 missing=()

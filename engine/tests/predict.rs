@@ -467,7 +467,7 @@ fn streaming_prediction_equals_whole_video_prediction() {
     common::drawn_dataset(&data, 1, 4.0, 5, 0.0);
     let video = data.join(format!("{}_denoised.mp4", synth::video_id(5, 0)));
     let bundle = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
-    let mut encoder = OrtEncoder::new(EncoderSpec::default_encoder().unwrap()).unwrap();
+    let mut encoder = OrtEncoder::new(bundle.encoder_spec().unwrap()).unwrap();
     let cancel = AtomicBool::new(false);
     let features = foley_engine::vision::encode_video(&video, &mut encoder, &cancel, &mut |_| {}).unwrap();
     let whole = predict_features(&bundle, &features).unwrap();

@@ -132,6 +132,47 @@ fn onnx_runtime_and_wgpu_give_the_same_features() {
     assert!(err < 4e-6, "wgpu logits differ from ONNX Runtime's by {err} (relative)");
 }
 
+/// The shipped model reads an int8 encoder (ONNX Runtime's QDQ form); the wgpu encoder runs the
+/// same graph in f32 with its quantise-dequantise pairs as rounding clamps. Its features equal
+/// ONNX Runtime's within 2% of the feature's norm, element by element, on the photo and on
+/// real space-time images (rounding at ties may differ and carry through the layers), and the
+/// cat is still seen as a cat.
+#[test]
+fn the_shipped_int8_encoder_gives_the_same_features_on_both_backends() {
+    let spec = foley_engine::predict::ModelBundle::load(&foley_engine::predict::default_model_dir())
+        .unwrap()
+        .encoder_spec()
+        .unwrap();
+    let model = foley_engine::vision::onnx::read_model(&spec.onnx_path).unwrap();
+    let ops: Vec<&str> = model.graph.as_ref().unwrap().node.iter().map(|n| n.op_type.as_str()).collect();
+    assert!(
+        ops.contains(&"QuantizeLinear") && ops.contains(&"DequantizeLinear"),
+        "{}: not quantised",
+        spec.onnx_path.display()
+    );
+    let mut batch = photo_batch(&spec);
+    let scene = scene_batch(&spec);
+    batch.data.extend_from_slice(&scene.data);
+    let mut ort = OrtEncoder::new(spec.clone()).unwrap();
+    let mut gpu = WgpuEncoder::new(spec).unwrap();
+    let want = ort.encode(&batch).unwrap();
+    let got = gpu.encode(&batch).unwrap();
+    let err = relative_error(&got, &want, 1280);
+    let same = got.iter().zip(&want).filter(|(a, b)| a == b).count();
+    eprintln!("int8 features: max relative difference {err:.2e}, {same} of {} equal", got.len());
+    assert!(err < 2e-2, "wgpu features differ from ONNX Runtime's by {err} (relative)");
+    assert!(same * 2 > got.len(), "only {same} of {} features are equal", got.len());
+
+    let photo = {
+        let mut b = ImageBatch::new(batch.width, batch.height);
+        b.push_planes(batch.image(0));
+        b
+    };
+    let logits = gpu.run_output(&photo, "logits").unwrap();
+    let top = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    assert!((281..=285).contains(&top), "the cat photo is class {top} on the int8 encoder");
+}
+
 // --- A small graph with every op and attribute the wgpu encoder supports -------------------------
 
 fn tensor(name: &str, dims: &[i64], seed: u32) -> TensorProto {
