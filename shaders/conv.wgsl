@@ -66,13 +66,3 @@ fn main(
     }
     y[i] = activate(acc);
 }
-
-// The fused activation: a clamp, then rounding to a multiple of act_step (ties to even, as ONNX
-// QuantizeLinear rounds) when the op ends in a quantise-dequantise pair.
-fn activate(v: f32) -> f32 {
-    let c = clamp(v, p.act_min, p.act_max);
-    if p.act_step > 0.0 {
-        return round(c / p.act_step) * p.act_step;
-    }
-    return c;
-}

@@ -1,11 +1,24 @@
 //! The WGSL compute shaders (in the repository's `shaders/` folder) and their pipelines.
 
-/// Every shader the wgpu encoder uses, by file name.
+/// Every shader the wgpu encoder uses, by file name, as compiled. The fused activation
+/// (`activate`, in `activation.wgsl`) is appended to those that end in one: WGSL has no includes.
 pub const SHADERS: [(&str, &str); 6] = [
-    ("conv.wgsl", include_str!("../../../../shaders/conv.wgsl")),
-    ("conv1x1.wgsl", include_str!("../../../../shaders/conv1x1.wgsl")),
-    ("add.wgsl", include_str!("../../../../shaders/add.wgsl")),
-    ("clip.wgsl", include_str!("../../../../shaders/clip.wgsl")),
+    (
+        "conv.wgsl",
+        concat!(include_str!("../../../../shaders/conv.wgsl"), include_str!("../../../../shaders/activation.wgsl")),
+    ),
+    (
+        "conv1x1.wgsl",
+        concat!(include_str!("../../../../shaders/conv1x1.wgsl"), include_str!("../../../../shaders/activation.wgsl")),
+    ),
+    (
+        "add.wgsl",
+        concat!(include_str!("../../../../shaders/add.wgsl"), include_str!("../../../../shaders/activation.wgsl")),
+    ),
+    (
+        "clip.wgsl",
+        concat!(include_str!("../../../../shaders/clip.wgsl"), include_str!("../../../../shaders/activation.wgsl")),
+    ),
     ("global_avg_pool.wgsl", include_str!("../../../../shaders/global_avg_pool.wgsl")),
     ("gemm.wgsl", include_str!("../../../../shaders/gemm.wgsl")),
 ];
@@ -103,7 +116,10 @@ mod tests {
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let name = entry.map(|e| e.file_name().to_string_lossy().into_owned()).unwrap_or_default();
             if name.ends_with(".wgsl") {
-                assert!(SHADERS.iter().any(|(n, _)| *n == name), "{name} is not compiled into the encoder");
+                assert!(
+                    name == "activation.wgsl" || SHADERS.iter().any(|(n, _)| *n == name),
+                    "{name} is not compiled into the encoder"
+                );
             }
         }
     }
