@@ -251,9 +251,10 @@ impl<'a> Builder<'a> {
         if let Some(&id) = self.weight_ids.get(name) {
             return Ok(id);
         }
-        if let Some(weight) = self.dequantised.get(name) {
+        // Moved, not copied: from here on `weight_ids` finds it.
+        if let Some(weight) = self.dequantised.remove(name) {
             let id = self.weights.len();
-            self.weights.push(weight.clone());
+            self.weights.push(weight);
             self.weight_ids.insert(name.to_owned(), id);
             return Ok(id);
         }
@@ -302,13 +303,7 @@ impl<'a> Builder<'a> {
         let scale_name = input(1).ok_or_else(|| self.bad(format!("node `{}` lacks its scale", node.name)))?;
         let scale = self.scalar(scale_name, node)?;
         let (zero_point, data_type) = match input(2) {
-            Some(n) => {
-                let tensor = self.constant(n, node)?;
-                match tensor.to_f64(self.path)?.as_slice() {
-                    [v] => (*v as f32, tensor.data_type),
-                    _ => return Err(self.bad(format!("`{n}` of node `{}` is not a single number", node.name))),
-                }
-            }
+            Some(n) => (self.scalar_any(n, node)?, self.constant(n, node)?.data_type),
             None => (0.0, DATA_TYPE_UINT8),
         };
         let (lo, hi) = match data_type {
