@@ -6,7 +6,7 @@
 For every test video of DATA (made by `foley dataset synth`), runs `foley predict --hits` into OUT
 (kept, so a second run only reads them), matches the hits to the labelled contacts one to one
 within +-0.1 s (as `foley eval` does), and sorts the hits left over by what happened near them:
-a second hit on a contact already matched, an air swing's stop (the scene's `swings`, within
+the video's last 0.15 s (where its last frame is held), a second hit on a contact already matched, an air swing's stop (the scene's `swings`, within
 0.15 s), motion between strokes, or a video where nothing is struck, by its kind (air swings,
 things passing, a camera pan).
 """
@@ -20,6 +20,7 @@ import subprocess
 
 MATCH_S = 0.1
 SWING_S = 0.15
+END_S = 0.15
 
 
 def contacts_of(data, video_id):
@@ -40,6 +41,16 @@ def hits_of(data, out, video_id, model, foley):
         subprocess.run(command + [str(data / f"{video_id}_denoised.mp4")], check=True, capture_output=True)
     with path.open() as f:
         return [float(row["time_s"]) for row in csv.DictReader(f)]
+
+
+def duration_of(video):
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(video)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(probe.stdout.strip())
 
 
 def match(hits, contacts):
@@ -73,8 +84,11 @@ def main():
         contacts_total += len(contacts)
         placed += len(hits)
         swings = scene.get("swings") or []
+        end = duration_of(args.data / f"{video_id}_denoised.mp4") - END_S
         for h, distance in left:
-            if scene.get("negative"):
+            if h >= end:
+                kinds["the video's last 0.15 s"] += 1
+            elif scene.get("negative"):
                 kinds[f"nothing struck: {scene['negative']}"] += 1
             elif distance is not None and distance <= MATCH_S:
                 kinds["a second hit on a matched contact"] += 1

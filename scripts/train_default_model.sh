@@ -4,9 +4,10 @@
 # split, in the default look: photos of real surfaces filmed at 24-60 fps and several sizes, a
 # tenth without contact), makes the int8 encoder (EfficientNet-Lite0 quantised by ONNX Runtime's
 # tool, calibrated on train videos; it runs about twice as fast on a CPU), computes and caches its
-# features, trains the LSTM (seed 1, 25 epochs), and builds the clip database from the clip bank's
-# train recordings, with the looks of the training videos and of 600 short videos more of the same
-# train photos (seed 11). Prints the time of each stage.
+# features, trains the LSTM (seed 1, 25 epochs; each video's first and last windows in every
+# epoch, the contact loss weighed up where air swings stop short), and builds the clip database
+# from the clip bank's train recordings, with the looks of the training videos and of 600 short
+# videos more of the same train photos (seed 11). Prints the time of each stage.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -64,6 +64,7 @@ fn one_batch(frames: &[f32], step_frame: &[u32]) -> Batch {
         step_frame: Tensor::from_slice(step_frame, 30, &Device::Cpu).unwrap(),
         targets: Tensor::zeros((1, 30, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
         contacts: Tensor::zeros((1, 30), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        contact_weights: None,
         batch: 1,
         steps: 30,
     }
@@ -186,6 +187,7 @@ fn a_lookahead_model_gives_each_step_the_output_of_a_later_step_in_training_and_
         step_frame: Tensor::from_slice(&extended, 30, &Device::Cpu).unwrap(),
         targets: Tensor::zeros((1, 27, 42), candle_core::DType::F32, &Device::Cpu).unwrap(),
         contacts: Tensor::zeros((1, 27), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        contact_weights: None,
         batch: 1,
         steps: 30,
     };
@@ -293,6 +295,8 @@ fn options(epochs: usize) -> TrainOptions {
         motion_grid: false,
         lookahead: 0,
         centring_ms: 0,
+        swing_weight: 4.0,
+        end_windows: true,
     }
 }
 

@@ -63,6 +63,15 @@ pub struct TrainArgs {
     /// that the network cannot lean on the few that single out its training videos.
     #[arg(long, value_name = "SHARE", default_value_t = TrainOptions::default().input_dropout)]
     pub input_dropout: f32,
+    /// How much more the contact loss counts around where an air swing stops short of the
+    /// surface (listed in the generator's `{id}_scene.json`; videos without notes have none), so
+    /// that the network learns to tell the two apart; 0 counts every moment alike.
+    #[arg(long, value_name = "W", default_value_t = TrainOptions::default().swing_weight)]
+    pub swing_weight: f64,
+    /// Train on each video's first and last windows in every epoch, beside random ones, so that
+    /// the network knows a video's start and its held last frame (true or false).
+    #[arg(long, value_name = "BOOL", default_value_t = TrainOptions::default().end_windows, action = clap::ArgAction::Set)]
+    pub end_windows: bool,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -86,6 +95,11 @@ fn dropout_share(share: f32) -> anyhow::Result<f32> {
     Ok(share)
 }
 
+fn swing_weight(weight: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!((0.0..=100.0).contains(&weight), "--swing-weight must be between 0 and 100, not {weight}");
+    Ok(weight)
+}
+
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let options = TrainOptions {
         epochs: args.epochs,
@@ -99,6 +113,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         lookahead: lookahead_steps(args.lookahead_ms)?,
         centring_ms: args.centring_ms,
         input_dropout: dropout_share(args.input_dropout)?,
+        swing_weight: swing_weight(args.swing_weight)?,
+        end_windows: args.end_windows,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;
@@ -186,7 +202,7 @@ mod tests {
     use clap::Parser as _;
     use foley_engine::predict::TrainOptions;
 
-    use super::{TrainArgs, lookahead_steps};
+    use super::{TrainArgs, lookahead_steps, swing_weight};
 
     #[derive(clap::Parser)]
     struct Command {
@@ -204,5 +220,30 @@ mod tests {
         let err = lookahead_steps(-5.0).unwrap_err().to_string();
         assert!(err.contains("--lookahead-ms") && err.contains("-5"), "{err}");
         assert!(lookahead_steps(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn swing_weight_and_end_windows_default_to_the_engine_s_and_can_be_turned_off() {
+        let default = Command::try_parse_from(["train", "--data", "d", "--out", "o"]).unwrap().args;
+        assert_eq!(default.swing_weight, TrainOptions::default().swing_weight);
+        assert_eq!(default.end_windows, TrainOptions::default().end_windows);
+        let off = Command::try_parse_from([
+            "train",
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--swing-weight",
+            "0",
+            "--end-windows",
+            "false",
+        ])
+        .unwrap()
+        .args;
+        assert_eq!((off.swing_weight, off.end_windows), (0.0, false));
+        assert!(swing_weight(0.0).is_ok());
+        let err = swing_weight(-1.0).unwrap_err().to_string();
+        assert!(err.contains("--swing-weight") && err.contains("-1"), "{err}");
+        assert!(swing_weight(f64::NAN).is_err());
     }
 }

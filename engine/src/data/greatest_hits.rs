@@ -120,6 +120,29 @@ impl VideoEntry {
     pub fn contacts(&self) -> Result<Vec<Contact>, DataError> {
         self.times.as_deref().map_or_else(|| Ok(Vec::new()), read_times)
     }
+
+    /// When the stick swings and stops short of the surface without a sound, seconds, as the
+    /// generator's scene notes beside the video (`{id}_scene.json`) list them; empty for a video
+    /// without notes (real footage), or whose notes list none.
+    pub fn air_swings(&self) -> Result<Vec<f64>, DataError> {
+        #[derive(Deserialize)]
+        struct Notes {
+            #[serde(default)]
+            swings: Vec<f64>,
+        }
+        let path = self.video.with_file_name(format!("{}_scene.json", self.id));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(DataError::Read { path, source }),
+        };
+        let notes: Notes = serde_json::from_str(&text).map_err(|e| DataError::Line {
+            path: path.clone(),
+            line: e.line(),
+            problem: format!("not scene notes: {e}"),
+        })?;
+        Ok(notes.swings)
+    }
 }
 
 /// A dataset folder in the Greatest Hits layout.
@@ -325,5 +348,24 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         assert!(GreatestHits::open(empty.path()).unwrap_err().to_string().contains("no videos"));
         assert!(GreatestHits::open(d.join("notes.txt")).unwrap_err().to_string().contains("not a folder"));
+    }
+
+    #[test]
+    fn air_swings_come_from_the_scene_notes_and_a_video_without_notes_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for id in ["a", "b", "c", "d"] {
+            write(d, &format!("{id}_denoised.mp4"), "");
+        }
+        write(d, "a_scene.json", r#"{"style": "photo", "negative": null, "swings": [1.25, 4.5]}"#);
+        write(d, "b_scene.json", r#"{"style": "drawn"}"#);
+        write(d, "d_scene.json", "{\n  \"swings\": [1.0,\n oops]}");
+        let gh = GreatestHits::open(d).unwrap();
+        let swings = |i: usize| gh.videos[i].air_swings();
+        assert_eq!(swings(0).unwrap(), [1.25, 4.5]);
+        assert!(swings(1).unwrap().is_empty());
+        assert!(swings(2).unwrap().is_empty());
+        let err = swings(3).unwrap_err().to_string();
+        assert!(err.contains("d_scene.json, line 3") && err.contains("not scene notes"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::figures::{cochleagram_figure, metrics_figure};
 use super::report_files::write_report;
-use super::silent::{SilentScores, no_contact_kind};
+use super::silent::{SilentScores, SwingScores, no_contact_kind};
 use super::thresholds::{ThresholdScores, ThresholdSweep};
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
@@ -92,6 +92,8 @@ pub struct EvalReport {
     pub by_rate: Vec<MethodScores>,
     /// The full model on the test videos without any labelled contact.
     pub silent: SilentScores,
+    /// The full model's hits on air swings that stop short of the surface, on all test videos.
+    pub air_swings: SwingScores,
     /// The full model's hits at other contact thresholds (empty for a model without a contact
     /// head, whose hits come from its cochleagram: the sweep is fed only with contact peaks).
     pub thresholds: Vec<ThresholdScores>,
@@ -216,6 +218,7 @@ pub fn evaluate_synthesis(
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
     let mut silent = SilentScores::default();
+    let mut air_swings = SwingScores::default();
     let mut sweep = ThresholdSweep::default();
     let mut figures = Vec::new();
     let (mut predicted_sum, mut predicted_steps) = (0.0, 0usize);
@@ -348,6 +351,9 @@ pub fn evaluate_synthesis(
                     &made,
                     params.compression,
                 );
+                let contact_times: Vec<f64> = contacts.iter().map(|c| c.time_s).collect();
+                let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
+                air_swings.add(&entry.air_swings()?, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
                 if contacts.is_empty() {
                     let dir = entry.video.parent().unwrap_or(std::path::Path::new("."));
                     silent.add(&no_contact_kind(dir, &entry.id), duration, hits.len());
@@ -372,6 +378,7 @@ pub fn evaluate_synthesis(
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
         silent,
+        air_swings,
         thresholds: sweep.scores(),
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),

@@ -106,6 +106,15 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
             }
         }
     }
+    let a = &report.air_swings;
+    if let Some(share) = a.share_heard {
+        md.push_str(&format!(
+            "\nAir swings that stop short of the surface (the scene notes' `swings`, on every test video): {}; {} of them got a hit within +-0.1 s that no contact explains ({:.1}%).\n",
+            a.swings,
+            a.heard,
+            100.0 * share
+        ));
+    }
     if !report.thresholds.is_empty() {
         md.push_str("\nThe same model's hits at other contact thresholds (`foley synth --hit-threshold`; the tracks above use 0.5): precision, recall and F1 of the hits within +-0.1 s, and hits a minute on the videos where nothing is struck.\n\n| threshold | hits placed | precision | recall | F1 | hits per minute where nothing is struck |\n|---|---|---|---|---|---|\n");
         for t in &report.thresholds {

@@ -45,6 +45,28 @@ impl SilentScores {
     }
 }
 
+/// Air swings that stop short of the surface, on every test video whose scene notes list them,
+/// and how many a method gave a hit: the false hits that come from reading motion, not contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SwingScores {
+    pub swings: usize,
+    /// Swings with a hit within the tolerance that no contact lies within the tolerance of.
+    pub heard: usize,
+    /// `heard / swings`; `None` without swings.
+    pub share_heard: Option<f64>,
+}
+
+impl SwingScores {
+    /// Counts one video's `swings`, given its `contacts` and the `hits` placed (seconds).
+    pub fn add(&mut self, swings: &[f64], contacts: &[f64], hits: &[f64], tolerance_s: f64) {
+        let near = |a: f64, list: &[f64]| list.iter().any(|&b| (a - b).abs() <= tolerance_s);
+        let unexplained: Vec<f64> = hits.iter().copied().filter(|&h| !near(h, contacts)).collect();
+        self.swings += swings.len();
+        self.heard += swings.iter().filter(|&&s| near(s, &unexplained)).count();
+        self.share_heard = (self.swings > 0).then(|| self.heard as f64 / self.swings as f64);
+    }
+}
+
 /// What video `id` in `dir` shows where it has no contact, from its scene notes; [`UNNOTED`]
 /// where it has none or they do not say.
 #[must_use]
@@ -74,6 +96,19 @@ mod tests {
         let mut none = SilentScores::default();
         none.finish();
         assert_eq!(none.hits_per_minute, None);
+    }
+
+    #[test]
+    fn a_swing_is_heard_when_a_hit_no_contact_explains_lies_near_it() {
+        let mut s = SwingScores::default();
+        s.add(&[], &[1.0], &[1.0], 0.1);
+        assert_eq!(s, SwingScores::default());
+        // Swings at 2 and 5 s: a hit at 2.05 s with no contact near; the hit at 5.02 s is a
+        // contact's at 5.08 s. A hit at 7 s is far from any swing.
+        s.add(&[2.0, 5.0], &[5.08], &[2.05, 5.02, 7.0], 0.1);
+        assert_eq!((s.swings, s.heard, s.share_heard), (2, 1, Some(0.5)));
+        s.add(&[3.0, 4.0], &[], &[3.2], 0.1);
+        assert_eq!((s.swings, s.heard, s.share_heard), (4, 1, Some(0.25)));
     }
 
     #[test]

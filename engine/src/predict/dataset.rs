@@ -29,6 +29,9 @@ pub struct Example {
     pub step_frame: Vec<u32>,
     /// For each step, how surely a contact lies on it: see [`contact_target`].
     pub contact_target: Vec<f32>,
+    /// For each step, how near it lies to where an air swing stops short of the surface
+    /// ([`VideoEntry::air_swings`]): see [`swing_nearness`]. All 0 in a video without them.
+    pub swing_nearness: Vec<f32>,
     pub contacts: Vec<Contact>,
 }
 
@@ -220,6 +223,7 @@ pub fn load_example(
     let contacts = entry.contacts()?;
     Ok(Example {
         contact_target: contact_target(&contacts, steps, params.step_rate_hz),
+        swing_nearness: swing_nearness(&entry.air_swings()?, steps, params.step_rate_hz),
         contacts,
         id: entry.id.clone(),
         split: entry.split,
@@ -238,14 +242,30 @@ const CONTACT_SIGMA_STEPS: f64 = 1.0;
 /// the peak of the prediction can be placed between them.
 #[must_use]
 pub fn contact_target(contacts: &[Contact], steps: usize, rate_hz: f64) -> Vec<f32> {
+    bumps(contacts.iter().map(|c| c.time_s), steps, rate_hz, CONTACT_SIGMA_STEPS)
+}
+
+/// Width of the bump around where an air swing stops, steps: a stop is no instant like a
+/// contact; the stick slows into it and recoils over a few frames.
+const SWING_SIGMA_STEPS: f64 = 3.0;
+
+/// Per step, `exp(-d^2 / 2 sigma^2)` for the distance `d` in steps to the nearest of `swings`
+/// (seconds; 0 beyond three sigma): where training weighs the contact head's loss more, since a
+/// swing that stops short of the surface is what a contact most looks like.
+#[must_use]
+pub fn swing_nearness(swings: &[f64], steps: usize, rate_hz: f64) -> Vec<f32> {
+    bumps(swings.iter().copied(), steps, rate_hz, SWING_SIGMA_STEPS)
+}
+
+fn bumps(times: impl Iterator<Item = f64>, steps: usize, rate_hz: f64, sigma: f64) -> Vec<f32> {
     let mut out = vec![0.0f32; steps];
-    let reach = 3.0 * CONTACT_SIGMA_STEPS;
-    for c in contacts {
-        let at = c.time_s * rate_hz;
+    let reach = 3.0 * sigma;
+    for t in times {
+        let at = t * rate_hz;
         let lo = (at - reach).ceil().max(0.0) as usize;
         let hi = ((at + reach).floor().max(-1.0) + 1.0) as usize;
         for (i, v) in out.iter_mut().enumerate().take(hi.min(steps)).skip(lo) {
-            let d = (i as f64 - at) / CONTACT_SIGMA_STEPS;
+            let d = (i as f64 - at) / sigma;
             *v = v.max((-0.5 * d * d).exp() as f32);
         }
     }

@@ -264,6 +264,7 @@ mod tests {
                     target: vec![0.1; 120 * 42],
                     step_frame: (0..120).map(|s| s / 3).collect(),
                     contact_target: contact_target(&contacts, 120, 90.0),
+                    swing_nearness: vec![0.0; 120],
                     contacts,
                 }
             })

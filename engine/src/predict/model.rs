@@ -184,6 +184,8 @@ pub struct Batch {
     pub targets: Tensor,
     /// Target contact probabilities, `[batch, steps - lookahead]`.
     pub contacts: Tensor,
+    /// How much each step's contact loss counts, the shape of `contacts`; `None`: all alike.
+    pub contact_weights: Option<Tensor>,
     pub batch: usize,
     pub steps: usize,
 }
@@ -306,10 +308,15 @@ fn split_by_halving(x: &Tensor, dim: usize, out: &mut Vec<Tensor>) -> Result<(),
 }
 
 /// Binary cross-entropy of contact logits against target probabilities, averaged over steps:
-/// `max(z, 0) - z y + log(1 + e^-|z|)`, which never overflows.
-pub fn contact_loss(logits: &Tensor, target: &Tensor) -> Result<Tensor, PredictError> {
+/// `max(z, 0) - z y + log(1 + e^-|z|)`, which never overflows; with `weights` (the logits'
+/// shape), each step's term counts that many times.
+pub fn contact_loss(logits: &Tensor, target: &Tensor, weights: Option<&Tensor>) -> Result<Tensor, PredictError> {
     let softplus_tail = logits.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
-    Ok(((logits.relu()? - (logits * target)?)? + softplus_tail)?.mean_all()?)
+    let per_step = ((logits.relu()? - (logits * target)?)? + softplus_tail)?;
+    Ok(match weights {
+        Some(w) => (per_step * w)?.mean_all()?,
+        None => per_step.mean_all()?,
+    })
 }
 
 /// The robust loss of the paper, `log(eps + ||s_pred - s_true||^2)` per step, averaged over steps.
@@ -323,6 +330,26 @@ mod tests {
     use rand::SeedableRng as _;
 
     use super::*;
+
+    #[test]
+    fn weighted_contact_loss_counts_each_step_its_weight_times() {
+        let logits = Tensor::new(&[[2.0f32, -1.0, 0.5]], &Device::Cpu).unwrap();
+        let target = Tensor::new(&[[1.0f32, 0.0, 0.0]], &Device::Cpu).unwrap();
+        // Per step, -y log p - (1 - y) log (1 - p) with p the sigmoid of the logit.
+        let bce = |z: f64, y: f64| {
+            let p = 1.0 / (1.0 + (-z).exp());
+            -y * p.ln() - (1.0 - y) * (1.0 - p).ln()
+        };
+        let terms = [bce(2.0, 1.0), bce(-1.0, 0.0), bce(0.5, 0.0)];
+        let plain = f64::from(contact_loss(&logits, &target, None).unwrap().to_scalar::<f32>().unwrap());
+        assert!((plain - terms.iter().sum::<f64>() / 3.0).abs() < 1e-6, "{plain}");
+        let weights = Tensor::new(&[[1.0f32, 1.0, 5.0]], &Device::Cpu).unwrap();
+        let weighted = f64::from(contact_loss(&logits, &target, Some(&weights)).unwrap().to_scalar::<f32>().unwrap());
+        assert!((weighted - (terms[0] + terms[1] + 5.0 * terms[2]) / 3.0).abs() < 1e-6, "{weighted}");
+        let ones = Tensor::ones((1, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let same = f64::from(contact_loss(&logits, &target, Some(&ones)).unwrap().to_scalar::<f32>().unwrap());
+        assert!((same - plain).abs() < 1e-7);
+    }
 
     #[test]
     fn halving_cuts_every_slice_in_order_and_passes_the_same_gradients() {

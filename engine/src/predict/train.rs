@@ -76,6 +76,16 @@ pub struct TrainOptions {
     /// ([`ModelConfig::centring_ms`]), ms; 0 centres none.
     #[serde(default)]
     pub centring_ms: u32,
+    /// How much more the contact head's loss counts where an air swing stops short of the
+    /// surface ([`Example::swing_nearness`]): 0 counts every step alike. (Runs checkpointed
+    /// before it existed had 0.)
+    #[serde(default)]
+    pub swing_weight: f64,
+    /// Whether each video's first and last windows are trained on in every epoch, beside the
+    /// random ones: a whole video is predicted from its first frame to its last held past its end,
+    /// and random windows rarely reach either. (Runs checkpointed before it existed had not.)
+    #[serde(default)]
+    pub end_windows: bool,
 }
 
 impl TrainOptions {
@@ -107,6 +117,8 @@ impl Default for TrainOptions {
             // 100 ms: at 24 fps, two frames after a contact, where the stick has rebounded.
             lookahead: 9,
             centring_ms: 0,
+            swing_weight: 4.0,
+            end_windows: true,
         }
     }
 }
@@ -191,16 +203,23 @@ fn split_validation(ids: &[String], share: f64, seed: u64) -> Vec<String> {
     held
 }
 
-/// Windows of one epoch: (example, first step), in training order.
-fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize) -> Vec<(usize, usize)> {
+/// Windows of one epoch: (example, first step), in training order. A video gives one window per
+/// `window` steps it holds; with `ends`, its first and last are at its start and its end.
+fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize, ends: bool) -> Vec<(usize, usize)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
     let mut windows = Vec::new();
     for (i, e) in examples.iter().enumerate() {
         if e.steps() < window {
             continue;
         }
-        for _ in 0..(e.steps() / window).max(1) {
-            windows.push((i, rng.random_range(0..=e.steps() - window)));
+        let count = (e.steps() / window).max(1);
+        for k in 0..count {
+            let start = match (ends, k) {
+                (true, 0) => 0,
+                (true, k) if k == count - 1 => e.steps() - window,
+                _ => rng.random_range(0..=e.steps() - window),
+            };
+            windows.push((i, start));
         }
     }
     windows.shuffle(&mut rng);
@@ -216,12 +235,14 @@ fn make_batch(
     lookahead: usize,
     width: usize,
     bands: usize,
+    swing_weight: f64,
 ) -> Result<Batch, PredictError> {
     let run = steps + lookahead;
     let mut frames = Vec::new();
     let mut step_frame = Vec::with_capacity(windows.len() * run);
     let mut targets = Vec::with_capacity(windows.len() * steps * bands);
     let mut contacts = Vec::with_capacity(windows.len() * steps);
+    let mut weights = Vec::with_capacity(if swing_weight > 0.0 { windows.len() * steps } else { 0 });
     let mut rows = 0u32;
     for &(i, start) in windows {
         let e = &examples[i];
@@ -233,12 +254,20 @@ fn make_batch(
         rows += (last - first + 1) as u32;
         targets.extend_from_slice(&e.target[start * bands..(start + steps) * bands]);
         contacts.extend_from_slice(&e.contact_target[start..start + steps]);
+        if swing_weight > 0.0 {
+            weights.extend(e.swing_nearness[start..start + steps].iter().map(|&n| 1.0 + swing_weight as f32 * n));
+        }
     }
     Ok(Batch {
         frames: Tensor::from_vec(frames, (rows as usize, width), &Device::Cpu)?,
         step_frame: Tensor::from_vec(step_frame, windows.len() * run, &Device::Cpu)?,
         targets: Tensor::from_vec(targets, (windows.len(), steps, bands), &Device::Cpu)?,
         contacts: Tensor::from_vec(contacts, (windows.len(), steps), &Device::Cpu)?,
+        contact_weights: if swing_weight > 0.0 {
+            Some(Tensor::from_vec(weights, (windows.len(), steps), &Device::Cpu)?)
+        } else {
+            None
+        },
         batch: windows.len(),
         steps: run,
     })
@@ -256,7 +285,8 @@ fn fit_batch(
     let pred = forward(params, config, batch, options.dropouts(), Some(mask_rng))?;
     let mut loss = robust_loss(&pred.sound, &batch.targets, options.loss_eps)?;
     if let Some(logits) = &pred.contact_logits {
-        loss = (loss + (contact_loss(logits, &batch.contacts)? * options.contact_weight)?)?;
+        loss = (loss
+            + (contact_loss(logits, &batch.contacts, batch.contact_weights.as_ref())? * options.contact_weight)?)?;
     }
     let grads = loss.backward()?;
     adam.apply(params, &grads)?;
@@ -282,11 +312,13 @@ pub fn time_training_steps(options: &TrainOptions, input: usize, steps: usize) -
         times,
         target: (0..video_steps * bands).map(|_| rng.random::<f32>()).collect(),
         contact_target: (0..video_steps).map(|_| f32::from(u8::from(rng.random::<f32>() > 0.95))).collect(),
+        swing_nearness: (0..video_steps).map(|_| f32::from(u8::from(rng.random::<f32>() > 0.95))).collect(),
         contacts: Vec::new(),
     };
     let examples = [video];
-    let windows = epoch_windows(&examples, options.window_steps, options.seed, 1);
-    let batch = make_batch(&examples, &windows, options.window_steps, config.lookahead, input, bands)?;
+    let windows = epoch_windows(&examples, options.window_steps, options.seed, 1, options.end_windows);
+    let batch =
+        make_batch(&examples, &windows, options.window_steps, config.lookahead, input, bands, options.swing_weight)?;
     let params = Params::init(&config, &mut rng)?;
     let mut adam = Adam::new(&params, options.learning_rate)?;
     let mut seconds = Vec::with_capacity(steps);
@@ -467,14 +499,22 @@ pub fn train(
     while state.epoch < options.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
         let epoch_start = Instant::now();
-        let windows = epoch_windows(&train_examples, options.window_steps, options.seed, epoch);
+        let windows = epoch_windows(&train_examples, options.window_steps, options.seed, epoch, options.end_windows);
         let batches: Vec<&[(usize, usize)]> = windows.chunks(options.batch).collect();
         for (b, chunk) in batches.iter().enumerate().skip(state.batch) {
             if cancel.load(Ordering::Relaxed) {
                 save_checkpoint(out, &mut state, &params, &adam)?;
                 return Err(PredictError::Cancelled);
             }
-            let batch = make_batch(&train_examples, chunk, options.window_steps, config.lookahead, width, bands)?;
+            let batch = make_batch(
+                &train_examples,
+                chunk,
+                options.window_steps,
+                config.lookahead,
+                width,
+                bands,
+                options.swing_weight,
+            )?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
             let value = fit_batch(&params, &mut adam, &config, &batch, options, &mut mask_rng)?;
             state.epoch_loss_sum += value;
@@ -558,6 +598,59 @@ mod tests {
         assert!(is_better(&metrics(0.5, -3.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(0.5, -2.5), Some(0.5), -3.0));
         assert!(!is_better(&metrics(f64::NAN, -9.0), Some(0.1), -3.0), "no AP is no better");
+    }
+
+    fn video(id: &str, steps: usize, swings: &[f64]) -> Example {
+        let times: Vec<f64> = (0..steps.div_ceil(3)).map(|f| f as f64 / 30.0).collect();
+        Example {
+            id: id.to_owned(),
+            split: None,
+            features: vec![0.5; times.len() * 2],
+            step_frame: super::super::align::step_frames(&times, 90.0, 0, steps),
+            times,
+            target: vec![0.0; steps * 3],
+            contact_target: vec![0.0; steps],
+            swing_nearness: super::super::dataset::swing_nearness(swings, steps, 90.0),
+            contacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_epoch_trains_on_each_video_s_start_and_end_when_asked() {
+        let examples = [video("a", 900, &[]), video("b", 400, &[]), video("c", 100, &[])];
+        for epoch in 1..4 {
+            let random = epoch_windows(&examples, 180, 7, epoch, false);
+            let ends = epoch_windows(&examples, 180, 7, epoch, true);
+            // One window per 180 steps, none from a video shorter than a window.
+            for windows in [&random, &ends] {
+                assert_eq!(windows.iter().filter(|w| w.0 == 0).count(), 5);
+                assert_eq!(windows.iter().filter(|w| w.0 == 1).count(), 2);
+                assert!(windows.iter().all(|w| w.0 != 2));
+            }
+            let starts = |video: usize| -> Vec<usize> {
+                let mut s: Vec<usize> = ends.iter().filter(|w| w.0 == video).map(|w| w.1).collect();
+                s.sort_unstable();
+                s
+            };
+            assert_eq!((starts(0)[0], starts(0)[4]), (0, 720));
+            assert_eq!(starts(1), [0, 220]);
+            // The random windows alone rarely start a video or end it.
+            assert!(random.iter().filter(|w| w.1 == 0 || w.1 == examples[w.0].steps() - 180).count() <= 1);
+        }
+    }
+
+    #[test]
+    fn the_swing_weight_raises_the_contact_loss_only_around_air_swings() {
+        // A swing stops at 1 s (step 90).
+        let examples = [video("a", 270, &[1.0])];
+        let batch = make_batch(&examples, &[(0, 0)], 180, 9, 2, 3, 4.0).unwrap();
+        let weights: Vec<f32> = batch.contact_weights.unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(weights.len(), 180);
+        assert_eq!(weights[90], 5.0);
+        assert!(weights[87] > 1.0 && weights[87] < 5.0 && weights[93] == weights[87]);
+        assert!(weights[..80].iter().chain(&weights[101..]).all(|&w| w == 1.0));
+        // Weight 0 leaves every step alike, as before the option existed.
+        assert!(make_batch(&examples, &[(0, 0)], 180, 9, 2, 3, 0.0).unwrap().contact_weights.is_none());
     }
 
     #[test]
