@@ -6,9 +6,9 @@
 For every test video of DATA (made by `foley dataset synth`), runs `foley predict --hits` into OUT
 (kept, so a second run only reads them), matches the hits to the labelled contacts one to one
 within +-0.1 s (as `foley eval` does), and sorts the hits left over by what happened near them:
-the video's last 0.15 s (where its last frame is held), a second hit on a contact already matched, an air swing's stop (the scene's `swings`, within
-0.15 s), motion between strokes, or a video where nothing is struck, by its kind (air swings,
-things passing, a camera pan).
+the video's last 0.15 s (where its last frame is held), a second hit on a contact already
+matched, an air swing's stop (the scene's `swings`, within 0.15 s), motion between strokes, or a
+video where nothing is struck, by its kind (air swings, things passing, a camera pan).
 """
 
 import argparse

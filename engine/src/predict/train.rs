@@ -242,7 +242,7 @@ fn make_batch(
     let mut step_frame = Vec::with_capacity(windows.len() * run);
     let mut targets = Vec::with_capacity(windows.len() * steps * bands);
     let mut contacts = Vec::with_capacity(windows.len() * steps);
-    let mut weights = Vec::with_capacity(if swing_weight > 0.0 { windows.len() * steps } else { 0 });
+    let mut weights = (swing_weight > 0.0).then(|| Vec::with_capacity(windows.len() * steps));
     let mut rows = 0u32;
     for &(i, start) in windows {
         let e = &examples[i];
@@ -254,7 +254,7 @@ fn make_batch(
         rows += (last - first + 1) as u32;
         targets.extend_from_slice(&e.target[start * bands..(start + steps) * bands]);
         contacts.extend_from_slice(&e.contact_target[start..start + steps]);
-        if swing_weight > 0.0 {
+        if let Some(weights) = &mut weights {
             weights.extend(e.swing_nearness[start..start + steps].iter().map(|&n| 1.0 + swing_weight as f32 * n));
         }
     }
@@ -263,11 +263,7 @@ fn make_batch(
         step_frame: Tensor::from_vec(step_frame, windows.len() * run, &Device::Cpu)?,
         targets: Tensor::from_vec(targets, (windows.len(), steps, bands), &Device::Cpu)?,
         contacts: Tensor::from_vec(contacts, (windows.len(), steps), &Device::Cpu)?,
-        contact_weights: if swing_weight > 0.0 {
-            Some(Tensor::from_vec(weights, (windows.len(), steps), &Device::Cpu)?)
-        } else {
-            None
-        },
+        contact_weights: weights.map(|w| Tensor::from_vec(w, (windows.len(), steps), &Device::Cpu)).transpose()?,
         batch: windows.len(),
         steps: run,
     })
