@@ -121,28 +121,34 @@ impl VideoEntry {
         self.times.as_deref().map_or_else(|| Ok(Vec::new()), read_times)
     }
 
-    /// When the stick swings and stops short of the surface without a sound, seconds, as the
-    /// generator's scene notes beside the video (`{id}_scene.json`) list them; empty for a video
-    /// without notes (real footage), or whose notes list none.
-    pub fn air_swings(&self) -> Result<Vec<f64>, DataError> {
-        #[derive(Deserialize)]
-        struct Notes {
-            #[serde(default)]
-            swings: Vec<f64>,
-        }
+    /// What the generator noted of the scene beside the video (`{id}_scene.json`); nothing noted
+    /// for a video without notes (real footage). Notes that are not JSON of that shape are an
+    /// error naming the file and line, so a broken dataset is not read as one without notes.
+    pub fn notes(&self) -> Result<VideoNotes, DataError> {
         let path = self.video.with_file_name(format!("{}_scene.json", self.id));
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(VideoNotes::default()),
             Err(source) => return Err(DataError::Read { path, source }),
         };
-        let notes: Notes = serde_json::from_str(&text).map_err(|e| DataError::Line {
+        serde_json::from_str(&text).map_err(|e| DataError::Line {
             path: path.clone(),
             line: e.line(),
             problem: format!("not scene notes: {e}"),
-        })?;
-        Ok(notes.swings)
+        })
     }
+}
+
+/// The generator's notes of a video that training and evaluation read (the file has more, for a
+/// person checking the data).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct VideoNotes {
+    /// What a video without contact shows instead (`swings`, `passing`, `pan`), if noted.
+    #[serde(default)]
+    pub negative: Option<String>,
+    /// When the stick swings and stops short of the surface without a sound, seconds.
+    #[serde(default)]
+    pub swings: Vec<f64>,
 }
 
 /// A dataset folder in the Greatest Hits layout.
@@ -351,21 +357,24 @@ mod tests {
     }
 
     #[test]
-    fn air_swings_come_from_the_scene_notes_and_a_video_without_notes_has_none() {
+    fn scene_notes_are_read_and_a_video_without_notes_has_none() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for id in ["a", "b", "c", "d"] {
+        for id in ["a", "b", "c", "d", "e"] {
             write(d, &format!("{id}_denoised.mp4"), "");
         }
         write(d, "a_scene.json", r#"{"style": "photo", "negative": null, "swings": [1.25, 4.5]}"#);
-        write(d, "b_scene.json", r#"{"style": "drawn"}"#);
+        write(d, "b_scene.json", r#"{"style": "photo", "negative": "passing", "swings": []}"#);
         write(d, "d_scene.json", "{\n  \"swings\": [1.0,\n oops]}");
+        write(d, "e_scene.json", r#"{"negative": 3}"#);
         let gh = GreatestHits::open(d).unwrap();
-        let swings = |i: usize| gh.videos[i].air_swings();
-        assert_eq!(swings(0).unwrap(), [1.25, 4.5]);
-        assert!(swings(1).unwrap().is_empty());
-        assert!(swings(2).unwrap().is_empty());
-        let err = swings(3).unwrap_err().to_string();
+        let notes = |i: usize| gh.videos[i].notes();
+        assert_eq!(notes(0).unwrap(), VideoNotes { negative: None, swings: vec![1.25, 4.5] });
+        assert_eq!(notes(1).unwrap(), VideoNotes { negative: Some("passing".into()), swings: vec![] });
+        assert_eq!(notes(2).unwrap(), VideoNotes::default());
+        let err = notes(3).unwrap_err().to_string();
         assert!(err.contains("d_scene.json, line 3") && err.contains("not scene notes"), "{err}");
+        let err = notes(4).unwrap_err().to_string();
+        assert!(err.contains("e_scene.json, line 1") && err.contains("not scene notes"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ mod texturebank;
 pub use clipbank::{BankClip, MANIFEST_HEADER, read_manifest, write_manifest};
 pub use error::DataError;
 pub use greatest_hits::{
-    Action, Contact, EXTRA_MATERIALS, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, is_known_material,
+    Action, Contact, EXTRA_MATERIALS, GreatestHits, KNOWN_MATERIALS, Split, VideoEntry, VideoNotes, is_known_material,
     majority_material, read_times,
 };
 pub use preview::contact_sheet;

@@ -353,10 +353,10 @@ pub fn evaluate_synthesis(
                 );
                 let contact_times: Vec<f64> = contacts.iter().map(|c| c.time_s).collect();
                 let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
-                air_swings.add(&entry.air_swings()?, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
+                let notes = entry.notes()?;
+                air_swings.add(&notes.swings, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
                 if contacts.is_empty() {
-                    let dir = entry.video.parent().unwrap_or(std::path::Path::new("."));
-                    silent.add(&no_contact_kind(dir, &entry.id), duration, hits.len());
+                    silent.add(no_contact_kind(&notes), duration, hits.len());
                 }
             }
             if k == 0 && figures.len() < options.figures {

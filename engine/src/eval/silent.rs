@@ -3,9 +3,10 @@
 //! swings that stop short of the surface are told apart from hits on scenes with no stick at all.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
+
+use crate::data::VideoNotes;
 
 /// The kind of a video without contact whose notes do not say (real footage, drawn scenes).
 pub const UNNOTED: &str = "unnoted";
@@ -67,15 +68,11 @@ impl SwingScores {
     }
 }
 
-/// What video `id` in `dir` shows where it has no contact, from its scene notes; [`UNNOTED`]
-/// where it has none or they do not say.
+/// What a video shows where it has no contact, from its scene notes; [`UNNOTED`] where they do
+/// not say.
 #[must_use]
-pub fn no_contact_kind(dir: &Path, id: &str) -> String {
-    std::fs::read_to_string(dir.join(format!("{id}_scene.json")))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|notes| notes.get("negative")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| UNNOTED.to_owned())
+pub fn no_contact_kind(notes: &VideoNotes) -> &str {
+    notes.negative.as_deref().unwrap_or(UNNOTED)
 }
 
 #[cfg(test)]
@@ -112,14 +109,9 @@ mod tests {
     }
 
     #[test]
-    fn the_kind_comes_from_the_scene_notes_and_is_unnoted_without_them() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a_scene.json"), r#"{"style": "photo", "negative": "passing"}"#).unwrap();
-        std::fs::write(dir.path().join("b_scene.json"), r#"{"style": "photo", "negative": null}"#).unwrap();
-        std::fs::write(dir.path().join("c_scene.json"), "not json").unwrap();
-        assert_eq!(no_contact_kind(dir.path(), "a"), "passing");
-        for id in ["b", "c", "d"] {
-            assert_eq!(no_contact_kind(dir.path(), id), UNNOTED, "{id}");
-        }
+    fn the_kind_comes_from_the_scene_notes_and_is_unnoted_without_it() {
+        let noted = VideoNotes { negative: Some("passing".into()), swings: vec![] };
+        assert_eq!(no_contact_kind(&noted), "passing");
+        assert_eq!(no_contact_kind(&VideoNotes::default()), UNNOTED);
     }
 }

@@ -223,7 +223,7 @@ pub fn load_example(
     let contacts = entry.contacts()?;
     Ok(Example {
         contact_target: contact_target(&contacts, steps, params.step_rate_hz),
-        swing_nearness: swing_nearness(&entry.air_swings()?, steps, params.step_rate_hz),
+        swing_nearness: swing_nearness(&entry.notes()?.swings, steps, params.step_rate_hz),
         contacts,
         id: entry.id.clone(),
         split: entry.split,
