@@ -507,6 +507,23 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     let placed: Vec<u64> = rows.iter().map(|r| r["hits_placed"].as_u64().unwrap()).collect();
     assert!(placed.windows(2).all(|w| w[0] >= w[1]), "{placed:?}");
     assert!(md.contains("| threshold | hits placed |"), "{md}");
+    // The spread across frame rates is the per-rate table's, with its random deals beside it.
+    let f1s: Vec<f64> = scores["by_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["contacts"].as_u64() > Some(0))
+        .map(|r| r["hit_f1"].as_f64().unwrap())
+        .collect();
+    let spread = &scores["rate_spread"];
+    match f1s.len() {
+        0 | 1 => assert!(spread["spread"].is_null() && spread["deals"] == 0, "{spread}"),
+        _ => {
+            let gap = f1s.iter().copied().fold(f64::MIN, f64::max) - f1s.iter().copied().fold(f64::MAX, f64::min);
+            assert!((spread["spread"].as_f64().unwrap() - gap).abs() < 1e-9, "{spread} against {f1s:?}");
+            assert_eq!(spread["deals"], 1000, "{spread}");
+        }
+    }
     for png in ["cochleagrams.png", "metrics.png"] {
         assert!(std::fs::metadata(report.join(png)).unwrap().len() > 1000, "{png}");
     }

@@ -2,6 +2,7 @@
 
 mod figures;
 mod hit_bench;
+mod rate_spread;
 mod report;
 mod report_files;
 mod silent;
@@ -9,6 +10,7 @@ mod thresholds;
 mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};
+pub use rate_spread::SpreadScores;
 pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
 pub use silent::{SilentScores, SwingScores};
 pub use thresholds::{SWEPT_THRESHOLDS, ThresholdScores, ThresholdSweep};

@@ -10,12 +10,14 @@ use rand::SeedableRng as _;
 use serde::Serialize;
 
 use super::figures::{cochleagram_figure, metrics_figure};
+use super::rate_spread::{RateSpread, SpreadScores};
 use super::report_files::write_report;
 use super::silent::{SilentScores, SwingScores, no_contact_kind};
 use super::thresholds::{ThresholdScores, ThresholdSweep};
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
+use crate::metrics::match_onsets;
 use crate::predict::align::frames_end;
 use crate::predict::dataset::{Example, load_example};
 use crate::predict::{ModelBundle, PredictError, PredictedSound};
@@ -94,6 +96,8 @@ pub struct EvalReport {
     pub silent: SilentScores,
     /// The full model's hits on air swings that stop short of the surface, on all test videos.
     pub air_swings: SwingScores,
+    /// The full model's spread of hit F1 across frame rates, against random deals of the rates.
+    pub rate_spread: SpreadScores,
     /// The full model's hits at other contact thresholds (empty for a model without a contact
     /// head, whose hits come from its cochleagram: the sweep is fed only with contact peaks).
     pub thresholds: Vec<ThresholdScores>,
@@ -121,6 +125,10 @@ fn frame_rate(times: &[f64]) -> String {
     gaps.sort_by(f64::total_cmp);
     gaps.get(gaps.len() / 2).map_or_else(|| "unknown".to_owned(), |g| format!("{:.2}", 1.0 / g))
 }
+
+/// Random deals of the frame rates that the spread across rates is set against (a p-value
+/// resolves to about 0.001).
+const RATE_DEALS: usize = 1000;
 
 pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
 const SOUND_ONLY: &str = "foley, sound-only retrieval";
@@ -219,6 +227,7 @@ pub fn evaluate_synthesis(
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
     let mut silent = SilentScores::default();
     let mut air_swings = SwingScores::default();
+    let mut rate_spread = RateSpread::default();
     let mut sweep = ThresholdSweep::default();
     let mut figures = Vec::new();
     let (mut predicted_sum, mut predicted_steps) = (0.0, 0usize);
@@ -343,7 +352,8 @@ pub fn evaluate_synthesis(
             }
             scorers[k].1.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression);
             if k == 0 {
-                by_rate.entry(frame_rate(&example.times)).or_default().add(
+                let rate = frame_rate(&example.times);
+                by_rate.entry(rate.clone()).or_default().add(
                     &contacts,
                     &hits,
                     ranking.as_deref(),
@@ -353,6 +363,8 @@ pub fn evaluate_synthesis(
                 );
                 let contact_times: Vec<f64> = contacts.iter().map(|c| c.time_s).collect();
                 let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
+                let matched = match_onsets(&contact_times, &hit_times, super::track_scores::TOLERANCE_S).pairs.len();
+                rate_spread.add(&rate, contacts.len(), hits.len(), matched);
                 let notes = entry.notes()?;
                 air_swings.add(&notes.swings, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
                 if contacts.is_empty() {
@@ -379,6 +391,7 @@ pub fn evaluate_synthesis(
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
         silent,
         air_swings,
+        rate_spread: rate_spread.scores(RATE_DEALS, options.seed),
         thresholds: sweep.scores(),
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),

@@ -171,7 +171,7 @@ impl TrackScorer {
     }
 }
 
-fn f1(precision: f64, recall: f64) -> f64 {
+pub(super) fn f1(precision: f64, recall: f64) -> f64 {
     if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 }
 }
 
