@@ -77,10 +77,9 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
                 figure(r.median_error_ms, 1.0, 1)
             ));
         }
-        let f1s: Vec<f64> = report.by_rate.iter().filter(|r| r.contacts > 0).map(|r| r.hit_f1).collect();
-        if let (Some(lo), Some(hi)) = (f1s.iter().copied().reduce(f64::min), f1s.iter().copied().reduce(f64::max)) {
-            md.push_str(&format!("\nSpread of F1 across frame rates: {:.3}.", hi - lo));
-            let r = &report.rate_spread;
+        let r = &report.rate_spread;
+        if let Some(spread) = r.spread {
+            md.push_str(&format!("\nSpread of F1 across frame rates: {spread:.3}."));
             if let (Some(median), Some(p95), Some(p)) = (r.chance_median, r.chance_p95, r.p_value) {
                 md.push_str(&format!(
                     " With the same videos' frame rates dealt out at random ({} deals, each rate keeping its count of videos), the spread is {median:.3} at the median and {p95:.3} at the 95th percentile; {p:.3} of the deals spread as far or further.",
