@@ -17,7 +17,6 @@ use super::thresholds::{ThresholdScores, ThresholdSweep};
 use super::track_scores::{MethodScores, TrackScorer};
 use crate::data::{Contact, DataError, GreatestHits, Split};
 use crate::media::AudioTrack;
-use crate::metrics::match_onsets;
 use crate::predict::align::frames_end;
 use crate::predict::dataset::{Example, load_example};
 use crate::predict::{ModelBundle, PredictError, PredictedSound};
@@ -353,7 +352,7 @@ pub fn evaluate_synthesis(
             scorers[k].1.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression);
             if k == 0 {
                 let rate = frame_rate(&example.times);
-                by_rate.entry(rate.clone()).or_default().add(
+                let matched = by_rate.entry(rate.clone()).or_default().add(
                     &contacts,
                     &hits,
                     ranking.as_deref(),
@@ -363,7 +362,6 @@ pub fn evaluate_synthesis(
                 );
                 let contact_times: Vec<f64> = contacts.iter().map(|c| c.time_s).collect();
                 let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
-                let matched = match_onsets(&contact_times, &hit_times, super::track_scores::TOLERANCE_S).pairs.len();
                 rate_spread.add(&rate, contacts.len(), hits.len(), matched);
                 let notes = entry.notes()?;
                 air_swings.add(&notes.swings, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);

@@ -81,7 +81,8 @@ fn db(v: f32) -> f64 {
 impl TrackScorer {
     /// Adds one video: its contacts, the placed hits, the detections that rank for average
     /// precision (`(time, confidence)`; `None` ranks the placed hits by strength), its real
-    /// cochleagram and that of the made track (both on the video's step grid).
+    /// cochleagram and that of the made track (both on the video's step grid). Returns how many
+    /// of the hits matched a contact.
     pub fn add(
         &mut self,
         truth: &[Contact],
@@ -90,7 +91,7 @@ impl TrackScorer {
         real: &Cochleagram,
         made: &Cochleagram,
         compression: f64,
-    ) {
+    ) -> usize {
         let truth_times: Vec<f64> = truth.iter().map(|c| c.time_s).collect();
         let times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
         let scores = match_onsets(&truth_times, &times, TOLERANCE_S);
@@ -129,6 +130,7 @@ impl TrackScorer {
         self.videos += 1;
         self.contacts += truth.len();
         self.placed += hits.len();
+        scores.pairs.len()
     }
 
     /// The figures so far.

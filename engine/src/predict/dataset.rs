@@ -30,7 +30,7 @@ pub struct Example {
     /// For each step, how surely a contact lies on it: see [`contact_target`].
     pub contact_target: Vec<f32>,
     /// For each step, how near it lies to where an air swing stops short of the surface
-    /// ([`VideoEntry::air_swings`]): see [`swing_nearness`]. All 0 in a video without them.
+    /// ([`VideoEntry::notes`]): see [`swing_nearness`]. All 0 in a video without them.
     pub swing_nearness: Vec<f32>,
     pub contacts: Vec<Contact>,
 }
