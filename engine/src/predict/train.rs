@@ -204,7 +204,8 @@ fn split_validation(ids: &[String], share: f64, seed: u64) -> Vec<String> {
 }
 
 /// Windows of one epoch: (example, first step), in training order. A video gives one window per
-/// `window` steps it holds; with `ends`, its first and last are at its start and its end.
+/// `window` steps it holds; with `ends`, its first and last are at its start and its end (two
+/// windows, then, from any video longer than one).
 fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize, ends: bool) -> Vec<(usize, usize)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9).wrapping_add(epoch as u64));
     let mut windows = Vec::new();
@@ -213,6 +214,8 @@ fn epoch_windows(examples: &[Example], window: usize, seed: u64, epoch: usize, e
             continue;
         }
         let count = (e.steps() / window).max(1);
+        // A video longer than one window but shorter than two still gives both of its ends.
+        let count = if ends && e.steps() > window { count.max(2) } else { count };
         for k in 0..count {
             let start = match (ends, k) {
                 (true, 0) => 0,
@@ -613,7 +616,7 @@ mod tests {
 
     #[test]
     fn every_epoch_trains_on_each_video_s_start_and_end_when_asked() {
-        let examples = [video("a", 900, &[]), video("b", 400, &[]), video("c", 100, &[])];
+        let examples = [video("a", 900, &[]), video("b", 400, &[]), video("c", 100, &[]), video("d", 300, &[])];
         for epoch in 1..4 {
             let random = epoch_windows(&examples, 180, 7, epoch, false);
             let ends = epoch_windows(&examples, 180, 7, epoch, true);
@@ -630,6 +633,9 @@ mod tests {
             };
             assert_eq!((starts(0)[0], starts(0)[4]), (0, 720));
             assert_eq!(starts(1), [0, 220]);
+            // Longer than one window, shorter than two: one random window, or both ends.
+            assert_eq!(random.iter().filter(|w| w.0 == 3).count(), 1);
+            assert_eq!(starts(3), [0, 120]);
             // The random windows alone rarely start a video or end it.
             assert!(random.iter().filter(|w| w.1 == 0 || w.1 == examples[w.0].steps() - 180).count() <= 1);
         }
