@@ -21,7 +21,7 @@ pub struct SilentScores {
     pub hits_per_minute: Option<f64>,
     /// The same per kind of video: the scene notes' `negative` (`swings`: the stick swings
     /// but never touches; `passing`: things pass by, no stick; `pan`: the camera pans, no stick),
-    /// or [`UNNOTED`].
+    /// or `unnoted` where the notes do not say.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub by_kind: BTreeMap<String, SilentScores>,
 }
@@ -68,7 +68,7 @@ impl SwingScores {
     }
 }
 
-/// What a video shows where it has no contact, from its scene notes; [`UNNOTED`] where they do
+/// What a video shows where it has no contact, from its scene notes; `unnoted` where they do
 /// not say.
 #[must_use]
 pub fn no_contact_kind(notes: &VideoNotes) -> &str {

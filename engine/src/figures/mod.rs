@@ -1,6 +1,6 @@
 //! Figures for people to look at, written as PNG files: charts drawn with plotters (a real font,
 //! axes with ticks and units, legends) for the loss curve, the evaluation and the study report,
-//! and a pixel [`Canvas`] for pictures a chart library does not fit (contact sheets, cochleagram
+//! and a pixel `Canvas` for pictures a chart library does not fit (contact sheets, cochleagram
 //! strips). Both draw into an RGB buffer that `png` encodes through a temporary file.
 
 mod canvas;

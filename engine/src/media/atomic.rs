@@ -59,7 +59,7 @@ impl PendingFile {
     }
 }
 
-/// An empty temporary file beside `target`, named as [`PendingFile::beside`] names them (the
+/// An empty temporary file beside `target`, named as `PendingFile::beside` names them (the
 /// target's extension kept), removed when dropped unless renamed onto `target`: for outputs made
 /// by other code that must only appear together, renamed by the caller once all are made.
 pub fn staged_path(target: &Path) -> Result<tempfile::TempPath, MediaError> {

@@ -1,5 +1,5 @@
 //! Inference with the trained network: the same arithmetic as the training graph, with the
-//! batched products in candle and the recurrence as plain loops ([`super::kernels`]), so a long
+//! batched products in candle and the recurrence as plain loops (`predict::kernels`), so a long
 //! video goes through in chunks with the LSTM state carried across, its layers pipelined on
 //! threads.
 

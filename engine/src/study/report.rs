@@ -27,7 +27,7 @@ pub struct GroupShare {
     pub low: f64,
     pub high: f64,
     /// For the overall shares, a 95% interval that lets answers cluster by participant (see
-    /// [`participant_bootstrap`]); `None` for other groups and with fewer than two participants.
+    /// `participant_bootstrap`); `None` for other groups and with fewer than two participants.
     pub by_participant: Option<(f64, f64)>,
 }
 

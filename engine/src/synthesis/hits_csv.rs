@@ -34,7 +34,7 @@ pub const MAX_GAIN_DB: f32 = 24.0;
 
 impl PlacedHit {
     /// What makes this hit unusable, if anything: a time before the video (or, given the video's
-    /// length, at or past its end), a gain above [`MAX_GAIN_DB`], a negative strength, or a
+    /// length, at or past its end), a gain above `MAX_GAIN_DB`, a negative strength, or a
     /// material or action foley does not know.
     #[must_use]
     pub fn problem(&self, duration_s: Option<f64>) -> Option<String> {

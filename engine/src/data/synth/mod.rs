@@ -2,12 +2,12 @@
 //! real recordings and scenes of a drumstick striking and scratching surfaces, in one of two
 //! styles:
 //!
-//! - `photo` (the default, [`photo`]): real photos of the material's surface and of a wall or
+//! - `photo` (the default, module `photo`): real photos of the material's surface and of a wall or
 //!   outdoors behind it, in perspective, lit, with a shaded stick in a hand, motion blur,
 //!   shadows, air swings that stop short of the surface, and a camera that shakes, drifts and
 //!   adds noise; at 24 to 60 fps and several sizes and aspect ratios. A share of the videos have
 //!   no contact at all (air swings only, things passing, a camera pan): they stay silent.
-//! - `drawn` ([`drawn`]): flat drawn surfaces whose pattern names the material, 456x256 at
+//! - `drawn` (module `drawn`): flat drawn surfaces whose pattern names the material, 456x256 at
 //!   29.97 fps, as foley's first models were trained on.
 //!
 //! In both, the sound is the bank's recordings of the video's material, from the video's own
