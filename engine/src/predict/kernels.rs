@@ -194,7 +194,7 @@ pub(super) fn sigmoid(x: f32) -> f32 {
 
 /// `tanh(x) = 2 sigmoid(2x) - 1`: within 1e-7 absolute, which is what the state needs.
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
+pub(super) fn tanh(x: f32) -> f32 {
     2.0 * sigmoid(2.0 * x) - 1.0
 }
 

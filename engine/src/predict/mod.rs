@@ -16,6 +16,7 @@ mod kernels;
 pub mod model;
 mod plot;
 mod predicted;
+mod recurrence;
 mod train;
 
 pub use bundle::{

@@ -14,6 +14,7 @@ use rand::RngExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
+use super::recurrence::lstm_recurrence;
 use crate::vision::RowLayout;
 
 /// The network's shape.
@@ -252,23 +253,8 @@ pub fn forward(
         let gates_in =
             x.matmul(params.get(&format!("lstm{l}.w_ih"))?)?.broadcast_add(params.get(&format!("lstm{l}.b"))?)?;
         let gates_in = gates_in.reshape((batch.batch, batch.steps, 4 * h))?;
-        let mut steps_in = Vec::with_capacity(batch.steps);
-        split_by_halving(&gates_in, 1, &mut steps_in)?;
         let w_hh = params.get(&format!("lstm{l}.w_hh"))?;
-        let mut hidden = Tensor::zeros((batch.batch, h), DType::F32, &Device::Cpu)?;
-        let mut cell = hidden.clone();
-        let mut outputs = Vec::with_capacity(batch.steps);
-        for step_in in steps_in {
-            let gates = (step_in.squeeze(1)? + hidden.matmul(w_hh)?)?;
-            let i = candle_nn::ops::sigmoid(&gates.narrow(1, 0, h)?)?;
-            let f = candle_nn::ops::sigmoid(&gates.narrow(1, h, h)?)?;
-            let g = gates.narrow(1, 2 * h, h)?.tanh()?;
-            let o = candle_nn::ops::sigmoid(&gates.narrow(1, 3 * h, h)?)?;
-            cell = ((f * &cell)? + (i * g)?)?;
-            hidden = (o * cell.tanh()?)?;
-            outputs.push(hidden.clone());
-        }
-        x = Tensor::stack(&outputs, 1)?.reshape((batch.batch * batch.steps, h))?;
+        x = lstm_recurrence(&gates_in, w_hh)?.reshape((batch.batch * batch.steps, h))?;
     }
     // A step's output is the one `lookahead` steps later.
     let ahead = config.lookahead;
@@ -291,20 +277,6 @@ pub fn forward(
         None
     };
     Ok(Output { sound: y.reshape((batch.batch, scored, config.bands))?, contact_logits })
-}
-
-/// Appends the slices of `x` along `dim`, one per index, to `out`, cut by halving. Autograd pads
-/// a slice's gradient with zeros to the size of what it was cut from, so slices cut from the whole
-/// one by one would cost the whole tensor each (quadratic in its length); halving costs the whole
-/// tensor once per level.
-fn split_by_halving(x: &Tensor, dim: usize, out: &mut Vec<Tensor>) -> Result<(), PredictError> {
-    let n = x.dim(dim)?;
-    if n <= 1 {
-        out.push(x.clone());
-        return Ok(());
-    }
-    split_by_halving(&x.narrow(dim, 0, n / 2)?, dim, out)?;
-    split_by_halving(&x.narrow(dim, n / 2, n - n / 2)?, dim, out)
 }
 
 /// Binary cross-entropy of contact logits against target probabilities, averaged over steps:
@@ -349,36 +321,6 @@ mod tests {
         let ones = Tensor::ones((1, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
         let same = f64::from(contact_loss(&logits, &target, Some(&ones)).unwrap().to_scalar::<f32>().unwrap());
         assert!((same - plain).abs() < 1e-7);
-    }
-
-    #[test]
-    fn halving_cuts_every_slice_in_order_and_passes_the_same_gradients() {
-        let values: Vec<f32> = (0..2 * 7 * 3).map(|i| i as f32 * 0.1).collect();
-        let x = candle_core::Var::from_vec(values, (2, 7, 3), &Device::Cpu).unwrap();
-        let mut slices = Vec::new();
-        split_by_halving(x.as_tensor(), 1, &mut slices).unwrap();
-        assert_eq!(slices.len(), 7);
-        for (t, slice) in slices.iter().enumerate() {
-            let expected: Vec<Vec<Vec<f32>>> = x.narrow(1, t, 1).unwrap().to_vec3().unwrap();
-            assert_eq!(slice.to_vec3::<f32>().unwrap(), expected, "slice {t}");
-        }
-        // Weight each slice differently so that a gradient sent to the wrong step would show.
-        let weighted = |parts: &[Tensor]| -> Tensor {
-            let terms: Vec<Tensor> = parts
-                .iter()
-                .enumerate()
-                .map(|(t, p)| (p.sqr().unwrap() * (t as f64 + 1.0)).unwrap().sum_all().unwrap())
-                .collect();
-            Tensor::stack(&terms, 0).unwrap().sum_all().unwrap()
-        };
-        let halved = weighted(&slices).backward().unwrap();
-        let one_by_one: Vec<Tensor> = (0..7).map(|t| x.narrow(1, t, 1).unwrap()).collect();
-        let direct = weighted(&one_by_one).backward().unwrap();
-        let grad = |g: &candle_core::backprop::GradStore| -> Vec<Vec<Vec<f32>>> {
-            g.get(x.as_tensor()).unwrap().to_vec3().unwrap()
-        };
-        assert_eq!(grad(&halved), grad(&direct));
-        assert!(grad(&direct).iter().flatten().flatten().any(|&g| g != 0.0));
     }
 
     #[test]
