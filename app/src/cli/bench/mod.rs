@@ -3,6 +3,7 @@
 mod decode;
 mod encoder;
 pub mod fixtures;
+mod generate;
 mod hits;
 mod predict;
 mod quality;
@@ -130,6 +131,18 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 20)]
         steps: usize,
     },
+    /// Generating training scenes as `foley dataset synth` does (the default look, a tenth of
+    /// the videos without contact) into a temporary folder: seconds a video, frames per second.
+    Generate {
+        /// Videos to make.
+        #[arg(long, default_value_t = 16)]
+        videos: usize,
+        /// Length of each video, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Hit detection accuracy on real recordings placed at known times, in six conditions.
     /// Writes each condition's audio (`NAME.wav`), true times (`NAME_truth.csv`) and detections
     /// (`NAME_foley.csv`) and the scores (`foley.csv`) to DIR, where
@@ -158,6 +171,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchKind::Scrub { video } => scrub::run(video.as_ref()),
         BenchKind::Encoder { backend, model, images } => encoder::run((*backend).into(), model.as_ref(), *images),
         BenchKind::Train { batch, steps } => train::run(*batch, *steps),
+        BenchKind::Generate { videos, seconds, seed } => generate::run(*videos, *seconds, *seed),
     }
 }
 

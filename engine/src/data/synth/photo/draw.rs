@@ -6,6 +6,10 @@
 use super::camera::{Camera, Vec3, cross, dot, normalize, sub};
 use super::scene::{Lighting, StillScene, shadow_point};
 
+/// Where a Gaussian falloff `exp(-x)` has `x` beyond this, it changes no pixel: 1 less e^-50 is
+/// 1 in `f32`, and e^-50 of light is far below one step of the sensor.
+const FAINT: f64 = 50.0;
+
 /// How close to the camera a shape is drawn, metres: what lies nearer is cut off.
 const NEAR: f64 = 0.05;
 
@@ -148,13 +152,16 @@ impl Shape {
             Self::Shadow { a, b, radius, strength } => draw_shadow(patch, *a, *b, *radius, *strength),
             Self::Ripple { at, radius, width, strength } => draw_on_surface(patch, None, |g, _| {
                 let d = ((f64::from(g[0]) - at[0]).powi(2) + (f64::from(g[1]) - at[1]).powi(2)).sqrt();
-                let crest = (-((d - radius) / width).powi(2)).exp() as f32;
-                let trough = (-((d - radius + 1.5 * width) / width).powi(2)).exp() as f32;
-                (1.0 - 0.5 * trough * strength, crest * strength * 0.35)
+                let (crest, trough) = (((d - radius) / width).powi(2), ((d - radius + 1.5 * width) / width).powi(2));
+                if crest.min(trough) > FAINT {
+                    return None;
+                }
+                let (crest, trough) = ((-crest).exp() as f32, (-trough).exp() as f32);
+                Some((1.0 - 0.5 * trough * strength, crest * strength * 0.35))
             }),
             Self::Dip { at, radius, depth } => draw_on_surface(patch, None, |g, _| {
                 let d2 = ((f64::from(g[0]) - at[0]).powi(2) + (f64::from(g[1]) - at[1]).powi(2)) / (radius * radius);
-                (1.0 - depth * (-2.0 * d2).exp() as f32, 0.0)
+                (2.0 * d2 <= FAINT).then(|| (1.0 - depth * (-2.0 * d2).exp() as f32, 0.0))
             }),
         }
     }
@@ -170,13 +177,54 @@ fn ring_bounds(camera: &Camera, at: [f64; 2], reach: f64, w: usize, h: usize) ->
     Rect::around(&points?, 2.0, w, h)
 }
 
-fn shade(light: &Lighting, normal: Vec3, view: Vec3, colour: [f32; 3], gloss: f32) -> [f32; 3] {
-    let diffuse = dot(normal, light.direction).max(0.0) as f32;
-    let half = normalize([light.direction[0] + view[0], light.direction[1] + view[1], light.direction[2] + view[2]]);
-    let highlight = gloss * (dot(normal, half).max(0.0) as f32).powi(8 + (60.0 * gloss) as i32);
-    std::array::from_fn(|k| {
-        colour[k] * (light.ambient[k] + light.colour[k] * diffuse) + highlight * light.colour[k] * 0.6
-    })
+/// How one shape's surface is lit, seen from one direction: what stays the same over its pixels.
+struct Shading {
+    direction: Vec3,
+    /// Halfway between the light and the view (the highlight's direction).
+    half: Vec3,
+    colour: [f32; 3],
+    ambient: [f32; 3],
+    light: [f32; 3],
+    gloss: f32,
+    sharpness: u32,
+}
+
+impl Shading {
+    fn new(light: &Lighting, view: Vec3, colour: [f32; 3], gloss: f32) -> Self {
+        Self {
+            direction: light.direction,
+            half: normalize([light.direction[0] + view[0], light.direction[1] + view[1], light.direction[2] + view[2]]),
+            colour,
+            ambient: light.ambient,
+            light: light.colour,
+            gloss,
+            sharpness: 8 + (60.0 * gloss) as u32,
+        }
+    }
+
+    fn at(&self, normal: Vec3) -> [f32; 3] {
+        let diffuse = dot(normal, self.direction).max(0.0) as f32;
+        let highlight = self.gloss * power(dot(normal, self.half).max(0.0) as f32, self.sharpness);
+        std::array::from_fn(|k| {
+            self.colour[k] * (self.ambient[k] + self.light[k] * diffuse) + highlight * self.light[k] * 0.6
+        })
+    }
+}
+
+/// `x` to the power `n` by repeated squaring, inlined (a run-time `powi` is a library call per
+/// pixel), with the same products in the same order as that call.
+fn power(mut x: f32, mut n: u32) -> f32 {
+    let mut y = 1.0;
+    loop {
+        if n & 1 != 0 {
+            y *= x;
+        }
+        n >>= 1;
+        if n == 0 {
+            return y;
+        }
+        x *= x;
+    }
 }
 
 /// Coverage of a pixel by an edge `d` pixels inside it (antialiasing).
@@ -203,6 +251,7 @@ fn draw_capsule(patch: &mut Patch<'_>, a: Vec3, b: Vec3, radius: f64, colour: [f
     {
         side = [-side[0], -side[1], -side[2]];
     }
+    let shading = Shading::new(patch.light, view, colour, gloss);
     let rect = patch.rect;
     let reach = ra.max(rb) + 1.0;
     for y in rect.y0..rect.y1 {
@@ -223,7 +272,7 @@ fn draw_capsule(patch: &mut Patch<'_>, a: Vec3, b: Vec3, radius: f64, colour: [f
                 side[1] * s + facing[1] * (1.0 - s * s).sqrt(),
                 side[2] * s + facing[2] * (1.0 - s * s).sqrt(),
             ]);
-            let c = shade(patch.light, normal, view, colour, gloss);
+            let c = shading.at(normal);
             let px = &mut patch.pixels[(y - rect.y0) * rect.width() + (x - rect.x0)];
             *px = std::array::from_fn(|k| px[k] * (1.0 - cover) + c[k] * cover);
         }
@@ -237,6 +286,7 @@ fn draw_ball(patch: &mut Patch<'_>, centre: Vec3, radius: f64, colour: [f32; 3])
     let view = camera.towards(centre);
     let right = normalize(cross(view, [0.0, 0.0, 1.0]));
     let up = cross(right, view);
+    let shading = Shading::new(patch.light, view, colour, 0.2);
     let rect = patch.rect;
     // Only the ball's own square of the patch: nothing beyond half a pixel outside it is covered.
     let (reach, clip) = (r + 2.0, |v: f64, lo: usize, hi: usize| (v.max(0.0) as usize).clamp(lo, hi));
@@ -259,7 +309,7 @@ fn draw_ball(patch: &mut Patch<'_>, centre: Vec3, radius: f64, colour: [f32; 3])
                 right[1] * sx - up[1] * sy + view[1] * sz,
                 right[2] * sx - up[2] * sy + view[2] * sz,
             ]);
-            let c = shade(patch.light, normal, view, colour, 0.2);
+            let c = shading.at(normal);
             let px = &mut patch.pixels[(y - rect.y0) * rect.width() + (x - rect.x0)];
             *px = std::array::from_fn(|k| px[k] * (1.0 - cover) + c[k] * cover);
         }
@@ -267,18 +317,19 @@ fn draw_ball(patch: &mut Patch<'_>, centre: Vec3, radius: f64, colour: [f32; 3])
 }
 
 /// Applies `effect(point, direct_share) -> (factor, added light)` to the surface's pixels, within
-/// `reach` pixels of the segment `near` where given.
+/// `reach` pixels of the segment `near` where given; the effect gives `None` where it leaves the
+/// pixel as it is (most of a ring's or a soft shadow's rectangle).
 fn draw_on_surface(
     patch: &mut Patch<'_>,
     near: Option<([f64; 2], [f64; 2], f64)>,
-    effect: impl Fn([f32; 2], f32) -> (f32, f32),
+    effect: impl Fn([f32; 2], f32) -> Option<(f32, f32)>,
 ) {
     let rect = patch.rect;
     for y in rect.y0..rect.y1 {
         let (x0, x1) = near.map_or((rect.x0, rect.x1), |(a, b, reach)| span(a, b, reach, rect, y));
         for x in x0..x1 {
             let Some((g, direct)) = patch.still.ground_at(x, y) else { continue };
-            let (factor, added) = effect(g, direct);
+            let Some((factor, added)) = effect(g, direct) else { continue };
             let px = &mut patch.pixels[(y - rect.y0) * rect.width() + (x - rect.x0)];
             *px = std::array::from_fn(|k| px[k] * factor + added * patch.light.colour[k]);
         }
@@ -302,14 +353,19 @@ fn draw_shadow(patch: &mut Patch<'_>, a: Vec3, b: Vec3, radius: f64, strength: f
     draw_on_surface(patch, near, |g, direct| {
         let p = [f64::from(g[0]) - sa[0], f64::from(g[1]) - sa[1]];
         let t = ((p[0] * seg[0] + p[1] * seg[1]) / len2).clamp(0.0, 1.0);
-        let d = ((p[0] - t * seg[0]).powi(2) + (p[1] - t * seg[1]).powi(2)).sqrt();
+        let d2 = (p[0] - t * seg[0]).powi(2) + (p[1] - t * seg[1]).powi(2);
         // The higher the caster, the wider and fainter its shadow.
         let height = a[2] + t * (b[2] - a[2]);
         let blur = (height * light.softness).max(1e-4);
+        // Beyond the penumbra the pixel keeps its light.
+        if d2 >= (radius + blur).powi(2) {
+            return None;
+        }
+        let d = d2.sqrt();
         let darkness = (radius / (radius + blur)) as f32;
         let edge = ((radius + blur - d) / (2.0 * blur)).clamp(0.0, 1.0) as f32;
         let cover = edge * edge * (3.0 - 2.0 * edge);
-        (1.0 - strength * direct * darkness * cover, 0.0)
+        Some((1.0 - strength * direct * darkness * cover, 0.0))
     });
 }
 
@@ -318,6 +374,15 @@ mod tests {
     use rand::SeedableRng as _;
 
     use super::*;
+
+    #[test]
+    fn power_gives_what_powi_gives_to_the_bit() {
+        for n in [0, 1, 2, 7, 8, 13, 26, 44, 68] {
+            for x in [0.0_f32, 0.3, 0.5, 0.731, 0.9, 0.999, 1.0, 1.7] {
+                assert_eq!(power(x, n).to_bits(), x.powi(n as i32).to_bits(), "{x}^{n}");
+            }
+        }
+    }
 
     #[test]
     fn a_ball_in_a_large_patch_changes_the_pixels_it_covers_and_no_others() {

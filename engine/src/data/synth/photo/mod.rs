@@ -346,22 +346,20 @@ impl PhotoStage {
                     dst.extend_from_slice(&self.still.colour[y * w + rect.x0..y * w + rect.x1]);
                 }
             };
-            let mut sum = vec![[0.0_f32; 3]; rect.width() * rect.height()];
-            let mut patch_pixels = Vec::with_capacity(sum.len());
-            for instant in &shapes {
-                copy(&mut patch_pixels);
-                let mut patch = Patch {
-                    rect,
-                    pixels: &mut patch_pixels,
-                    still: &self.still,
-                    camera: &self.camera,
-                    light: &self.light,
-                };
+            // The first instant is drawn straight into the sum, the others added to it.
+            let mut sum = Vec::with_capacity(rect.width() * rect.height());
+            let mut patch_pixels = Vec::with_capacity(sum.capacity());
+            for (k, instant) in shapes.iter().enumerate() {
+                let pixels = if k == 0 { &mut sum } else { &mut patch_pixels };
+                copy(pixels);
+                let mut patch = Patch { rect, pixels, still: &self.still, camera: &self.camera, light: &self.light };
                 for shape in instant {
                     shape.draw(&mut patch);
                 }
-                for (s, p) in sum.iter_mut().zip(&patch_pixels) {
-                    *s = std::array::from_fn(|k| s[k] + p[k]);
+                if k > 0 {
+                    for (s, p) in sum.iter_mut().zip(&patch_pixels) {
+                        *s = std::array::from_fn(|k| s[k] + p[k]);
+                    }
                 }
             }
             let n = shapes.len() as f32;

@@ -48,10 +48,11 @@ pub struct Sensor {
     noise_shot: f32,
     /// How it moves.
     pub motion: CameraMove,
-    /// Linear 0..1 to sRGB 0..255, 4096 steps.
+    /// Linear 0..1 to sRGB 0..255, 4096 steps, and the same truncated to 8 bits.
     encode: Box<[f32; 4096]>,
+    encode_level: Box<[u8; 4096]>,
     /// Unit-variance noise the frames take their grain from, at offsets that change every frame.
-    grain: Vec<f32>,
+    grain: Box<[f32; GRAIN_MASK + 1]>,
 }
 
 /// The grain table's size less one (a power of two less one, to wrap offsets with a mask).
@@ -65,6 +66,16 @@ pub enum CameraMove {
     Shake(f64),
     /// Turned across the scene by the given offset (pixels) over the video, shaking a little.
     Pan([f64; 2]),
+}
+
+/// `v` truncated to an integer within 0..=`max`, as a saturating `as` cast to an unsigned type
+/// would give it but cheaper: a value clamped in range converts in one instruction.
+fn to_level(v: f32, max: f32) -> u16 {
+    // `max` returns the other operand for NaN, so the value is a number in range: the
+    // unchecked conversion is defined for it.
+    let v = v.max(0.0).min(max);
+    // SAFETY: `v` is finite and within 0..=max, which is at most 65535.
+    unsafe { v.to_int_unchecked::<i32>() as u16 }
 }
 
 fn srgb_encode(c: f32) -> f32 {
@@ -114,10 +125,14 @@ impl Sensor {
             noise_floor,
             noise_shot: rng.random_range(0.0..1.0) * noise_floor,
             encode: Box::new(std::array::from_fn(|i| srgb_encode(i as f32 / 4095.0))),
+            encode_level: Box::new(std::array::from_fn(|i| srgb_encode(i as f32 / 4095.0) as u8)),
             // The sum of two uniforms, scaled to unit variance.
             grain: (0..=GRAIN_MASK)
                 .map(|_| (rng.random_range(-1.0_f32..1.0) + rng.random_range(-1.0..1.0)) * 1.225)
-                .collect(),
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+                .try_into()
+                .expect("the grain table has GRAIN_MASK + 1 entries"),
         }
     }
 
@@ -162,22 +177,24 @@ impl Sensor {
             let row_gain = 1.0 - self.vignette * (dy * dy) as f32 / corner2;
             let r0 = &flat[(iy + y) * stride + ix * 3..][..w * 3 + 3];
             let r1 = &flat[(iy + y + 1) * stride + ix * 3..][..w * 3 + 3];
-            for (j, v) in warped.iter_mut().enumerate() {
-                *v = weights[0] * r0[j] + weights[1] * r0[j + 3] + weights[2] * r1[j] + weights[3] * r1[j + 3];
+            // Zipped slices rather than indices, so that the loop has no bounds checks and runs
+            // on vectors.
+            for ((((v, a), b), c), d) in warped.iter_mut().zip(r0).zip(&r0[3..]).zip(r1).zip(&r1[3..]) {
+                *v = weights[0] * a + weights[1] * b + weights[2] * c + weights[3] * d;
             }
-            // A float-to-int cast saturates at 0: the index is within the table.
             for ((i, v), g) in index.iter_mut().zip(&warped).zip(&column_gain) {
-                *i = ((v * g * row_gain) as u32).min(4095) as u16;
+                *i = to_level(v * g * row_gain, 4095.0);
             }
             for (x, (px, i)) in row.chunks_exact_mut(3).zip(index.chunks_exact(3)).enumerate() {
                 let p = y * w + x;
                 let luma = self.grain[(luma_at + p) & GRAIN_MASK];
                 for k in 0..3 {
-                    let v = self.encode[usize::from(i[k])];
+                    let step = usize::from(i[k]) & 4095;
+                    let v = self.encode[step];
                     // Luma noise shared by the channels, a little chroma noise of each.
                     let chroma = self.grain[(chroma_at + 3 * p + k) & GRAIN_MASK];
-                    let n = sigma[usize::from(v as u8)] * (luma + 0.35 * chroma);
-                    px[k] = (v + n + 0.5) as u8;
+                    let n = sigma[usize::from(self.encode_level[step])] * (luma + 0.35 * chroma);
+                    px[k] = to_level(v + n + 0.5, 255.0) as u8;
                 }
             }
         }
@@ -190,6 +207,14 @@ mod tests {
     use rand::SeedableRng as _;
 
     use super::*;
+
+    #[test]
+    fn to_level_truncates_and_saturates_as_the_casts_do() {
+        for v in [f32::NAN, f32::NEG_INFINITY, -3.5, -0.2, 0.0, 0.7, 1.0, 254.99, 255.0, 255.5, 300.0, 4095.9, 1e12] {
+            assert_eq!(to_level(v, 255.0), u16::from(v as u8), "{v}");
+            assert_eq!(to_level(v, 4095.0), (v as u32).min(4095) as u16, "{v}");
+        }
+    }
 
     #[test]
     fn a_flat_grey_scene_comes_out_near_the_exposure_target_with_noise() {
