@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains foley's default model from scratch, as shipped in assets/models/default: generates the
-# training data (480 videos of 10 s in the Greatest Hits layout, seed 1, 85% of them in the train
+# training data (576 videos of 10 s in the Greatest Hits layout, seed 1, 85% of them in the train
 # split, in the default look: photos of real surfaces filmed at 24-60 fps and several sizes, a
 # tenth without contact), makes the int8 encoder (EfficientNet-Lite0 quantised by ONNX Runtime's
 # tool, calibrated on train videos; it runs about twice as fast on a CPU), computes and caches its
@@ -24,7 +24,7 @@ OUT=$ROOT/assets/models/default
 
 start=$(date +%s)
 rm -rf "$DATA"
-"$FOLEY" dataset synth --out "$DATA" --videos 480 --seconds 10 --seed 1 --split 0.85
+"$FOLEY" dataset synth --out "$DATA" --videos 576 --seconds 10 --seed 1 --split 0.85
 generated=$(date +%s)
 # The quantisation tool is ONNX Runtime's Python package (PyPI), pinned, in its own environment.
 if ! "$VENV/bin/python" -c "import onnxruntime" 2> /dev/null; then
