@@ -188,10 +188,10 @@ fn contacts_are_read_on_their_side_of_the_picture() {
     let bank = read_manifest(&foley_engine::paths::clipbank_manifest()).unwrap();
     let textures = read_texture_manifest(&texturebank_manifest()).unwrap();
     let config = SynthConfig { negatives: 0.0, ..SynthConfig::new(16, 6.0, 31, 0.5) };
-    synth::generate(&photo, &bank, &textures, &cache_dir(), &config, &|_| {}).unwrap();
+    let summary = synth::generate(&photo, &bank, &textures, &cache_dir(), &config, &|_| {}).unwrap();
     common::drawn_dataset(&drawn, 6, 8.0, 32, 0.5);
     for (root, least) in [(&photo, 0.85), (&drawn, 0.9)] {
-        let (mut right, mut judged) = (0_usize, 0_usize);
+        let (mut right, mut judged, mut frames) = (0_usize, 0_usize, 0_usize);
         let dataset = GreatestHits::open(root).unwrap();
         for video in &dataset.videos {
             let positions = synth::read_contact_positions(&root.join(format!("{}_contacts.csv", video.id))).unwrap();
@@ -204,6 +204,7 @@ fn contacts_are_read_on_their_side_of_the_picture() {
             let mut reader = media::VideoReader::open_with(&video.video, options).unwrap();
             let mut motion = foley_engine::vision::FrameMotion::default();
             while let Some(frame) = reader.next_frame().unwrap() {
+                frames += 1;
                 motion.push(frame.time_s, &foley_engine::vision::gray(&frame.rgb), 224);
             }
             for (t, x) in positions {
@@ -214,6 +215,9 @@ fn contacts_are_read_on_their_side_of_the_picture() {
                 let read = motion.x_at(t).unwrap_or(0.5);
                 right += usize::from((read - 0.5) * (x - 0.5) > 0.0);
             }
+        }
+        if root == &photo {
+            assert_eq!(frames, summary.frames, "the summary's frame count against the decoded frames");
         }
         assert!(judged >= 8, "{}: only {judged} contacts away from the centre", root.display());
         let share = right as f64 / judged as f64;

@@ -21,17 +21,12 @@ pub(super) fn run(videos: usize, seconds: f64, seed: u64) -> anyhow::Result<()> 
     .context("cannot generate the scenes (has scripts/setup.sh run?)")?;
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let frames: f64 = summary
-        .rates
-        .iter()
-        .map(|(fps, n)| fps.parse::<f64>().map(|fps| (fps * seconds).round() * *n as f64))
-        .sum::<Result<f64, _>>()
-        .context("a frame rate of the summary is not a number")?;
+    let frames = summary.frames;
     println!(
         "generated {videos} videos of {seconds} s ({frames} frames, {} without contact, seed {seed}) in {elapsed:.1} s: {:.2} s a video, {:.0} frames/s, {:.2} s of video a second; {} threads available",
         summary.negatives,
         elapsed / videos as f64,
-        frames / elapsed,
+        frames as f64 / elapsed,
         videos as f64 * seconds / elapsed,
         threads_available()
     );

@@ -78,6 +78,8 @@ pub struct SynthSummary {
     pub negatives: usize,
     /// Videos per frame rate (frames per second, rounded to 0.01).
     pub rates: BTreeMap<String, usize>,
+    /// Frames of all the videos together.
+    pub frames: usize,
 }
 
 /// The frame rate of drawn videos, as in the released dataset.
@@ -171,6 +173,7 @@ pub fn generate(
         summary.contacts += video.contacts;
         summary.negatives += usize::from(video.contacts == 0);
         *summary.rates.entry(format!("{:.2}", f64::from(video.fps.0) / f64::from(video.fps.1))).or_default() += 1;
+        summary.frames += frame_count(config.seconds, video.fps);
         lists.entry(split).or_default().push(video_id(config.seed, index));
     }
     for (split, name) in [(Split::Train, "train.txt"), (Split::Test, "test.txt")] {
@@ -395,6 +398,11 @@ fn pick_photos(
 
 /// Encodes the frames `draw` makes (drawn on a second thread while this one encodes them) with
 /// the sound, and writes the sound's WAV and the times file beside the video.
+/// Frames in a video of `seconds` at `fps` (numerator, denominator).
+fn frame_count(seconds: f64, fps: (i32, i32)) -> usize {
+    (seconds * f64::from(fps.0) / f64::from(fps.1)).round() as usize
+}
+
 #[allow(clippy::too_many_arguments)] // the files of one video
 fn write_video(
     out: &Path,
@@ -406,7 +414,7 @@ fn write_video(
     material: &str,
     mut draw: impl FnMut(usize) -> Vec<u8> + Send,
 ) -> Result<(), DataError> {
-    let frames = (seconds * f64::from(options.fps.0) / f64::from(options.fps.1)).round() as usize;
+    let frames = frame_count(seconds, options.fps);
     let video_path = out.join(format!("{id}_denoised.mp4"));
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| -> Result<(), DataError> {
