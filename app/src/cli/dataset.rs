@@ -111,12 +111,8 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
     }
 }
 
-fn synth(
-    out: &std::path::Path,
-    config: &SynthConfig,
-    manifest: &std::path::Path,
-    textures: &std::path::Path,
-) -> anyhow::Result<()> {
+/// What `foley dataset synth` (and `foley bench generate`, which generates the same scenes) accepts.
+pub(super) fn check_synth_config(config: &SynthConfig) -> anyhow::Result<()> {
     if !(1.0..=600.0).contains(&config.seconds)
         || !(0.0..=1.0).contains(&config.train_share)
         || !(0.0..=1.0).contains(&config.negatives)
@@ -124,6 +120,16 @@ fn synth(
     {
         anyhow::bail!("--seconds must be 1-600, --split and --negatives 0-1, and --videos at least 1");
     }
+    Ok(())
+}
+
+fn synth(
+    out: &std::path::Path,
+    config: &SynthConfig,
+    manifest: &std::path::Path,
+    textures: &std::path::Path,
+) -> anyhow::Result<()> {
+    check_synth_config(config)?;
     let bank = data::read_manifest(manifest)?;
     let photos = data::read_texture_manifest(textures)?;
     let bar = super::progress::bar(config.videos as u64, "generating");
@@ -170,4 +176,26 @@ fn bank_hits(manifest: &std::path::Path) -> anyhow::Result<()> {
     }
     eprintln!("wrote the hit times of {} recordings to {}", clips.len(), manifest.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use foley_engine::data::synth::SynthConfig;
+
+    use super::check_synth_config;
+
+    #[test]
+    fn a_synth_config_out_of_range_is_refused_and_the_message_names_the_options() {
+        assert!(check_synth_config(&SynthConfig::new(16, 10.0, 1, 0.85)).is_ok());
+        for bad in [
+            SynthConfig::new(0, 10.0, 1, 0.85),
+            SynthConfig::new(16, 0.5, 1, 0.85),
+            SynthConfig::new(16, f64::NAN, 1, 0.85),
+            SynthConfig::new(16, 10.0, 1, 1.5),
+            SynthConfig { negatives: -0.1, ..SynthConfig::new(16, 10.0, 1, 0.85) },
+        ] {
+            let err = check_synth_config(&bad).unwrap_err().to_string();
+            assert!(err.contains("--seconds") && err.contains("--videos"), "{err}");
+        }
+    }
 }

@@ -8,11 +8,11 @@ use foley_engine::paths::{cache_dir, clipbank_manifest};
 use super::threads_available;
 
 pub(super) fn run(videos: usize, seconds: f64, seed: u64) -> anyhow::Result<()> {
-    anyhow::ensure!(videos > 0 && (1.0..=600.0).contains(&seconds), "--videos must be at least 1, --seconds 1-600");
+    let config = SynthConfig::new(videos, seconds, seed, 0.85);
+    super::super::dataset::check_synth_config(&config)?;
     let bank = data::read_manifest(&clipbank_manifest())?;
     let photos = data::read_texture_manifest(&data::texturebank_manifest())?;
     let out = tempfile::tempdir().context("cannot make a temporary folder")?;
-    let config = SynthConfig::new(videos, seconds, seed, 0.85);
     let bar = super::super::progress::bar(videos as u64, "generating");
     let start = std::time::Instant::now();
     let summary = data::synth::generate(out.path(), &bank, &photos, &cache_dir(), &config, &|n| {
