@@ -15,8 +15,8 @@ use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_examp
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
 use foley_engine::predict::model::{Batch, Dropout, ModelConfig, Params, forward};
 use foley_engine::predict::{
-    ENCODER_DIR, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress, encoder_spec_in,
-    keep_encoder, predict_features, train,
+    ENCODER_DIR, LearningRateSchedule, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress,
+    encoder_spec_in, keep_encoder, predict_features, train,
 };
 use foley_engine::vision::{EncoderManifest, EncoderSpec, MOTION_GRID_VALUES, OrtEncoder};
 use rand::SeedableRng as _;
@@ -297,6 +297,8 @@ fn options(epochs: usize) -> TrainOptions {
         centring_ms: 0,
         swing_weight: 4.0,
         end_windows: true,
+        schedule: LearningRateSchedule::Constant,
+        average_decay: 0.0,
     }
 }
 
@@ -380,6 +382,42 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     changed.hidden = 20;
     let err = train(&data, &resumed, &changed, &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("other options"), "{err}");
+}
+
+#[test]
+fn an_averaged_run_on_a_cosine_schedule_resumes_where_it_stopped_and_saves_the_average() {
+    let TrainingFixture { root, data, cache, mut encoder, .. } = training_fixture();
+    let never = AtomicBool::new(false);
+    let averaged = TrainOptions { schedule: LearningRateSchedule::Cosine, average_decay: 0.9, ..options(2) };
+
+    let plain = root.path().join("plain");
+    train(
+        &data,
+        &plain,
+        &TrainOptions { average_decay: 0.0, ..averaged.clone() },
+        &mut encoder,
+        &cache,
+        &never,
+        &mut |_| {},
+    )
+    .unwrap();
+    let straight = root.path().join("straight");
+    train(&data, &straight, &averaged, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    // The same steps, so what differs is that the average is saved rather than the last weights.
+    assert_ne!(weights_of(&plain), weights_of(&straight), "the average was not what was saved");
+
+    let resumed = root.path().join("resumed");
+    let cancel = AtomicBool::new(false);
+    let err = train(&data, &resumed, &averaged, &mut encoder, &cache, &cancel, &mut |p| {
+        if let TrainProgress::Fitting { epoch: 2, batch: 1, .. } = p {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, PredictError::Cancelled), "{err}");
+    let report = train(&data, &resumed, &averaged, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    assert_eq!(report.resumed_from_epoch, Some((1, 1)));
+    assert_eq!(weights_of(&straight), weights_of(&resumed), "the resumed average differs from the uninterrupted one");
 }
 
 #[test]

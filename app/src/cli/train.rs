@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use foley_engine::data::Split;
 use foley_engine::paths::cache_dir;
-use foley_engine::predict::{self, TrainOptions, TrainProgress};
+use foley_engine::predict::{self, LearningRateSchedule, TrainOptions, TrainProgress};
 use foley_engine::retrieval;
 use foley_engine::vision;
 
@@ -72,6 +72,18 @@ pub struct TrainArgs {
     /// the network knows a video's start and its held last frame (true or false).
     #[arg(long, value_name = "BOOL", default_value_t = TrainOptions::default().end_windows, action = clap::ArgAction::Set)]
     pub end_windows: bool,
+    /// Adam's learning rate (where a schedule starts).
+    #[arg(long, value_name = "RATE", default_value_t = TrainOptions::default().learning_rate)]
+    pub learning_rate: f64,
+    /// How the learning rate moves over the epochs: `constant`, or `cosine` (down half a cosine
+    /// to a twentieth of it at the last batch of the last epoch).
+    #[arg(long, value_enum, default_value_t = ScheduleArg::from(TrainOptions::default().schedule))]
+    pub schedule: ScheduleArg,
+    /// Validate and save a moving average of the weights, which keeps this share of itself at
+    /// each step (0.998: about the last 500 steps), rather than the weights the last step left;
+    /// 0 keeps no average.
+    #[arg(long, value_name = "SHARE", default_value_t = TrainOptions::default().average_decay)]
+    pub average_decay: f64,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -82,6 +94,40 @@ pub struct TrainArgs {
     /// default: foley's cache.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleArg {
+    Constant,
+    Cosine,
+}
+
+impl From<LearningRateSchedule> for ScheduleArg {
+    fn from(schedule: LearningRateSchedule) -> Self {
+        match schedule {
+            LearningRateSchedule::Constant => Self::Constant,
+            LearningRateSchedule::Cosine => Self::Cosine,
+        }
+    }
+}
+
+impl From<ScheduleArg> for LearningRateSchedule {
+    fn from(schedule: ScheduleArg) -> Self {
+        match schedule {
+            ScheduleArg::Constant => Self::Constant,
+            ScheduleArg::Cosine => Self::Cosine,
+        }
+    }
+}
+
+fn average_decay(share: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!((0.0..1.0).contains(&share), "--average-decay must be at least 0 and below 1, not {share}");
+    Ok(share)
+}
+
+fn learning_rate(rate: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!(rate > 0.0 && rate <= 0.1, "--learning-rate must be above 0 and at most 0.1, not {rate}");
+    Ok(rate)
 }
 
 /// Milliseconds of lookahead as whole steps of the 90 Hz feature rate.
@@ -115,6 +161,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         input_dropout: dropout_share(args.input_dropout)?,
         swing_weight: swing_weight(args.swing_weight)?,
         end_windows: args.end_windows,
+        learning_rate: learning_rate(args.learning_rate)?,
+        schedule: args.schedule.into(),
+        average_decay: average_decay(args.average_decay)?,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;
@@ -200,9 +249,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
-    use foley_engine::predict::TrainOptions;
+    use foley_engine::predict::{LearningRateSchedule, TrainOptions};
 
-    use super::{TrainArgs, lookahead_steps, swing_weight};
+    use super::{TrainArgs, average_decay, learning_rate, lookahead_steps, swing_weight};
 
     #[derive(clap::Parser)]
     struct Command {
@@ -245,5 +294,37 @@ mod tests {
         let err = swing_weight(-1.0).unwrap_err().to_string();
         assert!(err.contains("--swing-weight") && err.contains("-1"), "{err}");
         assert!(swing_weight(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn learning_rate_and_schedule_default_to_the_engine_s_and_are_checked() {
+        let default = Command::try_parse_from(["train", "--data", "d", "--out", "o"]).unwrap().args;
+        assert_eq!(default.learning_rate, TrainOptions::default().learning_rate);
+        assert_eq!(LearningRateSchedule::from(default.schedule), TrainOptions::default().schedule);
+        let set = Command::try_parse_from([
+            "train",
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--learning-rate",
+            "0.002",
+            "--schedule",
+            "cosine",
+        ])
+        .unwrap()
+        .args;
+        assert_eq!(learning_rate(set.learning_rate).unwrap(), 0.002);
+        assert_eq!(LearningRateSchedule::from(set.schedule), LearningRateSchedule::Cosine);
+        for bad in [0.0, -1e-3, 0.5, f64::NAN] {
+            let err = learning_rate(bad).unwrap_err().to_string();
+            assert!(err.contains("--learning-rate"), "{err}");
+        }
+        assert_eq!(default.average_decay, TrainOptions::default().average_decay);
+        assert_eq!(average_decay(0.998).unwrap(), 0.998);
+        for bad in [1.0, -0.1, f64::NAN] {
+            let err = average_decay(bad).unwrap_err().to_string();
+            assert!(err.contains("--average-decay"), "{err}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::average::WeightAverage;
 use super::model::{ModelConfig, Params};
 use super::train::{EpochRow, TrainOptions};
 use super::{ModelBundle, PredictError};
@@ -31,6 +32,9 @@ pub(super) struct CheckpointState {
     pub(super) best_val_ap: Option<f64>,
     pub(super) epochs_since_best: usize,
     pub(super) stopped_early: bool,
+    /// Steps taken into the weight average, where the run keeps one.
+    #[serde(default)]
+    pub(super) average_updates: usize,
 }
 
 /// Adam (Kingma and Ba), with its moments kept by parameter name so they can be checkpointed.
@@ -93,6 +97,7 @@ pub(super) fn save_checkpoint(
     state: &mut CheckpointState,
     params: &Params,
     adam: &Adam,
+    average: Option<&WeightAverage>,
 ) -> Result<(), PredictError> {
     let dir = checkpoint_dir(out);
     std::fs::create_dir_all(&dir).map_err(|source| PredictError::Io { path: dir.clone(), source })?;
@@ -102,6 +107,12 @@ pub(super) fn save_checkpoint(
     }
     for (k, t) in &adam.v {
         tensors.insert(format!("adam.v.{k}"), t.clone());
+    }
+    if let Some(average) = average {
+        for (k, t) in &average.tensors {
+            tensors.insert(format!("average.{k}"), t.clone());
+        }
+        state.average_updates = average.updates;
     }
     // A new file per checkpoint: the state names the one that is complete.
     let name = format!("weights-{}-{}.safetensors", state.epoch, state.batch);
@@ -152,7 +163,8 @@ pub(super) fn load_checkpoint(
     state: &CheckpointState,
     config: &ModelConfig,
     lr: f64,
-) -> Result<(Params, Adam), PredictError> {
+    average_decay: f64,
+) -> Result<(Params, Adam, Option<WeightAverage>), PredictError> {
     let weights = checkpoint_dir(out).join(&state.weights_file);
     let bad = |reason: String| PredictError::BadBundle { path: weights.clone(), reason };
     let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)?;
@@ -165,5 +177,18 @@ pub(super) fn load_checkpoint(
         *v = tensors.get(&format!("adam.v.{k}")).cloned().ok_or_else(|| bad(format!("no Adam moment for {k}")))?;
     }
     adam.step = state.adam_step;
-    Ok((params, adam))
+    let average = if average_decay > 0.0 {
+        let saved = params
+            .vars
+            .keys()
+            .map(|k| {
+                let t = tensors.get(&format!("average.{k}")).cloned();
+                t.map(|t| (k.clone(), t)).ok_or_else(|| bad(format!("no weight average for {k}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Some(WeightAverage::from_saved(average_decay, state.average_updates, saved))
+    } else {
+        None
+    };
+    Ok((params, adam, average))
 }

@@ -3,6 +3,7 @@
 //! (`infer`).
 
 pub mod align;
+mod average;
 mod bundle;
 pub mod centring;
 mod checkpoint;
@@ -27,4 +28,4 @@ pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};
 pub use infer::{Prediction, StreamingPredictor, predict_features, predict_video_streaming};
 pub use predicted::{PredictedSound, predicted_hits};
-pub use train::{EpochRow, TrainOptions, TrainProgress, TrainReport, time_training_steps, train};
+pub use train::{EpochRow, LearningRateSchedule, TrainOptions, TrainProgress, TrainReport, time_training_steps, train};

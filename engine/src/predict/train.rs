@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::PredictError;
+use super::average::WeightAverage;
 use super::bundle::{BundleManifest, ModelBundle, TrainingSummary, ValidationMetrics};
 use super::checkpoint::{
     Adam, CheckpointState, check_same_encoder, checkpoint_dir, load_checkpoint, read_checkpoint_state, save_checkpoint,
@@ -86,6 +87,48 @@ pub struct TrainOptions {
     /// and random windows rarely reach either. (Runs checkpointed before it existed had not.)
     #[serde(default)]
     pub end_windows: bool,
+    /// How the learning rate moves over the run's epochs. (Runs checkpointed before it existed
+    /// kept it constant.)
+    #[serde(default)]
+    pub schedule: LearningRateSchedule,
+    /// The share of the moving average of the weights kept at each step; 0 keeps none,
+    /// and the model is the weights as the last step left them. Where it is kept, the average is
+    /// what is validated and saved. (Runs checkpointed before it existed kept none.)
+    #[serde(default)]
+    pub average_decay: f64,
+}
+
+/// How the learning rate moves over a training run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LearningRateSchedule {
+    /// The learning rate throughout.
+    #[default]
+    Constant,
+    /// Down half a cosine, from the learning rate at the first batch to
+    /// [`Self::COSINE_FLOOR`] of it at the last batch of the run's epochs: large steps while the
+    /// network finds its way, small ones at the end, so that the epoch chosen on the validation
+    /// videos is less a matter of where the last noisy steps landed.
+    Cosine,
+}
+
+impl LearningRateSchedule {
+    /// The share of the learning rate the cosine schedule ends at.
+    pub const COSINE_FLOOR: f64 = 0.05;
+
+    /// The rate for batch `step` (from 0) of a run of `steps` batches whose schedule starts at
+    /// `rate`; a step past the run (more epochs asked for on continuing) keeps the last rate.
+    #[must_use]
+    pub fn rate(self, rate: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            Self::Constant => rate,
+            Self::Cosine => {
+                let floor = rate * Self::COSINE_FLOOR;
+                let progress = (step as f64 / steps.saturating_sub(1).max(1) as f64).min(1.0);
+                floor + (rate - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
 }
 
 impl TrainOptions {
@@ -119,6 +162,8 @@ impl Default for TrainOptions {
             centring_ms: 0,
             swing_weight: 4.0,
             end_windows: true,
+            schedule: LearningRateSchedule::Constant,
+            average_decay: 0.0,
         }
     }
 }
@@ -442,7 +487,7 @@ pub fn train(
     std::fs::create_dir_all(out).map_err(|source| PredictError::Io { path: out.to_owned(), source })?;
     // The model folder carries a custom encoder, so synthesis can find the features' encoder.
     super::bundle::keep_encoder(out, encoder.spec())?;
-    let (mut state, params, mut adam, resumed) = match read_checkpoint_state(out)? {
+    let (mut state, params, mut adam, mut average, resumed) = match read_checkpoint_state(out)? {
         Some(state) => {
             let same = TrainOptions { epochs: options.epochs, ..state.options.clone() } == *options;
             if !same {
@@ -451,13 +496,17 @@ pub fn train(
                     reason: "this folder holds a training run with other options; use another folder, or delete it to start over".to_owned(),
                 });
             }
-            let (params, adam) = load_checkpoint(out, &state, &config, options.learning_rate)?;
+            let (params, adam, average) =
+                load_checkpoint(out, &state, &config, options.learning_rate, options.average_decay)?;
             let at = (state.epoch, state.batch);
-            (state, params, adam, Some(at))
+            (state, params, adam, average, Some(at))
         }
         None => {
             let params = Params::init(&config, &mut ChaCha8Rng::seed_from_u64(options.seed))?;
             let adam = Adam::new(&params, options.learning_rate)?;
+            let average = (options.average_decay > 0.0)
+                .then(|| WeightAverage::new(&params, options.average_decay))
+                .transpose()?;
             let state = CheckpointState {
                 options: options.clone(),
                 epoch: 0,
@@ -470,8 +519,9 @@ pub fn train(
                 best_val_ap: None,
                 epochs_since_best: 0,
                 stopped_early: false,
+                average_updates: 0,
             };
-            (state, params, adam, None)
+            (state, params, adam, average, None)
         }
     };
     state.options.epochs = options.epochs;
@@ -502,7 +552,7 @@ pub fn train(
         let batches: Vec<&[(usize, usize)]> = windows.chunks(options.batch).collect();
         for (b, chunk) in batches.iter().enumerate().skip(state.batch) {
             if cancel.load(Ordering::Relaxed) {
-                save_checkpoint(out, &mut state, &params, &adam)?;
+                save_checkpoint(out, &mut state, &params, &adam, average.as_ref())?;
                 return Err(PredictError::Cancelled);
             }
             let batch = make_batch(
@@ -515,7 +565,16 @@ pub fn train(
                 options.swing_weight,
             )?;
             let mut mask_rng = ChaCha8Rng::seed_from_u64(options.seed ^ ((epoch as u64) << 32) ^ b as u64);
+            // Every epoch has as many batches, so the position in the run is known on continuing.
+            adam.lr = options.schedule.rate(
+                options.learning_rate,
+                (epoch - 1) * batches.len() + b,
+                options.epochs * batches.len(),
+            );
             let value = fit_batch(&params, &mut adam, &config, &batch, options, &mut mask_rng)?;
+            if let Some(average) = &mut average {
+                average.update(&params)?;
+            }
             state.epoch_loss_sum += value;
             state.batch = b + 1;
             progress(&TrainProgress::Fitting {
@@ -526,19 +585,21 @@ pub fn train(
                 loss: value,
             });
             if last_save.elapsed().as_secs() >= 30 {
-                save_checkpoint(out, &mut state, &params, &adam)?;
+                save_checkpoint(out, &mut state, &params, &adam, average.as_ref())?;
                 last_save = Instant::now();
             }
         }
-        let weights = InferenceWeights::new(&config, &params)?;
+        let averaged = average.as_ref().map(WeightAverage::params).transpose()?;
+        let validated = averaged.as_ref().unwrap_or(&params);
+        let weights = InferenceWeights::new(&config, validated)?;
         let scored = super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
         // The contact head's bias moves so that probability 0.5 is where a threshold detects hits
         // best on the validation videos; the loss that picks the best epoch is the unmoved one.
         let (params_out, metrics) = match scored.best_logit {
             Some(logit) => {
-                (params.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
+                (validated.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
             }
-            None => (params.clone(), scored.metrics),
+            None => (validated.clone(), scored.metrics),
         };
         let row = EpochRow {
             epoch,
@@ -566,7 +627,7 @@ pub fn train(
         state.batch = 0;
         state.epoch_loss_sum = 0.0;
         write_metrics_csv(out, &state.history)?;
-        save_checkpoint(out, &mut state, &params, &adam)?;
+        save_checkpoint(out, &mut state, &params, &adam, average.as_ref())?;
         last_save = Instant::now();
         progress(&TrainProgress::Epoch(row));
     }
@@ -587,6 +648,20 @@ mod tests {
 
     fn metrics(hit_ap: f64, loss: f64) -> ValidationMetrics {
         ValidationMetrics { hit_ap, loss, ..ValidationMetrics::default() }
+    }
+
+    #[test]
+    fn the_cosine_schedule_falls_from_the_rate_to_its_floor_and_stays() {
+        let cosine = LearningRateSchedule::Cosine;
+        assert_eq!(LearningRateSchedule::Constant.rate(1e-3, 70, 100), 1e-3);
+        assert!((cosine.rate(2e-3, 0, 101) - 2e-3).abs() < 1e-15);
+        let floor = 2e-3 * LearningRateSchedule::COSINE_FLOOR;
+        assert!((cosine.rate(2e-3, 50, 101) - (2e-3 + floor) / 2.0).abs() < 1e-15, "halfway is the mean");
+        assert!((cosine.rate(2e-3, 100, 101) - floor).abs() < 1e-15);
+        assert!((cosine.rate(2e-3, 500, 101) - floor).abs() < 1e-15, "past the run it stays at the floor");
+        let rates: Vec<f64> = (0..101).map(|s| cosine.rate(2e-3, s, 101)).collect();
+        assert!(rates.windows(2).all(|w| w[1] < w[0]), "it only falls");
+        assert!(cosine.rate(1e-3, 0, 1).is_finite(), "a run of one batch");
     }
 
     #[test]
