@@ -307,6 +307,18 @@ fn weights_of(dir: &Path) -> Vec<(String, Vec<f32>)> {
     bundle.params.tensors().into_iter().map(|(k, t)| (k, t.flatten_all().unwrap().to_vec1().unwrap())).collect()
 }
 
+/// Starts a run in `out` and cancels it at epoch 2's first batch, as Ctrl-C would.
+fn interrupt_in_epoch_2(data: &Path, out: &Path, options: &TrainOptions, encoder: &mut OrtEncoder, cache: &Path) {
+    let cancel = AtomicBool::new(false);
+    let err = train(data, out, options, encoder, cache, &cancel, &mut |p| {
+        if let TrainProgress::Fitting { epoch: 2, batch: 1, .. } = p {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, PredictError::Cancelled), "{err}");
+}
+
 #[test]
 fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     let TrainingFixture { root, data, cache, spec, mut encoder } = training_fixture();
@@ -364,14 +376,7 @@ fn training_is_deterministic_writes_its_bundle_and_resumes_where_it_stopped() {
     // Interrupted in the middle of epoch 2, then started again: it continues and ends where the
     // uninterrupted run did.
     let resumed = root.path().join("resumed");
-    let cancel = AtomicBool::new(false);
-    let err = train(&data, &resumed, &options(3), &mut encoder, &cache, &cancel, &mut |p| {
-        if let TrainProgress::Fitting { epoch: 2, batch: 1, .. } = p {
-            cancel.store(true, Ordering::Relaxed);
-        }
-    })
-    .unwrap_err();
-    assert!(matches!(err, PredictError::Cancelled), "{err}");
+    interrupt_in_epoch_2(&data, &resumed, &options(3), &mut encoder, &cache);
     let report = train(&data, &resumed, &options(3), &mut encoder, &cache, &never, &mut |_| {}).unwrap();
     assert_eq!(report.resumed_from_epoch, Some((1, 1)));
     assert_eq!(report.history.len(), 3);
@@ -407,14 +412,7 @@ fn an_averaged_run_on_a_cosine_schedule_resumes_where_it_stopped_and_saves_the_a
     assert_ne!(weights_of(&plain), weights_of(&straight), "the average was not what was saved");
 
     let resumed = root.path().join("resumed");
-    let cancel = AtomicBool::new(false);
-    let err = train(&data, &resumed, &averaged, &mut encoder, &cache, &cancel, &mut |p| {
-        if let TrainProgress::Fitting { epoch: 2, batch: 1, .. } = p {
-            cancel.store(true, Ordering::Relaxed);
-        }
-    })
-    .unwrap_err();
-    assert!(matches!(err, PredictError::Cancelled), "{err}");
+    interrupt_in_epoch_2(&data, &resumed, &averaged, &mut encoder, &cache);
     let report = train(&data, &resumed, &averaged, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
     assert_eq!(report.resumed_from_epoch, Some((1, 1)));
     assert_eq!(weights_of(&straight), weights_of(&resumed), "the resumed average differs from the uninterrupted one");

@@ -107,8 +107,7 @@ pub enum LearningRateSchedule {
     Constant,
     /// Down half a cosine, from the learning rate at the first batch to
     /// [`Self::COSINE_FLOOR`] of it at the last batch of the run's epochs: large steps while the
-    /// network finds its way, small ones at the end, so that the epoch chosen on the validation
-    /// videos is less a matter of where the last noisy steps landed.
+    /// network finds its way, small ones at the end.
     Cosine,
 }
 

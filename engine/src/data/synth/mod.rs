@@ -396,13 +396,13 @@ fn pick_photos(
     Ok((photos, ids))
 }
 
-/// Encodes the frames `draw` makes (drawn on a second thread while this one encodes them) with
-/// the sound, and writes the sound's WAV and the times file beside the video.
 /// Frames in a video of `seconds` at `fps` (numerator, denominator).
 fn frame_count(seconds: f64, fps: (i32, i32)) -> usize {
     (seconds * f64::from(fps.0) / f64::from(fps.1)).round() as usize
 }
 
+/// Encodes the frames `draw` makes (drawn on a second thread while this one encodes them) with
+/// the sound, and writes the sound's WAV and the times file beside the video.
 #[allow(clippy::too_many_arguments)] // the files of one video
 fn write_video(
     out: &Path,
