@@ -255,7 +255,7 @@ impl InferenceWeights {
                             for step_gates in block_gates.chunks_exact(4 * h) {
                                 gates.copy_from_slice(step_gates);
                                 add_recurrent(&mut gates, hidden, &layer.w_hh);
-                                update_state(&gates, cell, hidden);
+                                update_state(&mut gates, cell, hidden);
                                 out.extend_from_slice(hidden);
                             }
                             if is_last {
@@ -281,7 +281,7 @@ impl InferenceWeights {
                     let r = r as usize;
                     gates.copy_from_slice(&gates_in[r * 4 * h..(r + 1) * 4 * h]);
                     add_recurrent(&mut gates, hidden, &first.w_hh);
-                    update_state(&gates, cell, hidden);
+                    update_state(&mut gates, cell, hidden);
                     out.extend_from_slice(hidden);
                 }
                 if count == 1 {

@@ -128,8 +128,9 @@ fn add_products_avx512(out: &mut [f32], x: &[f32], w: &[f32], out_width: usize) 
 }
 
 /// One LSTM step's gate nonlinearities and state update, from `gates` (`[i, f, g, o]`, each
-/// `hidden.len()` long, the pre-activations); with AVX2 and FMA where the processor has them.
-pub(super) fn update_state(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+/// `hidden.len()` long, the pre-activations), which it leaves holding the activations; with AVX2
+/// and FMA where the processor has them.
+pub(super) fn update_state(gates: &mut [f32], cell: &mut [f32], hidden: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -138,26 +139,33 @@ pub(super) fn update_state(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) 
             return;
         }
     }
-    update_state_plain(gates, cell, hidden);
+    activate_and_update(gates, cell, hidden);
 }
 
 /// The same update compiled for AVX2: branch-free `exp` lets the compiler run eight lanes at once.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn update_state_avx2(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
-    update_state_plain(gates, cell, hidden);
+fn update_state_avx2(gates: &mut [f32], cell: &mut [f32], hidden: &mut [f32]) {
+    activate_and_update(gates, cell, hidden);
 }
 
+/// The update itself, inlined into each caller's compiled variant: inference's and training's
+/// (which keeps the activations for its backward pass) are one arithmetic, so the two agree to
+/// the last bit.
 #[inline(always)]
-fn update_state_plain(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+pub(super) fn activate_and_update(gates: &mut [f32], cell: &mut [f32], hidden: &mut [f32]) {
     let h = hidden.len();
-    let (i, rest) = gates.split_at(h);
-    let (f, rest) = rest.split_at(h);
-    let (g, o) = rest.split_at(h);
+    let (i, rest) = gates.split_at_mut(h);
+    let (f, rest) = rest.split_at_mut(h);
+    let (g, o) = rest.split_at_mut(h);
     for k in 0..h {
-        let c = sigmoid(f[k]) * cell[k] + sigmoid(i[k]) * tanh(g[k]);
+        i[k] = sigmoid(i[k]);
+        f[k] = sigmoid(f[k]);
+        g[k] = tanh(g[k]);
+        o[k] = sigmoid(o[k]);
+        let c = f[k] * cell[k] + i[k] * g[k];
         cell[k] = c;
-        hidden[k] = sigmoid(o[k]) * tanh(c);
+        hidden[k] = o[k] * tanh(c);
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 
-use super::kernels::{add_products, sigmoid, tanh};
+use super::kernels::{activate_and_update, add_products, tanh};
 
 /// Every step's hidden state, `[batch, steps, hidden]`, of an LSTM layer started from zero state,
 /// from `gates_in` `[batch, steps, 4 hidden]` (each step's input product plus bias, gates in the
@@ -240,20 +240,10 @@ fn forward_rows_plain(
         }
         for r in 0..rows {
             let at = r * steps + t;
-            let pre = &step_gates[r * width..][..width];
-            let act = &mut gates[at * width..][..width];
-            for k in 0..h {
-                act[k] = sigmoid(pre[k]);
-                act[h + k] = sigmoid(pre[h + k]);
-                act[2 * h + k] = tanh(pre[2 * h + k]);
-                act[3 * h + k] = sigmoid(pre[3 * h + k]);
-            }
-            let c = &mut cell[r * h..][..h];
-            let out = &mut hidden[r * h..][..h];
-            for k in 0..h {
-                c[k] = act[h + k] * c[k] + act[k] * act[2 * h + k];
-                out[k] = act[3 * h + k] * tanh(c[k]);
-            }
+            let act = &mut step_gates[r * width..][..width];
+            let (c, out) = (&mut cell[r * h..][..h], &mut hidden[r * h..][..h]);
+            activate_and_update(act, c, out);
+            gates[at * width..][..width].copy_from_slice(act);
             cells[at * h..][..h].copy_from_slice(c);
             hs[at * h..][..h].copy_from_slice(out);
         }
