@@ -524,6 +524,43 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
             assert_eq!(spread["deals"], 1000, "{spread}");
         }
     }
+    // The full model's hit figures come with the interval of draws of the test videos, which
+    // holds them.
+    let intervals = &scores["hit_intervals"];
+    for key in ["hit_ap", "hit_accuracy", "hit_f1"] {
+        let v = full[key].as_f64().unwrap();
+        assert!((intervals["figures"][key].as_f64().unwrap() - v).abs() < 1e-12, "{intervals}");
+        let (low, high) = (intervals[key]["low"].as_f64().unwrap(), intervals[key]["high"].as_f64().unwrap());
+        assert!(low <= v && v <= high, "{key} {v} outside {low}-{high}");
+    }
+    assert!(md.contains("draws of as many test videos"), "{md}");
+    assert!(scores["against"].is_null());
+    // A second model run on the same videos (here the same model): its row, and its figures
+    // less the first's, which are nothing in every draw.
+    let against = dir.path().join("against");
+    let run = foley(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--compare",
+        model.to_str().unwrap(),
+        "--out",
+        against.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let md = std::fs::read_to_string(against.join("report.md")).unwrap();
+    assert!(md.contains("| (c) another model: `model` |"), "{md}");
+    let scores: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(against.join("scores.json")).unwrap()).unwrap();
+    let difference = &scores["against"]["difference"];
+    for key in ["hit_ap", "hit_accuracy", "hit_f1"] {
+        assert_eq!(difference["figures"][key].as_f64(), Some(0.0), "{difference}");
+        assert_eq!((difference[key]["low"].as_f64(), difference[key]["high"].as_f64()), (Some(0.0), Some(0.0)));
+    }
     for png in ["cochleagrams.png", "metrics.png"] {
         assert!(std::fs::metadata(report.join(png)).unwrap().len() > 1000, "{png}");
     }

@@ -22,9 +22,11 @@ pub struct EvalArgs {
     /// The report folder: `report.md`, `metrics.csv`, `scores.json`, `cochleagrams.png`, `metrics.png`.
     #[arg(long)]
     pub out: PathBuf,
-    /// Baseline (c): a model trained with `--layers 0` (a per-frame layer instead of the LSTM),
-    /// run with the same retrieval.
-    #[arg(long, value_name = "MODEL_DIR")]
+    /// A second model run on the same videos with the same retrieval and the same encoder:
+    /// baseline (c), a model trained with `--layers 0` (a per-frame layer instead of the LSTM),
+    /// or any other model to compare with. The report gives the first model's hit figures less
+    /// its, with an interval from draws of the test videos.
+    #[arg(long, visible_alias = "compare", value_name = "MODEL_DIR")]
     pub baseline_model: Option<PathBuf>,
     /// Where the CNN runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
@@ -59,15 +61,15 @@ pub fn machine() -> String {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let own_clips = super::synth::load_database(&bundle.dir)?;
-    let per_frame = args
+    let second = args
         .baseline_model
         .as_ref()
         .map(|dir| {
             foley_engine::predict::ModelBundle::load(dir)
-                .with_context(|| format!("cannot load the baseline model in {}", dir.display()))
+                .with_context(|| format!("cannot load the second model in {}", dir.display()))
         })
         .transpose()?;
-    // The baseline reads the same features: evaluation checks it against this encoder.
+    // The second model reads the same features: evaluation checks it against this encoder.
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let options = EvalOptions {
         data: args.data.clone(),
@@ -87,7 +89,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let report = evaluate_synthesis(
         &bundle,
         own_clips.as_ref(),
-        per_frame.as_ref(),
+        second.as_ref(),
         encoder.as_mut(),
         &options,
         cancel,

@@ -1,5 +1,6 @@
 //! Evaluation: metrics against ground truth, and the test material they are measured on.
 
+pub mod bootstrap;
 mod figures;
 mod hit_bench;
 mod rate_spread;

@@ -9,6 +9,7 @@ use rand::RngExt as _;
 use rand::SeedableRng as _;
 use serde::Serialize;
 
+use super::bootstrap::{HitIntervals, RESAMPLES, difference_intervals, intervals};
 use super::figures::{cochleagram_figure, metrics_figure};
 use super::rate_spread::{RateSpread, SpreadScores};
 use super::report_files::write_report;
@@ -100,10 +101,37 @@ pub struct EvalReport {
     /// The full model's hits at other contact thresholds (empty for a model without a contact
     /// head, whose hits come from its cochleagram: the sweep is fed only with contact peaks).
     pub thresholds: Vec<ThresholdScores>,
+    /// The full model's hit AP, accuracy and F1 with how far other test videos of the same kind
+    /// would move them (`None` without test videos).
+    pub hit_intervals: Option<HitIntervals>,
+    /// With a second model: the full model's figures less its, on the same draws of the videos.
+    pub against: Option<Comparison>,
     /// Mean squared distance per step between the model's predicted cochleagram and the real one.
     pub predicted_distance: f64,
     pub test_videos: usize,
     pub train_clips: usize,
+}
+
+/// The full model's hit figures less a second model's, run on the same test videos.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The second model's row.
+    pub method: String,
+    pub difference: HitIntervals,
+}
+
+/// The row of a second model (`foley eval --baseline-model`): baseline (c) where it is a
+/// per-frame model, else the model named by its folder.
+fn second_model_name(bundle: &ModelBundle) -> String {
+    if bundle.manifest.config.layers == 0 {
+        PER_FRAME.to_owned()
+    } else {
+        let name = bundle
+            .dir
+            .file_name()
+            .map_or_else(|| bundle.dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        format!("{OTHER_MODEL} `{name}`")
+    }
 }
 
 /// A test video's features rows as `config`'s model reads them: copied only to be centred.
@@ -134,6 +162,7 @@ const SOUND_ONLY: &str = "foley, sound-only retrieval";
 const SHIPPED_CLIPS: &str = "foley, the model's own clips";
 const PARAMETRIC: &str = "foley, parametric";
 pub(super) const PER_FRAME: &str = "(c) per-frame layer instead of the LSTM";
+const OTHER_MODEL: &str = "(c) another model:";
 pub(super) const RANDOM_CLIP: &str = "(a) random clip at true times";
 const ALIKE_VIDEO: &str = "(b) most alike video, regular times";
 
@@ -151,25 +180,26 @@ pub(super) struct Figure {
 pub fn evaluate_synthesis(
     bundle: &ModelBundle,
     model_clips: Option<&ClipDatabase>,
-    per_frame: Option<&ModelBundle>,
+    second: Option<&ModelBundle>,
     encoder: &mut dyn FrameEncoder,
     options: &EvalOptions,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(EvalProgress),
 ) -> Result<EvalReport, EvalError> {
     bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
-    if let Some(b) = per_frame {
+    if let Some(b) = second {
         b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
         if b.manifest.config.layout() != bundle.manifest.config.layout() {
             return Err(EvalError::Unusable {
                 path: b.dir.clone(),
                 reason: format!(
-                    "the per-frame baseline reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
+                    "this second model reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
                     bundle.dir.display()
                 ),
             });
         }
     }
+    let second_name = second.map(second_model_name);
     let layout = bundle.manifest.config.layout();
     let params = bundle.manifest.cochleagram.clone();
     let dataset = GreatestHits::open(&options.data)?;
@@ -220,7 +250,7 @@ pub fn evaluate_synthesis(
     let period = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(0.05);
 
     let weights = bundle.inference()?;
-    let per_frame_weights = per_frame.map(ModelBundle::inference).transpose()?;
+    let second_weights = second.map(ModelBundle::inference).transpose()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
@@ -259,7 +289,7 @@ pub fn evaluate_synthesis(
             _ => look.clone(),
         };
 
-        let mut runs: Vec<Run> = Vec::new();
+        let mut runs: Vec<Run<'_>> = Vec::new();
         let retrieval = SynthOptions {
             method: Method::Retrieval,
             exclude_source: Some(entry.id.clone()),
@@ -288,12 +318,12 @@ pub fn evaluate_synthesis(
             track: made.track,
             ranking: predicted_candidates.clone(),
         });
-        if let Some(w) = &per_frame_weights {
+        if let (Some(w), Some(name)) = (&second_weights, &second_name) {
             let raw = w.run_video(&centred(&w.config, &example), &example.step_frame)?;
-            let per_frame = w.predicted_sound(raw, params.step_rate_hz);
-            let ranking = candidates(&per_frame);
-            let made = synthesize_prediction(per_frame, duration, Some(&clips), &params, &retrieval, look.as_ref())?;
-            runs.push(Run { name: PER_FRAME, hits: made.placement.hits, track: made.track, ranking });
+            let predicted = w.predicted_sound(raw, params.step_rate_hz);
+            let ranking = candidates(&predicted);
+            let made = synthesize_prediction(predicted, duration, Some(&clips), &params, &retrieval, look.as_ref())?;
+            runs.push(Run { name, hits: made.placement.hits, track: made.track, ranking });
         }
         if let Some(own) = model_clips {
             let made =
@@ -384,7 +414,17 @@ pub fn evaluate_synthesis(
     progress(EvalProgress::Videos { done: test.len(), total: test.len() });
 
     silent.finish();
+    let full_videos = scorers.first().map_or(&[][..], |(_, s)| s.videos());
+    let against = second_name.as_deref().and_then(|name| {
+        let (_, other) = scorers.iter().find(|(n, _)| *n == name)?;
+        Some(Comparison {
+            method: name.to_owned(),
+            difference: difference_intervals(full_videos, other.videos(), RESAMPLES, options.seed)?,
+        })
+    });
     let report = EvalReport {
+        hit_intervals: intervals(full_videos, RESAMPLES, options.seed),
+        against,
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
         silent,
@@ -402,8 +442,8 @@ pub fn evaluate_synthesis(
 }
 
 /// One method's result on one video.
-struct Run {
-    name: &'static str,
+struct Run<'a> {
+    name: &'a str,
     hits: Vec<PlacedHit>,
     track: Vec<f32>,
     /// The detections that rank for AP; `None`: the placed hits.

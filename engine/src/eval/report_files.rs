@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::bootstrap::Interval;
 use super::report::{EvalError, EvalOptions, EvalReport, PER_FRAME};
 use super::track_scores::MethodScores;
 use crate::predict::ModelBundle;
@@ -45,6 +46,34 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
             m.correct_f1,
             figure(m.loudness_correlation, 1.0, 3),
             m.cochleagram_distance
+        ));
+    }
+    if let (Some(full), Some(i)) = (report.methods.first(), &report.hit_intervals) {
+        md.push_str(&format!(
+            "\n{}, with where {:.0}% of {} draws of as many test videos (with replacement) put it: hit AP {:.3} ({}), hit accuracy {:.3} ({}), F1 {:.3} ({}). The draws show the test videos' share of the noise only; a second training seed moves a model's figures as well.\n",
+            full.method,
+            100.0 * i.coverage,
+            i.resamples,
+            i.figures.hit_ap,
+            span(i.hit_ap, false),
+            i.figures.hit_accuracy,
+            span(i.hit_accuracy, false),
+            i.figures.hit_f1,
+            span(i.hit_f1, false)
+        ));
+    }
+    if let (Some(full), Some(c)) = (report.methods.first(), &report.against) {
+        let d = &c.difference;
+        md.push_str(&format!(
+            "\n{} less {}, on the same videos and, for the interval, the same draws of them (a hard video is hard for both, so the difference varies less than either figure): hit AP {:+.3} ({}), hit accuracy {:+.3} ({}), F1 {:+.3} ({}). An interval that holds 0 does not tell the two apart on these videos.\n",
+            full.method,
+            c.method,
+            d.figures.hit_ap,
+            span(d.hit_ap, true),
+            d.figures.hit_accuracy,
+            span(d.hit_accuracy, true),
+            d.figures.hit_f1,
+            span(d.hit_f1, true)
         ));
     }
     if let Some(full) = report.methods.first() {
@@ -156,6 +185,11 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
         .map_err(|e| EvalError::Unusable { path: path.clone(), reason: e.to_string() })?;
     crate::media::write_bytes_atomically(&path, &json)?;
     Ok(())
+}
+
+/// An interval as `low to high`, signed for a difference.
+fn span(i: Interval, signed: bool) -> String {
+    if signed { format!("{:+.3} to {:+.3}", i.low, i.high) } else { format!("{:.3} to {:.3}", i.low, i.high) }
 }
 
 /// One row per method; empty cells where a figure does not apply.

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::bootstrap::VideoHits;
 use crate::data::Contact;
 use crate::metrics::{average_precision, match_onsets, pearson, rank_detections};
 use crate::retrieval::{hit_window, loudness};
@@ -72,6 +73,7 @@ pub struct TrackScorer {
     steps: usize,
     correct: usize,
     per_material: std::collections::BTreeMap<String, (usize, usize, usize)>,
+    per_video: Vec<VideoHits>,
 }
 
 fn db(v: f32) -> f64 {
@@ -96,7 +98,14 @@ impl TrackScorer {
         let times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
         let scores = match_onsets(&truth_times, &times, TOLERANCE_S);
         let placed: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
-        self.ranked.extend(rank_detections(&truth_times, ranking.unwrap_or(&placed), TOLERANCE_S));
+        let ranked = rank_detections(&truth_times, ranking.unwrap_or(&placed), TOLERANCE_S);
+        self.ranked.extend_from_slice(&ranked);
+        self.per_video.push(VideoHits {
+            contacts: truth.len(),
+            placed: hits.len(),
+            matched: scores.pairs.len(),
+            ranked,
+        });
         self.errors.extend(&scores.errors_s);
         for contact in truth {
             let key = contact.material.clone().unwrap_or_else(|| "(unlabelled)".into());
@@ -131,6 +140,12 @@ impl TrackScorer {
         self.contacts += truth.len();
         self.placed += hits.len();
         scores.pairs.len()
+    }
+
+    /// Each video's hits so far, in the order added: what the bootstrap draws from.
+    #[must_use]
+    pub fn videos(&self) -> &[VideoHits] {
+        &self.per_video
     }
 
     /// The figures so far.
@@ -230,5 +245,30 @@ mod tests {
         assert!((s.correct_hits - 1.0 / 3.0).abs() < 1e-9);
         // Precision 1 / 12, recall 1 / 3.
         assert!((s.correct_f1 - 2.0 / 15.0).abs() < 1e-9, "{}", s.correct_f1);
+    }
+
+    #[test]
+    fn each_video_s_hits_pooled_again_give_the_scorer_s_figures() {
+        let c = Cochleagram { start_s: 0.0, rate_hz: 90.0, bands: 2, data: vec![0.5; 2 * 300] };
+        let mut scorer = TrackScorer::default();
+        scorer.add(
+            &[contact(1.0, "wood"), contact(2.0, "wood")],
+            &[hit(1.01, "wood", 0.4), hit(2.5, "wood", 0.9)],
+            None,
+            &c,
+            &c,
+            0.3,
+        );
+        scorer.add(&[contact(0.5, "metal")], &[hit(0.5, "metal", 0.7)], None, &c, &c, 0.3);
+        scorer.add(&[], &[hit(1.5, "glass", 0.2)], None, &c, &c, 0.3);
+        let s = scorer.scores("all");
+        let videos = scorer.videos();
+        assert_eq!(
+            videos.iter().map(|v| (v.contacts, v.placed, v.matched)).collect::<Vec<_>>(),
+            [(2, 2, 1), (1, 1, 1), (0, 1, 0)]
+        );
+        let pooled = super::super::bootstrap::HitFigures::pooled(videos, 0..videos.len());
+        assert_eq!((pooled.hit_ap, pooled.hit_accuracy, pooled.hit_f1), (s.hit_ap, s.hit_accuracy, s.hit_f1));
+        assert!(s.hit_ap > 0.0 && s.hit_ap < 1.0, "{}", s.hit_ap);
     }
 }
