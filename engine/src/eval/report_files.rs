@@ -50,7 +50,7 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
     }
     if let (Some(full), Some(i)) = (report.methods.first(), &report.hit_intervals) {
         md.push_str(&format!(
-            "\n{}, with where {:.0}% of {} draws of as many test videos (with replacement) put it: hit AP {:.3} ({}), hit accuracy {:.3} ({}), F1 {:.3} ({}). The draws show the test videos' share of the noise only; a second training seed moves a model's figures as well.\n",
+            "\n{}, each figure with the range of the middle {:.0}% of {} draws of as many test videos (with replacement): hit AP {:.3} ({}), hit accuracy {:.3} ({}), F1 {:.3} ({}). The draws show the test videos' share of the noise only; a second training seed moves a model's figures as well.\n",
             full.method,
             100.0 * i.coverage,
             i.resamples,
