@@ -12,7 +12,7 @@ mod track_scores;
 
 pub use hit_bench::{HitBenchCondition, HitBenchScene, hit_bench_clips, hit_bench_scenes};
 pub use rate_spread::SpreadScores;
-pub use report::{EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
+pub use report::{Comparison, EvalOptions, EvalProgress, EvalReport, evaluate_synthesis};
 pub use silent::{SilentScores, SwingScores};
 pub use thresholds::{SWEPT_THRESHOLDS, ThresholdScores, ThresholdSweep};
 pub use track_scores::{MaterialScores, MethodScores, TOLERANCE_S, TrackScorer};

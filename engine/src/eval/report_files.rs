@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::bootstrap::Interval;
+use super::bootstrap::{HitIntervals, Interval};
 use super::report::{EvalError, EvalOptions, EvalReport, PER_FRAME};
 use super::track_scores::MethodScores;
 use crate::predict::ModelBundle;
@@ -50,30 +50,19 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
     }
     if let (Some(full), Some(i)) = (report.methods.first(), &report.hit_intervals) {
         md.push_str(&format!(
-            "\n{}, each figure with the range of the middle {:.0}% of {} draws of as many test videos (with replacement): hit AP {:.3} ({}), hit accuracy {:.3} ({}), F1 {:.3} ({}). The draws show the test videos' share of the noise only; a second training seed moves a model's figures as well.\n",
+            "\n{}, each figure with the range of the middle {:.0}% of {} draws of as many test videos (with replacement): {}. The draws show the test videos' share of the noise only; a second training seed moves a model's figures as well.\n",
             full.method,
             100.0 * i.coverage,
             i.resamples,
-            i.figures.hit_ap,
-            span(i.hit_ap, false),
-            i.figures.hit_accuracy,
-            span(i.hit_accuracy, false),
-            i.figures.hit_f1,
-            span(i.hit_f1, false)
+            with_ranges(i, false)
         ));
     }
     if let (Some(full), Some(c)) = (report.methods.first(), &report.against) {
-        let d = &c.difference;
         md.push_str(&format!(
-            "\n{} less {}, on the same videos and, for the interval, the same draws of them (a hard video is hard for both, so the difference varies less than either figure): hit AP {:+.3} ({}), hit accuracy {:+.3} ({}), F1 {:+.3} ({}). An interval that holds 0 does not tell the two apart on these videos.\n",
+            "\n{} less {}, on the same videos and, for the interval, the same draws of them (a hard video is hard for both, so the difference varies less than either figure): {}. An interval that holds 0 does not tell the two apart on these videos.\n",
             full.method,
             c.method,
-            d.figures.hit_ap,
-            span(d.hit_ap, true),
-            d.figures.hit_accuracy,
-            span(d.hit_accuracy, true),
-            d.figures.hit_f1,
-            span(d.hit_f1, true)
+            with_ranges(&c.difference, true)
         ));
     }
     if let Some(full) = report.methods.first() {
@@ -187,9 +176,22 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
     Ok(())
 }
 
-/// An interval as `low to high`, signed for a difference.
-fn span(i: Interval, signed: bool) -> String {
-    if signed { format!("{:+.3} to {:+.3}", i.low, i.high) } else { format!("{:.3} to {:.3}", i.low, i.high) }
+/// Hit AP, accuracy and F1, each with its interval as `low to high`; signed for a difference.
+fn with_ranges(i: &HitIntervals, signed: bool) -> String {
+    let one = |name: &str, v: f64, r: Interval| {
+        if signed {
+            format!("{name} {v:+.3} ({:+.3} to {:+.3})", r.low, r.high)
+        } else {
+            format!("{name} {v:.3} ({:.3} to {:.3})", r.low, r.high)
+        }
+    };
+    let f = &i.figures;
+    [
+        one("hit AP", f.hit_ap, i.hit_ap),
+        one("hit accuracy", f.hit_accuracy, i.hit_accuracy),
+        one("F1", f.hit_f1, i.hit_f1),
+    ]
+    .join(", ")
 }
 
 /// One row per method; empty cells where a figure does not apply.
@@ -244,5 +246,32 @@ fn kind_words(kind: &str) -> String {
         "pan" => "the camera pans, no stick (`pan`)".to_owned(),
         super::silent::UNNOTED => "no scene notes (`unnoted`)".to_owned(),
         other => format!("`{other}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::bootstrap::HitFigures;
+
+    #[test]
+    fn each_figure_reads_with_its_interval_and_a_difference_with_signs() {
+        let r = |low, high| Interval { low, high };
+        let i = HitIntervals {
+            figures: HitFigures { hit_ap: 0.7234, hit_accuracy: -0.0161, hit_f1: 0.0 },
+            hit_ap: r(0.6612, 0.7791),
+            hit_accuracy: r(-0.033, 0.066),
+            hit_f1: r(-0.01, 0.01),
+            resamples: 1000,
+            coverage: 0.95,
+        };
+        assert_eq!(
+            with_ranges(&i, false),
+            "hit AP 0.723 (0.661 to 0.779), hit accuracy -0.016 (-0.033 to 0.066), F1 0.000 (-0.010 to 0.010)"
+        );
+        assert_eq!(
+            with_ranges(&i, true),
+            "hit AP +0.723 (+0.661 to +0.779), hit accuracy -0.016 (-0.033 to +0.066), F1 +0.000 (-0.010 to +0.010)"
+        );
     }
 }
