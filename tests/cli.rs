@@ -474,18 +474,14 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     assert!(stderr(&run).contains("model.json"), "{}", stderr(&run));
 
     // The evaluation writes its report, with the model and the baselines on the test video.
+    let eval = |report: &Path, more: &[&str]| {
+        let mut args = vec!["eval", "--data", data.to_str().unwrap(), "--model", model.to_str().unwrap()];
+        args.extend(["--out", report.to_str().unwrap(), "--cache", cache.to_str().unwrap()]);
+        args.extend(more);
+        foley(&args)
+    };
     let report = dir.path().join("report");
-    let run = foley(&[
-        "eval",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ]);
+    let run = eval(&report, &[]);
     assert!(run.status.success(), "{}", stderr(&run));
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     for row in
@@ -538,19 +534,7 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
     // A second model run on the same videos (here the same model): its row, and its figures
     // less the first's, which are nothing in every draw.
     let against = dir.path().join("against");
-    let run = foley(&[
-        "eval",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--compare",
-        model.to_str().unwrap(),
-        "--out",
-        against.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ]);
+    let run = eval(&against, &["--compare", model.to_str().unwrap()]);
     assert!(run.status.success(), "{}", stderr(&run));
     let md = std::fs::read_to_string(against.join("report.md")).unwrap();
     assert!(md.contains("| (c) another model: `model` |"), "{md}");
