@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Retrains foley's default model from scratch, as shipped in assets/models/default: generates the
-# training data (576 videos of 10 s in the Greatest Hits layout, seed 1, 85% of them in the train
+# training data (700 videos of 10 s in the Greatest Hits layout, seed 1, 85% of them in the train
 # split, in the default look: photos of real surfaces filmed at 24-60 fps and several sizes, a
 # tenth without contact), makes the int8 encoder (EfficientNet-Lite0 quantised by ONNX Runtime's
 # tool, calibrated on train videos; it runs about twice as fast on a CPU), computes and caches its
-# features, trains the LSTM (seed 1, 25 epochs; each video's first and last windows in every
-# epoch, the contact loss weighed up where air swings stop short), and builds the clip database
+# features, trains the LSTM (seed 1, 12 epochs; each video's space-time features centred on their
+# running mean over 2 s, its first and last windows in every epoch, the contact loss weighed up
+# where air swings stop short), and builds the clip database
 # from the clip bank's train recordings, with the looks of the training videos and of 600 short
 # videos more of the same train photos (seed 11). Prints the time of each stage.
 set -euo pipefail
@@ -24,7 +25,7 @@ OUT=$ROOT/assets/models/default
 
 start=$(date +%s)
 rm -rf "$DATA"
-"$FOLEY" dataset synth --out "$DATA" --videos 576 --seconds 10 --seed 1 --split 0.85
+"$FOLEY" dataset synth --out "$DATA" --videos 700 --seconds 10 --seed 1 --split 0.85
 generated=$(date +%s)
 # The quantisation tool is ONNX Runtime's Python package (PyPI), pinned, in its own environment.
 if ! "$VENV/bin/python" -c "import onnxruntime" 2> /dev/null; then
@@ -37,7 +38,8 @@ rm -rf "$ENCODER"
 quantized=$(date +%s)
 rm -rf "$OUT"
 # The model folder keeps a copy of the encoder it was trained on (OUT/encoder).
-"$FOLEY" train --data "$DATA" --out "$OUT" --epochs 25 --seed 1 --encoder "$ENCODER/encoder.json"
+"$FOLEY" train --data "$DATA" --out "$OUT" --epochs 12 --seed 1 --encoder "$ENCODER/encoder.json" \
+    --centring-ms 2000
 trained=$(date +%s)
 # The checkpoint only serves to continue an interrupted run; the bundle is what ships. The shipped
 # clip database is the clip bank's train recordings (small enough for git), not the training videos',

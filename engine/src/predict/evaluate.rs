@@ -24,7 +24,8 @@ pub const HIT_TOLERANCE_S: f64 = 0.1;
 /// A set of weights scored on examples, with what detection needs to be scored again.
 pub struct Scored {
     pub metrics: ValidationMetrics,
-    /// With a contact head, the logit at which a threshold on its candidates has the best F1.
+    /// With a contact head, the logit of the highest threshold on its candidates whose F1 is
+    /// within `F1_TOLERANCE` of the best.
     pub best_logit: Option<f32>,
     /// Each example's prediction, kept so that detection can be scored again.
     predictions: Vec<ValidationPrediction>,
@@ -55,7 +56,8 @@ impl Scored {
 }
 
 /// Predicts every example whole and scores the predictions, pooled over examples. With a contact
-/// head, also gives the logit at which a threshold on its candidates has the best F1.
+/// head, also gives the logit of the highest threshold on its candidates whose F1 is within
+/// `F1_TOLERANCE` of the best.
 pub fn score(
     weights: &InferenceWeights,
     examples: &[Example],
@@ -94,7 +96,7 @@ pub fn score(
     let steps = steps_total.max(1) as f64;
     let sounds: Vec<&PredictedSound> = predictions.iter().map(|p| &p.sound).collect();
     let (detection, mut ranked) = detect(&sounds, examples);
-    let best_logit = if weights.config.contact_head { f1_best_logit(&mut ranked, detection.truth) } else { None };
+    let best_logit = if weights.config.contact_head { threshold_logit(&mut ranked, detection.truth) } else { None };
     let metrics = detection.apply(&ValidationMetrics {
         epoch,
         loss: loss_sum / steps,
@@ -161,26 +163,37 @@ fn detect(sounds: &[&PredictedSound], examples: &[Example]) -> (Detection, Vec<(
     (detection, ranked)
 }
 
-/// Of ranked candidates (confidence a probability), the logit of the threshold with the best F1
-/// against `n_true` true onsets: midway, in logits, between the last candidate kept and the
-/// first one dropped.
-fn f1_best_logit(ranked: &mut [(f32, bool)], n_true: usize) -> Option<f32> {
+/// F1 a threshold may give up for a higher one. Near its top the F1 of a few dozen validation
+/// videos is flat, so where in that flat stretch its maximum falls is noise; of thresholds that
+/// detect about as well the highest invents fewest hits, and an invented hit is heard where a
+/// missed one is silence.
+pub const F1_TOLERANCE: f64 = 0.01;
+
+/// Of ranked candidates (confidence a probability), the logit of the highest threshold whose F1
+/// against `n_true` true onsets is within `F1_TOLERANCE` of the best: midway, in logits, between
+/// the last candidate kept and the first one dropped.
+fn threshold_logit(ranked: &mut [(f32, bool)], n_true: usize) -> Option<f32> {
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut found, mut best) = (0usize, (0.0f64, 0usize));
-    for (k, &(_, hit)) in ranked.iter().enumerate() {
-        found += usize::from(hit);
-        let f1 = 2.0 * found as f64 / (k + 1 + n_true) as f64;
-        if f1 > best.0 {
-            best = (f1, k + 1);
-        }
+    let mut found = 0usize;
+    let f1s: Vec<f64> = ranked
+        .iter()
+        .enumerate()
+        .map(|(k, &(_, hit))| {
+            found += usize::from(hit);
+            2.0 * found as f64 / (k + 1 + n_true) as f64
+        })
+        .collect();
+    let best = f1s.iter().copied().fold(0.0, f64::max);
+    if best <= 0.0 {
+        return None;
     }
-    let kept = best.1.checked_sub(1)?;
+    let kept = f1s.iter().position(|&f1| f1 >= best - F1_TOLERANCE)?;
     let logit = |p: f32| {
         let p = p.clamp(1e-6, 1.0 - 1e-6);
         (p / (1.0 - p)).ln()
     };
     let low = logit(ranked[kept].0);
-    Some(ranked.get(best.1).map_or(low - 1.0, |next| 0.5 * (low + logit(next.0))))
+    Some(ranked.get(kept + 1).map_or(low - 1.0, |next| 0.5 * (low + logit(next.0))))
 }
 
 /// Summed binary cross-entropy of predicted contact probabilities against the targets.
@@ -296,13 +309,27 @@ mod tests {
     }
 
     #[test]
-    fn the_f1_best_threshold_sits_between_the_last_kept_and_the_first_dropped_candidate() {
+    fn the_threshold_sits_between_the_last_kept_and_the_first_dropped_candidate() {
         // Keeping the first two gives F1 2*2/(2+3) = 0.8; keeping all five, 2*3/(5+3) = 0.75.
         let mut ranked = vec![(0.3, false), (0.9, true), (0.2, true), (0.8, true), (0.25, false)];
-        let logit = f1_best_logit(&mut ranked, 3).unwrap();
+        let logit = threshold_logit(&mut ranked, 3).unwrap();
         let want = 0.5 * ((0.8f32 / 0.2).ln() + (0.3f32 / 0.7).ln());
         assert!((logit - want).abs() < 1e-5, "{logit} {want}");
         // Nothing found: no threshold.
-        assert_eq!(f1_best_logit(&mut [(0.5, false)], 2), None);
+        assert_eq!(threshold_logit(&mut [(0.5, false)], 2), None);
+    }
+
+    #[test]
+    fn of_thresholds_about_as_good_the_highest_is_taken() {
+        // 100 true onsets; the top 80 candidates are all hits (F1 2*80/180 = 0.8889), then a
+        // false one and 2 hits more (2*82/183 = 0.8962, the best). Within 0.01 of the best, the
+        // cut after the 80th candidate is the highest threshold (after the 79th: 2*79/179 =
+        // 0.8827, too far below).
+        let mut ranked: Vec<(f32, bool)> = (0..80).map(|i| (0.99 - 0.001 * i as f32, true)).collect();
+        ranked.extend([(0.5, false), (0.45, true), (0.4, true)]);
+        let logit = threshold_logit(&mut ranked, 100).unwrap();
+        let at = |p: f32| (p / (1.0 - p)).ln();
+        let want = 0.5 * (at(0.99 - 0.001 * 79.0) + at(0.5));
+        assert!((logit - want).abs() < 1e-4, "{logit} {want}");
     }
 }

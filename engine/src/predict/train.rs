@@ -592,8 +592,8 @@ pub fn train(
         let validated = averaged.as_ref().unwrap_or(&params);
         let weights = InferenceWeights::new(&config, validated)?;
         let scored = super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
-        // The contact head's bias moves so that probability 0.5 is where a threshold detects hits
-        // best on the validation videos; the loss that picks the best epoch is the unmoved one.
+        // The contact head's bias moves so that probability 0.5 is the threshold chosen on the
+        // validation videos (`threshold_logit`); the loss that picks the best epoch is the unmoved one.
         let (params_out, metrics) = match scored.best_logit {
             Some(logit) => {
                 (validated.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
