@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 
-use super::bootstrap::VideoHits;
+use super::bootstrap::{HitFigures, VideoHits};
 use crate::data::Contact;
-use crate::metrics::{average_precision, match_onsets, pearson, rank_detections};
+use crate::metrics::{match_onsets, pearson, rank_detections};
 use crate::retrieval::{hit_window, loudness};
 use crate::sound::Cochleagram;
 use crate::synthesis::PlacedHit;
@@ -60,11 +60,7 @@ pub struct MaterialScores {
 /// Accumulates one method's results video by video.
 #[derive(Debug, Default, Clone)]
 pub struct TrackScorer {
-    videos: usize,
-    contacts: usize,
-    placed: usize,
     errors: Vec<f64>,
-    ranked: Vec<(f32, bool)>,
     material: (usize, usize),
     action: (usize, usize),
     loud_real: Vec<f64>,
@@ -73,6 +69,7 @@ pub struct TrackScorer {
     steps: usize,
     correct: usize,
     per_material: std::collections::BTreeMap<String, (usize, usize, usize)>,
+    /// Each video's contacts, placed hits and ranked candidates: the hit figures pool them.
     per_video: Vec<VideoHits>,
 }
 
@@ -99,7 +96,6 @@ impl TrackScorer {
         let scores = match_onsets(&truth_times, &times, TOLERANCE_S);
         let placed: Vec<(f64, f32)> = hits.iter().map(|h| (h.time_s, h.strength)).collect();
         let ranked = rank_detections(&truth_times, ranking.unwrap_or(&placed), TOLERANCE_S);
-        self.ranked.extend_from_slice(&ranked);
         self.per_video.push(VideoHits {
             contacts: truth.len(),
             placed: hits.len(),
@@ -136,9 +132,6 @@ impl TrackScorer {
                 real.row(i).iter().zip(made.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
         }
         self.steps += steps;
-        self.videos += 1;
-        self.contacts += truth.len();
-        self.placed += hits.len();
         scores.pairs.len()
     }
 
@@ -151,29 +144,28 @@ impl TrackScorer {
     /// The figures so far.
     #[must_use]
     pub fn scores(&self, method: &str) -> MethodScores {
-        let matched = self.errors.len();
-        let precision = matched as f64 / self.placed.max(1) as f64;
-        let recall = matched as f64 / self.contacts.max(1) as f64;
-        let correct_recall = self.correct as f64 / self.contacts.max(1) as f64;
+        let contacts: usize = self.per_video.iter().map(|v| v.contacts).sum();
+        let placed: usize = self.per_video.iter().map(|v| v.placed).sum();
+        let hits = HitFigures::pooled(&self.per_video, 0..self.per_video.len());
+        let correct_recall = self.correct as f64 / contacts.max(1) as f64;
         let mut errors = self.errors.clone();
         errors.sort_by(f64::total_cmp);
-        let mut ranked = self.ranked.clone();
         let share = |(right, total): (usize, usize)| (total > 0).then(|| right as f64 / total as f64);
         MethodScores {
             method: method.to_owned(),
-            videos: self.videos,
-            contacts: self.contacts,
-            hits_placed: self.placed,
-            hit_ap: average_precision(&mut ranked, self.contacts),
-            hit_accuracy: recall,
-            hit_f1: f1(precision, recall),
+            videos: self.per_video.len(),
+            contacts,
+            hits_placed: placed,
+            hit_ap: hits.hit_ap,
+            hit_accuracy: hits.hit_accuracy,
+            hit_f1: hits.hit_f1,
             median_error_ms: errors.get(errors.len() / 2).map(|e| e * 1000.0),
             material_accuracy: share(self.material),
             action_accuracy: share(self.action),
             loudness_correlation: pearson(&self.loud_real, &self.loud_made),
             cochleagram_distance: self.distance_sum / self.steps.max(1) as f64,
             correct_hits: correct_recall,
-            correct_f1: f1(self.correct as f64 / self.placed.max(1) as f64, correct_recall),
+            correct_f1: f1(self.correct as f64 / placed.max(1) as f64, correct_recall),
             per_material: self
                 .per_material
                 .iter()

@@ -26,7 +26,7 @@ pub struct Scored {
     pub metrics: ValidationMetrics,
     /// With a contact head, the logit of the highest threshold on its candidates whose F1 is
     /// within `F1_TOLERANCE` of the best.
-    pub best_logit: Option<f32>,
+    pub chosen_logit: Option<f32>,
     /// Each example's prediction, kept so that detection can be scored again.
     predictions: Vec<ValidationPrediction>,
 }
@@ -96,7 +96,7 @@ pub fn score(
     let steps = steps_total.max(1) as f64;
     let sounds: Vec<&PredictedSound> = predictions.iter().map(|p| &p.sound).collect();
     let (detection, mut ranked) = detect(&sounds, examples);
-    let best_logit = if weights.config.contact_head { threshold_logit(&mut ranked, detection.truth) } else { None };
+    let chosen_logit = if weights.config.contact_head { threshold_logit(&mut ranked, detection.truth) } else { None };
     let metrics = detection.apply(&ValidationMetrics {
         epoch,
         loss: loss_sum / steps,
@@ -108,7 +108,7 @@ pub fn score(
         },
         ..ValidationMetrics::default()
     });
-    Ok(Scored { metrics, best_logit, predictions })
+    Ok(Scored { metrics, chosen_logit, predictions })
 }
 
 /// Hit detection pooled over examples.

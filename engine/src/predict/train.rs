@@ -594,7 +594,7 @@ pub fn train(
         let scored = super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
         // The contact head's bias moves so that probability 0.5 is the threshold chosen on the
         // validation videos (`threshold_logit`); the loss that picks the best epoch is the unmoved one.
-        let (params_out, metrics) = match scored.best_logit {
+        let (params_out, metrics) = match scored.chosen_logit {
             Some(logit) => {
                 (validated.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
             }
