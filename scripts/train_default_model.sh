@@ -4,9 +4,9 @@
 # split, in the default look: photos of real surfaces filmed at 24-60 fps and several sizes, a
 # tenth without contact), makes the int8 encoder (EfficientNet-Lite0 quantised by ONNX Runtime's
 # tool, calibrated on train videos; it runs about twice as fast on a CPU), computes and caches its
-# features, trains the LSTM (seed 1, 12 epochs; each video's space-time features centred on their
-# running mean over 2 s, its first and last windows in every epoch, the contact loss weighed up
-# where air swings stop short), and builds the clip database
+# features and each frame's 8x8 motion grid, trains the LSTM (seed 1, 12 epochs; each video's
+# space-time features centred on their running mean over 2 s, its first and last windows in every
+# epoch, the contact loss weighed up where air swings stop short), and builds the clip database
 # from the clip bank's train recordings, with the looks of the training videos and of 600 short
 # videos more of the same train photos (seed 11). Prints the time of each stage.
 set -euo pipefail
@@ -39,7 +39,7 @@ quantized=$(date +%s)
 rm -rf "$OUT"
 # The model folder keeps a copy of the encoder it was trained on (OUT/encoder).
 "$FOLEY" train --data "$DATA" --out "$OUT" --epochs 12 --seed 1 --encoder "$ENCODER/encoder.json" \
-    --centring-ms 2000
+    --centring-ms 2000 --motion-grid
 trained=$(date +%s)
 # The checkpoint only serves to continue an interrupted run; the bundle is what ships. The shipped
 # clip database is the clip bank's train recordings (small enough for git), not the training videos',

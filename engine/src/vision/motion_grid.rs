@@ -6,7 +6,8 @@
 //! rebounds (and throws up particles or ripples where it lands); an air swing slows down
 //! gradually and stops short of the surface. The map keeps that: its cells' change over time
 //! shows how the motion ends and where. A model may read it beside the features
-//! ([`RowLayout::motion_grid`]); it costs a pass over pixels the features job already holds.
+//! ([`RowLayout::motion_grid`]; the shipped model does); it costs a pass over pixels the features
+//! job already holds.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
