@@ -509,7 +509,9 @@ fn streaming_prediction_equals_whole_video_prediction() {
     let bundle = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
     let mut encoder = OrtEncoder::new(bundle.encoder_spec().unwrap()).unwrap();
     let cancel = AtomicBool::new(false);
-    let features = foley_engine::vision::encode_video(&video, &mut encoder, &cancel, &mut |_| {}).unwrap();
+    let layout = bundle.manifest.config.layout();
+    let features = foley_engine::vision::encode_video_as(&video, &mut encoder, layout, &cancel, &mut |_| {}).unwrap();
+    assert_eq!(features.rows.len(), features.times.len() * bundle.manifest.config.input);
     let whole = predict_features(&bundle, &features).unwrap();
     let streamed =
         foley_engine::predict::predict_video_streaming(&video, &bundle, &mut encoder, &cancel, &mut |_| {}).unwrap();

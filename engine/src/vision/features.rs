@@ -286,9 +286,11 @@ fn collect(
 pub struct VideoFeatures {
     /// Presentation time of each row's frame, seconds.
     pub times: Vec<f64>,
-    /// `times.len()` rows of `2 * feature_size` values.
+    /// `times.len()` rows of `layout.width(feature_size)` values.
     pub rows: Vec<f32>,
     pub feature_size: usize,
+    /// What a row holds beside the two images' features.
+    pub layout: RowLayout,
     pub encoder: EncoderIdentity,
 }
 
@@ -296,7 +298,7 @@ impl VideoFeatures {
     /// Values per row.
     #[must_use]
     pub fn width(&self) -> usize {
-        2 * self.feature_size
+        self.layout.width(self.feature_size)
     }
 
     /// Row `i`.
@@ -313,14 +315,26 @@ pub fn encode_video(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
 ) -> Result<VideoFeatures, VisionError> {
+    encode_video_as(video, encoder, RowLayout::default(), cancel, progress)
+}
+
+/// Encodes every frame of `video` into memory, its rows laid out as `layout` says (a model's
+/// `ModelConfig::layout`, for one that reads motion grids).
+pub fn encode_video_as(
+    video: &Path,
+    encoder: &mut dyn FrameEncoder,
+    layout: RowLayout,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(FeaturesProgress),
+) -> Result<VideoFeatures, VisionError> {
     let mut times = Vec::new();
     let mut rows = Vec::new();
-    let summary = encode_video_streaming(video, encoder, RowLayout::default(), cancel, progress, &mut |t, r| {
+    let summary = encode_video_streaming(video, encoder, layout, cancel, progress, &mut |t, r| {
         times.extend_from_slice(t);
         rows.extend_from_slice(r);
         Ok(())
     })?;
-    Ok(VideoFeatures { times, rows, feature_size: summary.feature_size, encoder: summary.encoder })
+    Ok(VideoFeatures { times, rows, feature_size: summary.feature_size, layout, encoder: summary.encoder })
 }
 
 /// The JSON written beside a features `.npy`.

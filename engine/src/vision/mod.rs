@@ -18,8 +18,8 @@ mod throughput;
 pub use encoder::{Backend, FrameEncoder, open_encoder};
 pub use error::VisionError;
 pub use features::{
-    CnnDecode, FeaturesSidecar, VideoFeatures, encode_video, encode_video_streaming, encode_video_streaming_with,
-    read_features, write_features, write_features_and_grid,
+    CnnDecode, FeaturesSidecar, VideoFeatures, encode_video, encode_video_as, encode_video_streaming,
+    encode_video_streaming_with, read_features, write_features, write_features_and_grid,
 };
 pub use gpu::{OpTime, SUPPORTED_OPS, WgpuEncoder};
 pub use images::{ImageBatch, SpaceTime, colour_image, gray, normalise_planes, space_time_image};
