@@ -1258,13 +1258,11 @@ fn the_training_benchmark_times_steps_of_the_shipped_models_size() {
     let run = foley(&["bench", "train", "--batch", "2", "--steps", "2"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let out = String::from_utf8_lossy(&run.stdout).into_owned();
-    let model: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(foley_engine::predict::default_model_dir().join("model.json")).unwrap(),
-    )
-    .unwrap();
-    let input = model["config"]["input"].as_u64().unwrap();
-    // The encoder's space-time and colour features (2 x 1280), and the motion grid if it reads one.
-    assert!(input == 2560 || input == 2560 + 128, "{input}");
+    let shipped = foley_engine::predict::ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
+    let (config, feature_size) = (&shipped.manifest.config, shipped.manifest.encoder.feature_size);
+    // The encoder's space-time and colour features, and the motion grid if the model reads one.
+    let input = config.layout().width(feature_size);
+    assert_eq!(input, config.input);
     assert!(out.contains("2 windows of 180 steps") && out.contains(&format!("{input} inputs")), "{out}");
     let median: f64 = out.split("median ").nth(1).and_then(|r| r.split(" ms").next()).unwrap().parse().unwrap();
     assert!(median > 0.0, "{out}");
