@@ -4,11 +4,12 @@
 # split, in the default look: photos of real surfaces filmed at 24-60 fps and several sizes, a
 # tenth without contact), makes the int8 encoder (EfficientNet-Lite0 quantised by ONNX Runtime's
 # tool, calibrated on train videos; it runs about twice as fast on a CPU), computes and caches its
-# features and each frame's 8x8 motion grid, trains the LSTM (seed 1, 12 epochs; each video's
+# features and each frame's 8x8 motion grid, trains the LSTM (seed 1, 10 epochs; each video's
 # space-time features centred on their running mean over 2 s, its first and last windows in every
 # epoch, the contact loss weighed up where air swings stop short), and builds the clip database
 # from the clip bank's train recordings, with the looks of the training videos and of 600 short
-# videos more of the same train photos (seed 11). Prints the time of each stage.
+# videos more of the same train photos (seed 11; made while the LSTM trains). Prints the time of
+# each stage.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,18 +38,31 @@ rm -rf "$ENCODER"
 "$VENV/bin/python" scripts/quantize_encoder.py --data "$DATA" --out "$ENCODER"
 quantized=$(date +%s)
 rm -rf "$OUT"
-# The model folder keeps a copy of the encoder it was trained on (OUT/encoder).
-"$FOLEY" train --data "$DATA" --out "$OUT" --epochs 12 --seed 1 --encoder "$ENCODER/encoder.json" \
+# Looks are cheap (4 frames a video) and a material's look is learned from few photos, so 600
+# short videos more show the train photos under more cameras and lights (all in the train split: no
+# test photo). They need no model, so they are made while it trains, at a lower priority, on the
+# share of the two cores training leaves idle (it keeps them about 180% busy computing features and
+# 150% in its epochs), not after it.
+rm -rf "$LOOKS"
+nice -n 10 "$FOLEY" dataset synth --out "$LOOKS" --videos 600 --seconds 2 --seed 11 --split 1 --negatives 0 \
+    > "$CACHE/looks-synth.log" 2>&1 &
+looks=$!
+trap 'kill "$looks" 2> /dev/null || true' EXIT
+# The model folder keeps a copy of the encoder it was trained on (OUT/encoder). Its best epoch is
+# the 9th (of 12 allowed before): at a constant learning rate, 10 epochs give the same model.
+"$FOLEY" train --data "$DATA" --out "$OUT" --epochs 10 --seed 1 --encoder "$ENCODER/encoder.json" \
     --centring-ms 2000 --motion-grid
 trained=$(date +%s)
+if ! wait "$looks"; then
+    echo "making the looks' videos failed: see $CACHE/looks-synth.log" >&2
+    exit 1
+fi
+trap - EXIT
+looks_made=$(date +%s)
 # The checkpoint only serves to continue an interrupted run; the bundle is what ships. The shipped
 # clip database is the clip bank's train recordings (small enough for git), not the training videos',
-# with the looks of the training videos so retrieval knows each material by sight. Looks are cheap
-# (4 frames a video) and a material's look is learned from few photos, so 600 short videos more
-# show the train photos under more cameras and lights (all in the train split: no test photo).
+# with the looks of the training videos so retrieval knows each material by sight.
 rm -rf "$OUT/checkpoint"
-rm -rf "$LOOKS"
-"$FOLEY" dataset synth --out "$LOOKS" --videos 600 --seconds 2 --seed 11 --split 1 --negatives 0
 "$FOLEY" clips build --bank --looks "$DATA" --looks "$LOOKS" --out "$OUT"
 clipped=$(date +%s)
-echo "generation $((generated - start)) s, int8 encoder $((quantized - generated)) s, features and training $((trained - quantized)) s, looks and clip database $((clipped - trained)) s, total $((clipped - start)) s"
+echo "generation $((generated - start)) s, int8 encoder $((quantized - generated)) s, features and training $((trained - quantized)) s (the looks' videos made beside them), waiting for the looks' videos $((looks_made - trained)) s, looks and clip database $((clipped - looks_made)) s, total $((clipped - start)) s"
