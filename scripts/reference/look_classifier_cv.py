@@ -6,7 +6,7 @@
 #
 #   python3 scripts/reference/look_classifier_cv.py --onnxruntime-dir ORT \
 #       --data .cache/datasets/default-seed1 [--more-train LOOKS ...] [--test DATA2 ...] \
-#       [--frames 1 2 4 8] [--sweep]
+#       [--frames 1 2 4 8] [--sweep] [--encoder-dir DIR] [--tiles N]
 #
 # --more-train adds the train looks of other datasets (as `foley clips build --looks A --looks B`
 # does), e.g. the short videos of the train photos that train_default_model.sh makes.
@@ -16,7 +16,13 @@
 # it. Frames are scaled by FFmpeg (bilinear) rather than by foley's decoder, so the figures are
 # close to, not equal to, what foley computes. Needs numpy, ffmpeg/ffprobe and the
 # `onnxruntime` Python package: pass --onnxruntime-dir a folder holding it, e.g.
-# `unzip .cache/downloads/onnxruntime-*.whl 'onnxruntime/*' -d ORT`.
+# `unzip .cache/downloads/onnxruntime-*.whl 'onnxruntime/*' -d ORT`. --encoder-dir takes another
+# encoder's folder (its encoder.json), e.g. a model's `encoder/` (the default: the float encoder).
+#
+# --tiles N (N > 1) also scores looks of finer detail: each frame scaled to N times the encoder's
+# input and cut into N x N tiles, whose features are averaged over the tiles and the frames (a
+# texture seen closer), alone, beside the whole frame's (concatenated), and of the lower tiles
+# only (where the surface lies in a camera looking down); softmax regression only, as foley's.
 
 import argparse
 import json
@@ -37,13 +43,13 @@ def material_of(data, vid):
     return max(sorted(set(labels)), key=labels.count) if labels else None
 
 
-def frames_of(video, indices):
-    """The frames of `video` with these indices, as RGB at the encoder's input size."""
+def frames_of(video, indices, size=SIZE):
+    """The frames of `video` with these indices, as RGB scaled to `size` x `size`."""
     select = "+".join(f"eq(n\\,{i})" for i in sorted(set(indices)))
-    cmd = ["ffmpeg", "-v", "error", "-i", video, "-vf", f"select={select},scale={SIZE}:{SIZE}:flags=bilinear",
+    cmd = ["ffmpeg", "-v", "error", "-i", video, "-vf", f"select={select},scale={size}:{size}:flags=bilinear",
            "-fps_mode", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]
     raw = subprocess.run(cmd, capture_output=True, check=True).stdout
-    frames = np.frombuffer(raw, np.uint8).reshape(-1, SIZE, SIZE, 3)
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
     return dict(zip(sorted(set(indices)), frames))
 
 
@@ -67,16 +73,46 @@ class Encoder:
         return self.session.run([self.output], {"image": ((x - self.mean) / self.std).astype(np.float32)})[0]
 
 
+def tiles_of(frame, n):
+    """The n x n tiles of a square frame, row by row."""
+    s = frame.shape[0] // n
+    return [frame[r * s:(r + 1) * s, c * s:(c + 1) * s] for r in range(n) for c in range(n)]
+
+
+def labelled_videos(data, split):
+    """(video path, material, frame count) of each video of `split` with a contact."""
+    for vid in open(os.path.join(data, f"{split}.txt")).read().split():
+        material = material_of(data, vid)
+        if material is not None:
+            video = os.path.join(data, f"{vid}_denoised.mp4")
+            yield video, material, frame_count(video)
+
+
+def tile_looks(data, split, encoder, k, n):
+    """{variant: (looks, materials)} of the labelled videos of `split`: looks of K frames, of the
+    whole frame and of its n x n tiles (module notes)."""
+    whole, tiled, materials = [], [], []
+    for video, material, count in labelled_videos(data, split):
+        indices = sorted(set(i * count // k for i in range(min(k, count))))
+        small, large = frames_of(video, indices), frames_of(video, indices, n * SIZE)
+        whole.append(encoder(np.stack([small[i] for i in indices])).mean(0))
+        tiles = encoder(np.stack([t for i in indices for t in tiles_of(large[i], n)]))
+        tiled.append(tiles.reshape(len(indices), n * n, -1).mean(0))
+        materials.append(material)
+    whole, tiled, y = np.array(whole, np.float64), np.array(tiled, np.float64), np.array(materials)
+    lower = tiled[:, n:].mean(1)
+    return {
+        "whole frame": (whole, y),
+        f"mean of {n}x{n} tiles": (tiled.mean(1), y),
+        f"whole frame + mean of {n}x{n} tiles": (np.concatenate([whole, tiled.mean(1)], 1), y),
+        f"whole frame + mean of the lower {n * (n - 1)} tiles": (np.concatenate([whole, lower], 1), y),
+    }
+
+
 def looks(data, split, encoder, counts):
     """{K: (looks, materials)} of the labelled videos of `split`, for each K in counts."""
-    ids = open(os.path.join(data, f"{split}.txt")).read().split()
     out = {k: ([], []) for k in counts}
-    for vid in ids:
-        material = material_of(data, vid)
-        if material is None:
-            continue
-        video = os.path.join(data, f"{vid}_denoised.mp4")
-        n = frame_count(video)
+    for video, material, n in labelled_videos(data, split):
         wanted = {k: [i * n // k for i in range(min(k, n))] for k in counts}
         frames = frames_of(video, [i for v in wanted.values() for i in v])
         features = dict(zip(frames, encoder(np.stack(list(frames.values())))))
@@ -143,12 +179,17 @@ def main():
     ap.add_argument("--cache", default=cache, help="foley's cache folder (default: FOLEY_CACHE or .cache)")
     ap.add_argument("--onnxruntime-dir", help="a folder holding the onnxruntime Python package")
     ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--encoder-dir", help="the encoder's folder (default: the cache's float encoder)")
+    ap.add_argument("--tiles", type=int, default=1, help="N > 1: score looks of N x N tiles too (first --frames)")
     args = ap.parse_args()
     if args.onnxruntime_dir:
         sys.path.insert(0, args.onnxruntime_dir)
-    encoder_dir = os.path.join(args.cache, "assets", "efficientnet-lite0")
+    encoder_dir = args.encoder_dir or os.path.join(args.cache, "assets", "efficientnet-lite0")
     manifest = json.load(open(os.path.join(encoder_dir, "encoder.json")))
     encoder = Encoder(os.path.join(encoder_dir, manifest["onnx"]), manifest)
+    if args.tiles > 1:
+        score_tiles(args, encoder)
+        return
     train = looks(args.data, "train", encoder, args.frames)
     for more in args.more_train:
         extra = looks(more, "train", encoder, args.frames)
@@ -177,6 +218,24 @@ def main():
             cv = cross_validate(method, xtr, ytr)
             scores = "   ".join(f"{(method(xtr, ytr, t[k][0]) == t[k][1]).mean():.3f}" for _, t in tests)
             print(f"  {name:45s} 8-fold on train {cv:.3f}   test {scores}")
+
+
+def score_tiles(args, encoder):
+    """Scores the softmax regression on looks of the whole frame and of tiles (--tiles)."""
+    k, n = args.frames[0], args.tiles
+    train = tile_looks(args.data, "train", encoder, k, n)
+    for more in args.more_train:
+        extra = tile_looks(more, "train", encoder, k, n)
+        train = {v: (np.concatenate([x, extra[v][0]]), np.concatenate([y, extra[v][1]])) for v, (x, y) in train.items()}
+    tests = [(d, tile_looks(d, "test", encoder, k, n)) for d in [args.data, *args.test]]
+    tests = [(d, t) for d, t in tests if len(t["whole frame"][1])]
+    sizes = ", ".join(f"{len(t['whole frame'][1])} test looks of {os.path.basename(d.rstrip('/'))}" for d, t in tests)
+    ytr = train["whole frame"][1]
+    print(f"{k} frame(s) a look: {len(ytr)} train looks of {len(set(ytr))} materials; {sizes}")
+    for variant, (xtr, ytr) in train.items():
+        scores = "   ".join(f"{(softmax_regression(xtr, ytr, t[variant][0]) == t[variant][1]).mean():.3f}"
+                            for _, t in tests)
+        print(f"  {variant:45s} 8-fold on train {cross_validate(softmax_regression, xtr, ytr):.3f}   test {scores}")
 
 
 if __name__ == "__main__":
