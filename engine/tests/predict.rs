@@ -18,7 +18,7 @@ use foley_engine::predict::{
     ENCODER_DIR, LearningRateSchedule, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress,
     encoder_spec_in, keep_encoder, predict_features, train,
 };
-use foley_engine::vision::{EncoderManifest, EncoderSpec, MOTION_GRID_VALUES, OrtEncoder};
+use foley_engine::vision::{DEFAULT_GRID_SIDE, EncoderManifest, EncoderSpec, OrtEncoder, RowLayout, grid_values};
 use rand::SeedableRng as _;
 
 mod common;
@@ -293,6 +293,7 @@ fn options(epochs: usize) -> TrainOptions {
         loss_eps: 0.01,
         contact_weight: 1.0,
         motion_grid: false,
+        grid_side: DEFAULT_GRID_SIDE,
         lookahead: 0,
         centring_ms: 0,
         swing_weight: 4.0,
@@ -420,19 +421,32 @@ fn an_averaged_run_on_a_cosine_schedule_resumes_where_it_stopped_and_saves_the_a
 
 #[test]
 fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
-    let TrainingFixture { root, data, cache, spec, mut encoder } = training_fixture();
+    // The default grid, and a finer one whose grids are cached apart from it.
+    let fixture = training_fixture();
+    for side in [DEFAULT_GRID_SIDE, 12] {
+        grid_model_reads_in_use_the_rows_it_was_trained_on(&fixture, side);
+    }
+}
+
+fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture, side: usize) {
+    let TrainingFixture { root, data, cache, spec, .. } = fixture;
+    let (cache, data) = (cache.as_path(), data.as_path());
+    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
     let never = AtomicBool::new(false);
-    let out = root.path().join("model");
-    let options = TrainOptions { motion_grid: true, ..options(1) };
-    train(&data, &out, &options, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    let out = root.path().join(format!("model-{side}"));
+    let options = TrainOptions { motion_grid: true, grid_side: side, ..options(1) };
+    train(data, &out, &options, &mut encoder, cache, &never, &mut |_| {}).unwrap();
     let bundle = ModelBundle::load(&out).unwrap();
     let config = &bundle.manifest.config;
-    assert_eq!(config.motion, MOTION_GRID_VALUES);
-    assert_eq!(config.input, 2 * spec.identity.feature_size + MOTION_GRID_VALUES);
-    assert!(bundle.manifest.feature_layout.contains("motion grid"), "{}", bundle.manifest.feature_layout);
+    let values = grid_values(side);
+    assert_eq!(config.motion, values);
+    assert_eq!(config.layout(), RowLayout::with_grid(side));
+    assert_eq!(config.input, 2 * spec.identity.feature_size + values);
+    let described = format!("{side}x{side} motion grid");
+    assert!(bundle.manifest.feature_layout.contains(&described), "{}", bundle.manifest.feature_layout);
     bundle.check_compatible(&spec.identity, &spec.manifest.input).unwrap();
 
-    // Training on an empty cache wrote both caches, features and grids, from one decoding.
+    // Training wrote the grids (with the features, from one decoding, on an empty cache).
     let count = |dir: std::path::PathBuf| {
         std::fs::read_dir(dir)
             .unwrap()
@@ -440,24 +454,25 @@ fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
             .count()
     };
     let input = &spec.manifest.input;
-    assert_eq!(count(cache.join("motion-grid").join(format!("v1-{}x{}", input.width, input.height))), 4);
+    let grid_dir = motion_grid_cache_path(cache, input, side, "x").parent().unwrap().to_owned();
+    assert_eq!(count(grid_dir), 4);
     assert_eq!(count(cache.join("features").join(&spec.identity.onnx_sha256[..16])), 4);
 
     // The rows training read (cached features with the cached grid put between) are the rows the
     // features job streams to the model in use.
-    let entry = GreatestHits::open(&data).unwrap().split(Split::Train).next().unwrap().clone();
+    let entry = GreatestHits::open(data).unwrap().split(Split::Train).next().unwrap().clone();
     let example =
-        load_example(&entry, &mut encoder, config.layout(), &cache, &bundle.manifest.cochleagram, &never).unwrap();
+        load_example(&entry, &mut encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
 
     // Where only one of the two caches is left, the other is computed again and the rows stay
     // the same.
     let key = file_sha256(&entry.video).unwrap();
-    let grid_file = motion_grid_cache_path(&cache, input, &key);
-    let features_file = feature_cache_path(&cache, &spec.identity.onnx_sha256, &key);
+    let grid_file = motion_grid_cache_path(cache, input, side, &key);
+    let features_file = feature_cache_path(cache, &spec.identity.onnx_sha256, &key);
     for lost in [&grid_file, &features_file] {
         std::fs::remove_file(lost).unwrap();
         let again =
-            load_example(&entry, &mut encoder, config.layout(), &cache, &bundle.manifest.cochleagram, &never).unwrap();
+            load_example(&entry, &mut encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
         assert!(lost.exists(), "{} was not written again", lost.display());
         let worst = again.features.iter().zip(&example.features).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert_eq!(again.features.len(), example.features.len());
@@ -482,8 +497,7 @@ fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
     let worst = streamed.iter().zip(&example.features).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-5, "streamed rows differ from the training rows by {worst}");
     // The generated stick moves: some frame's grid is not empty, and the look is the colour frame's.
-    let grids =
-        example.features.chunks_exact(config.input).map(|row| &row[spec.identity.feature_size..][..MOTION_GRID_VALUES]);
+    let grids = example.features.chunks_exact(config.input).map(|row| &row[spec.identity.feature_size..][..values]);
     assert!(grids.clone().any(|g| g.iter().any(|&v| v > 0.0)));
     assert!(grids.flatten().all(|&v| (0.0..=1.0).contains(&v)));
     let streamed_look = &streamed[config.look_range()];

@@ -44,10 +44,15 @@ pub struct TrainArgs {
     /// head, whose hits are then found in its predicted cochleagram.
     #[arg(long, default_value_t = TrainOptions::default().contact_weight)]
     pub contact_weight: f64,
-    /// Also read each frame's motion grid: where in an 8x8 grid the picture changed and by how
-    /// much (computed from the frames, cached beside the features).
+    /// Also read each frame's motion grid: where in a grid of cells (8x8 unless --grid-side
+    /// says otherwise) the picture changed and by how much (computed from the frames, cached
+    /// beside the features).
     #[arg(long)]
     pub motion_grid: bool,
+    /// Cells across and down of the motion grid, 1 to 56 (the encoder's 224-pixel input makes
+    /// cells of 4 pixels or more): a finer grid shows where a small tip stops.
+    #[arg(long, value_name = "N", default_value_t = vision::DEFAULT_GRID_SIDE, requires = "motion_grid")]
+    pub grid_side: usize,
     /// How far past a moment the network looks before it predicts that moment's sound, in
     /// milliseconds (rounded to 90 Hz steps): a contact and an air swing that stops short look
     /// alike until the stick rebounds or stays. The sound of a video's last moments is predicted
@@ -141,6 +146,11 @@ fn dropout_share(share: f32) -> anyhow::Result<f32> {
     Ok(share)
 }
 
+fn grid_side(side: usize) -> anyhow::Result<usize> {
+    anyhow::ensure!((1..=56).contains(&side), "--grid-side must be between 1 and 56, not {side}");
+    Ok(side)
+}
+
 fn swing_weight(weight: f64) -> anyhow::Result<f64> {
     anyhow::ensure!((0.0..=100.0).contains(&weight), "--swing-weight must be between 0 and 100, not {weight}");
     Ok(weight)
@@ -156,6 +166,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         patience: args.patience,
         contact_weight: args.contact_weight,
         motion_grid: args.motion_grid,
+        grid_side: grid_side(args.grid_side)?,
         lookahead: lookahead_steps(args.lookahead_ms)?,
         centring_ms: args.centring_ms,
         input_dropout: dropout_share(args.input_dropout)?,
@@ -251,7 +262,7 @@ mod tests {
     use clap::Parser as _;
     use foley_engine::predict::{LearningRateSchedule, TrainOptions};
 
-    use super::{TrainArgs, average_decay, learning_rate, lookahead_steps, swing_weight};
+    use super::{TrainArgs, average_decay, grid_side, learning_rate, lookahead_steps, swing_weight};
 
     #[derive(clap::Parser)]
     struct Command {
@@ -269,6 +280,22 @@ mod tests {
         let err = lookahead_steps(-5.0).unwrap_err().to_string();
         assert!(err.contains("--lookahead-ms") && err.contains("-5"), "{err}");
         assert!(lookahead_steps(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn the_grid_side_defaults_to_the_engine_s_and_needs_the_grid() {
+        let default = Command::try_parse_from(["train", "--data", "d", "--out", "o"]).unwrap().args;
+        assert_eq!(default.grid_side, TrainOptions::default().grid_side);
+        let fine =
+            Command::try_parse_from(["train", "--data", "d", "--out", "o", "--motion-grid", "--grid-side", "16"]);
+        assert_eq!(fine.unwrap().args.grid_side, 16);
+        let alone = Command::try_parse_from(["train", "--data", "d", "--out", "o", "--grid-side", "16"]);
+        assert!(alone.is_err(), "--grid-side without --motion-grid is refused");
+        for bad in [0, 57, 1000] {
+            let err = grid_side(bad).unwrap_err().to_string();
+            assert!(err.contains("--grid-side") && err.contains(&bad.to_string()), "{err}");
+        }
+        assert_eq!(grid_side(16).unwrap(), 16);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::dataset::DataSummary;
 use super::inference::InferenceWeights;
 use super::model::{ModelConfig, Params};
 use crate::sound::CochleagramParams;
-use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, RowLayout};
+use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec};
 
 /// The bundle format this build writes and reads.
 pub const BUNDLE_VERSION: u32 = 1;
@@ -75,9 +75,6 @@ pub struct BundleManifest {
     pub training: TrainingSummary,
     pub validation: ValidationMetrics,
 }
-
-/// The layout of a model's features rows (its `feature_layout`).
-pub const FEATURE_LAYOUT: &str = RowLayout { motion_grid: false }.description();
 
 /// A loaded model.
 #[derive(Debug, Clone)]

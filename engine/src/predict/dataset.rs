@@ -12,7 +12,7 @@ use super::PredictError;
 use super::align::{frames_end, step_count, step_frames};
 use crate::data::{Action, Contact, Split, VideoEntry};
 use crate::sound::{CochleagramParams, cochleagram_of_file};
-use crate::vision::{FrameEncoder, InputSpec, MOTION_GRID_VALUES, RowLayout, RowParts, features, motion_grid_of_video};
+use crate::vision::{FrameEncoder, InputSpec, RowLayout, RowParts, features, grid_values, motion_grid_of_video};
 
 /// One video ready for training or evaluation.
 #[derive(Debug, Clone)]
@@ -107,86 +107,99 @@ fn create_parent(path: &Path) -> Result<(), PredictError> {
     }
 }
 
-/// Where the motion grids of `video` at an input size are cached. The grid is computed from the
-/// gray frames alone, so one file serves every encoder of that size.
-pub fn motion_grid_cache_path(cache: &Path, input: &InputSpec, video_sha256: &str) -> PathBuf {
-    cache.join("motion-grid").join(format!("v1-{}x{}", input.width, input.height)).join(format!("{video_sha256}.npy"))
+/// Where the motion grids of `side` x `side` cells of `video` at an input size are cached. The
+/// grid is computed from the gray frames alone, so one file serves every encoder of that size.
+pub fn motion_grid_cache_path(cache: &Path, input: &InputSpec, side: usize, video_sha256: &str) -> PathBuf {
+    cache
+        .join("motion-grid")
+        .join(format!("v2-{}x{}-{side}x{side}", input.width, input.height))
+        .join(format!("{video_sha256}.npy"))
 }
 
-fn read_cached_grid(path: &Path) -> Option<Vec<f32>> {
+fn read_cached_grid(path: &Path, side: usize) -> Option<Vec<f32>> {
     let bytes = std::fs::read(path).ok()?;
     let npy = npyz::NpyFile::new(&bytes[..]).ok()?;
-    if npy.shape().get(1) != Some(&(MOTION_GRID_VALUES as u64)) {
+    if npy.shape().get(1) != Some(&(grid_values(side) as u64)) {
         return None;
     }
     npy.into_vec::<f32>().ok()
 }
 
-fn write_grid(path: &Path, rows: &[f32]) -> Result<(), PredictError> {
+fn write_grid(path: &Path, rows: &[f32], side: usize) -> Result<(), PredictError> {
     create_parent(path)?;
+    let values = grid_values(side);
     crate::media::atomic::write_atomically(path, |mut file| {
         use std::io::Write as _;
-        file.write_all(&features::npy_header(rows.len() / MOTION_GRID_VALUES, MOTION_GRID_VALUES))?;
+        file.write_all(&features::npy_header(rows.len() / values, values))?;
         file.write_all(bytemuck::cast_slice(rows))
     })?;
     Ok(())
 }
 
-/// The features rows of `video` with its motion grids put between (see [`with_motion_grid`]),
-/// each part from the cache or computed (and cached); where neither is cached, both come from
-/// one decoding.
+/// The features rows of `video` with its motion grids of `side` x `side` cells put between (see
+/// [`with_motion_grid`]), each part from the cache or computed (and cached); where neither is
+/// cached, both come from one decoding.
 fn cached_features_with_grid(
     video: &Path,
     encoder: &mut dyn FrameEncoder,
+    side: usize,
     cache: &Path,
     cancel: &AtomicBool,
 ) -> Result<(Vec<f64>, Vec<f32>), PredictError> {
     let key = file_sha256(video)?;
     let features_path = feature_cache_path(cache, &encoder.spec().identity.onnx_sha256, &key);
-    let grid_path = motion_grid_cache_path(cache, &encoder.spec().manifest.input, &key);
-    let (times, plain, grid) = match (read_cached_features(&features_path, encoder), read_cached_grid(&grid_path)) {
+    let grid_path = motion_grid_cache_path(cache, &encoder.spec().manifest.input, side, &key);
+    let (times, plain, grid) = match (read_cached_features(&features_path, encoder), read_cached_grid(&grid_path, side))
+    {
         (Some((times, rows)), Some(grid)) => (times, rows, grid),
         (Some((times, rows)), None) => {
-            let (_, grid) = motion_grid_of_video(video, &encoder.spec().manifest.input, cancel)?;
-            write_grid(&grid_path, &grid)?;
+            let (_, grid) = motion_grid_of_video(video, &encoder.spec().manifest.input, side, cancel)?;
+            write_grid(&grid_path, &grid, side)?;
             (times, rows, grid)
         }
         (None, cached_grid) => {
             create_parent(&features_path)?;
             let mut grid = Vec::new();
-            let wanted = cached_grid.is_none().then_some(&mut grid);
+            let wanted = cached_grid.is_none().then_some((side, &mut grid));
             features::write_features_and_grid(video, &features_path, encoder, wanted, cancel, &mut |_| {})?;
             let (sidecar, rows) = features::read_features(&features_path)?;
             let grid = match cached_grid {
                 Some(cached) => cached,
                 None => {
-                    write_grid(&grid_path, &grid)?;
+                    write_grid(&grid_path, &grid, side)?;
                     grid
                 }
             };
             (sidecar.times, rows, grid)
         }
     };
-    let rows = with_motion_grid(video, &plain, times.len(), &grid)?;
+    let rows = with_motion_grid(video, &plain, times.len(), &grid, side)?;
     Ok((times, rows))
 }
 
-/// Features rows laid out as `layout` says: the motion grid put between each row's space-time
+/// Features rows with a motion grid of `side` x `side` cells put between each row's space-time
 /// and colour features.
-fn with_motion_grid(video: &Path, plain: &[f32], frames: usize, grid: &[f32]) -> Result<Vec<f32>, PredictError> {
-    if frames == 0 || grid.len() != frames * MOTION_GRID_VALUES || !plain.len().is_multiple_of(2 * frames) {
+fn with_motion_grid(
+    video: &Path,
+    plain: &[f32],
+    frames: usize,
+    grid: &[f32],
+    side: usize,
+) -> Result<Vec<f32>, PredictError> {
+    let values = grid_values(side);
+    if frames == 0 || grid.len() != frames * values || !plain.len().is_multiple_of(2 * frames) {
         return Err(PredictError::Data {
             path: video.to_owned(),
             reason: format!(
                 "its motion grid has {} rows and its features {frames}; delete the cache to compute both again",
-                grid.len() / MOTION_GRID_VALUES
+                grid.len() / values.max(1)
             ),
         });
     }
     let feature_size = plain.len() / frames / 2;
-    let (cached, joined) = (RowLayout::default(), RowLayout { motion_grid: true });
+    let (cached, joined) = (RowLayout::default(), RowLayout::with_grid(side));
     let mut rows = Vec::with_capacity(plain.len() + grid.len());
-    for (row, cells) in plain.chunks_exact(2 * feature_size).zip(grid.chunks_exact(MOTION_GRID_VALUES)) {
+    for (row, cells) in plain.chunks_exact(2 * feature_size).zip(grid.chunks_exact(values)) {
         joined.push(RowParts { grid: cells, ..cached.split(row, feature_size) }, &mut rows);
     }
     Ok(rows)
@@ -202,8 +215,8 @@ pub fn load_example(
     params: &CochleagramParams,
     cancel: &AtomicBool,
 ) -> Result<Example, PredictError> {
-    let (times, features) = if layout.motion_grid {
-        cached_features_with_grid(&entry.video, encoder, cache, cancel)?
+    let (times, features) = if layout.has_grid() {
+        cached_features_with_grid(&entry.video, encoder, layout.grid_side, cache, cancel)?
     } else {
         cached_features(&entry.video, encoder, cache, cancel)?
     };
@@ -280,16 +293,44 @@ mod tests {
     fn the_motion_grid_goes_between_the_space_time_and_the_colour_features() {
         // Two frames of 3 + 3 features.
         let plain = [1.0, 2.0, 3.0, 9.0, 9.0, 9.0, 4.0, 5.0, 6.0, 9.0, 9.0, 9.0];
-        let grid: Vec<f32> = (0..2 * MOTION_GRID_VALUES).map(|i| -(i as f32)).collect();
-        let rows = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid).unwrap();
-        let width = 6 + MOTION_GRID_VALUES;
-        assert_eq!(rows.len(), 2 * width);
-        assert_eq!(&rows[..3], &[1.0, 2.0, 3.0]);
-        assert_eq!(&rows[3..3 + MOTION_GRID_VALUES], &grid[..MOTION_GRID_VALUES]);
-        assert_eq!(&rows[width - 3..width + 3], &[9.0, 9.0, 9.0, 4.0, 5.0, 6.0]);
-        assert_eq!(&rows[width + 3..2 * width - 3], &grid[MOTION_GRID_VALUES..]);
-        // A grid of another frame count is refused, naming the video.
-        let err = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid[..MOTION_GRID_VALUES]).unwrap_err();
-        assert!(err.to_string().contains("v.mp4") && err.to_string().contains("1 rows"), "{err}");
+        for side in [8, 16] {
+            let values = grid_values(side);
+            let grid: Vec<f32> = (0..2 * values).map(|i| -(i as f32)).collect();
+            let rows = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid, side).unwrap();
+            let width = 6 + values;
+            assert_eq!(rows.len(), 2 * width);
+            assert_eq!(&rows[..3], &[1.0, 2.0, 3.0]);
+            assert_eq!(&rows[3..3 + values], &grid[..values]);
+            assert_eq!(&rows[width - 3..width + 3], &[9.0, 9.0, 9.0, 4.0, 5.0, 6.0]);
+            assert_eq!(&rows[width + 3..2 * width - 3], &grid[values..]);
+            // A grid of another frame count, or of another size, is refused, naming the video.
+            let err = with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid[..values], side).unwrap_err();
+            assert!(err.to_string().contains("v.mp4") && err.to_string().contains("1 rows"), "{err}");
+            assert!(with_motion_grid(Path::new("v.mp4"), &plain, 2, &grid, side / 2).is_err());
+        }
+    }
+
+    #[test]
+    fn grids_of_each_size_are_cached_apart() {
+        let input = InputSpec {
+            name: "x".into(),
+            width: 224,
+            height: 224,
+            layout: crate::vision::Layout::Nchw,
+            mean: [0.5; 3],
+            std: [0.25; 3],
+        };
+        let (coarse, fine) = (
+            motion_grid_cache_path(Path::new("c"), &input, 8, "abc"),
+            motion_grid_cache_path(Path::new("c"), &input, 16, "abc"),
+        );
+        assert_ne!(coarse, fine);
+        assert!(fine.to_string_lossy().contains("16x16"), "{}", fine.display());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.npy");
+        let rows: Vec<f32> = (0..3 * grid_values(8)).map(|i| i as f32).collect();
+        write_grid(&path, &rows, 8).unwrap();
+        assert_eq!(read_cached_grid(&path, 8), Some(rows));
+        assert_eq!(read_cached_grid(&path, 16), None, "an 8 x 8 grid read as a 16 x 16 one");
     }
 }

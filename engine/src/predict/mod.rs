@@ -21,8 +21,8 @@ mod recurrence;
 mod train;
 
 pub use bundle::{
-    BUNDLE_VERSION, BundleManifest, ENCODER_DIR, FEATURE_LAYOUT, ModelBundle, TrainingSummary, ValidationMetrics,
-    default_model_dir, encoder_spec_in, keep_encoder,
+    BUNDLE_VERSION, BundleManifest, ENCODER_DIR, ModelBundle, TrainingSummary, ValidationMetrics, default_model_dir,
+    encoder_spec_in, keep_encoder,
 };
 pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};

@@ -49,10 +49,11 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// What the model's features rows hold.
+    /// What the model's features rows hold. Grid values that make no square grid read as no
+    /// grid, so that the row width disagrees and `ModelBundle::check_compatible` says so.
     #[must_use]
     pub fn layout(&self) -> RowLayout {
-        RowLayout { motion_grid: self.motion > 0 }
+        RowLayout::with_grid_values(self.motion).unwrap_or_default()
     }
 
     /// Where each row holds the first colour frame's features (the video's look): its last

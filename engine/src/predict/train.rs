@@ -34,7 +34,7 @@ use super::model::{Batch, Dropout, ModelConfig, Params, contact_loss, forward, r
 use crate::data::{GreatestHits, Split};
 use crate::sound::CochleagramParams;
 use crate::vision::FrameEncoder;
-use crate::vision::RowLayout;
+use crate::vision::{DEFAULT_GRID_SIDE, RowLayout};
 
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,10 @@ pub struct TrainOptions {
     /// Whether the model also reads each frame's motion grid (`vision::motion_grid`).
     #[serde(default)]
     pub motion_grid: bool,
+    /// Cells across and down of that grid. (Runs checkpointed before it could be chosen read
+    /// the default's.)
+    #[serde(default = "default_grid_side")]
+    pub grid_side: usize,
     /// Steps the network sees past a step before it predicts it
     /// ([`ModelConfig::lookahead`]); a model without LSTM layers, which has no memory to carry
     /// it, reads none. (Runs checkpointed before the lookahead existed had none.)
@@ -130,7 +134,17 @@ impl LearningRateSchedule {
     }
 }
 
+const fn default_grid_side() -> usize {
+    DEFAULT_GRID_SIDE
+}
+
 impl TrainOptions {
+    /// What each features row holds for the model.
+    #[must_use]
+    pub fn layout(&self) -> RowLayout {
+        if self.motion_grid { RowLayout::with_grid(self.grid_side) } else { RowLayout::default() }
+    }
+
     /// What the training steps drop.
     #[must_use]
     pub fn dropouts(&self) -> Dropout {
@@ -156,6 +170,7 @@ impl Default for TrainOptions {
             loss_eps: 0.01,
             contact_weight: 10.0,
             motion_grid: false,
+            grid_side: DEFAULT_GRID_SIDE,
             // 100 ms: at 24 fps, two frames after a contact, where the stick has rebounded.
             lookahead: 9,
             centring_ms: 0,
@@ -216,7 +231,7 @@ fn model_config(options: &TrainOptions, input: usize, bands: usize) -> ModelConf
         layers: options.layers,
         bands,
         contact_head: options.contact_weight > 0.0,
-        motion: RowLayout { motion_grid: options.motion_grid }.extra(),
+        motion: options.layout().extra(),
         lookahead: if options.layers == 0 { 0 } else { options.lookahead },
         centring_ms: options.centring_ms,
     }
@@ -450,7 +465,7 @@ pub fn train(
     let mut train_examples = Vec::new();
     let mut val_examples = Vec::new();
     let mut summary = DataSummary::default();
-    let layout = RowLayout { motion_grid: options.motion_grid };
+    let layout = options.layout();
     for (i, entry) in entries.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(PredictError::Cancelled);
@@ -531,7 +546,7 @@ pub fn train(
         config: config.clone(),
         encoder: encoder.spec().identity.clone(),
         encoder_input: encoder.spec().manifest.input.clone(),
-        feature_layout: layout.description().to_owned(),
+        feature_layout: layout.description(),
         cochleagram: coch.clone(),
         training: TrainingSummary {
             data: data.display().to_string(),

@@ -4,7 +4,7 @@
 //! stops every stage at its next frame or batch.
 //!
 //! Row t is `[cnn(space-time image t), cnn(first colour frame)]`, at frame t's presentation time;
-//! with [`RowLayout::motion_grid`], `[cnn(space-time image t), motion grid t, cnn(first colour
+//! with [`RowLayout::grid_side`], `[cnn(space-time image t), motion grid t, cnn(first colour
 //! frame)]` (the grid from the same image: [`super::motion_grid`]).
 //! On disk: a float32 `.npy` of shape `[frames, 2 * feature_size]` and a JSON sidecar with the
 //! timestamps and the encoder's identity.
@@ -176,8 +176,8 @@ fn decode_stage(
     let add = |msg: &mut ImagesMsg, t: f64, image: &[f32]| {
         msg.times.push(t);
         msg.images.push_planes(image);
-        if layout.motion_grid {
-            msg.grids.extend(motion_grid(image, width, height, input));
+        if layout.has_grid() {
+            msg.grids.extend(motion_grid(image, width, height, input, layout.grid_side));
         }
     };
     while let Some(frame) = reader.next_frame()? {
@@ -381,14 +381,14 @@ pub fn write_features(
     write_features_and_grid(video, out, encoder, None, cancel, progress)
 }
 
-/// [`write_features`], and where `grid` is given, each frame's motion grid
-/// ([`MOTION_GRID_VALUES`](super::MOTION_GRID_VALUES) values) appended to it from the same
-/// decoding: what training a motion-grid model on an empty cache needs, in one pass.
+/// [`write_features`], and where `grid` is given (`side`, rows), each frame's motion grid of
+/// `side` x `side` cells ([`grid_values`](super::grid_values) values) appended to its rows from
+/// the same decoding: what training a motion-grid model on an empty cache needs, in one pass.
 pub fn write_features_and_grid(
     video: &Path,
     out: &Path,
     encoder: &mut dyn FrameEncoder,
-    mut grid: Option<&mut Vec<f32>>,
+    mut grid: Option<(usize, &mut Vec<f32>)>,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(FeaturesProgress),
 ) -> Result<FeaturesSummary, VisionError> {
@@ -399,13 +399,13 @@ pub fn write_features_and_grid(
     let cols = 2 * feature_size;
     writer.write_all(&npy_header(0, cols)).map_err(io)?;
     let mut times = Vec::new();
-    let layout = RowLayout { motion_grid: grid.is_some() };
+    let layout = grid.as_ref().map_or_else(RowLayout::default, |(side, _)| RowLayout::with_grid(*side));
     let width = layout.width(feature_size);
     let summary = encode_video_streaming(video, encoder, layout, cancel, progress, &mut |t, rows| {
         times.extend_from_slice(t);
-        match grid.as_deref_mut() {
+        match grid.as_mut() {
             None => writer.write_all(bytemuck::cast_slice(rows)).map_err(io),
-            Some(grid) => {
+            Some((_, grid)) => {
                 for row in rows.chunks_exact(width) {
                     let parts = layout.split(row, feature_size);
                     grid.extend_from_slice(parts.grid);

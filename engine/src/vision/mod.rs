@@ -28,6 +28,6 @@ pub use manifest::{
     EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec, Layout, MANIFEST_NAME, OutputSpec, default_manifest_path,
 };
 pub use motion::FrameMotion;
-pub use motion_grid::{MOTION_GRID_VALUES, RowLayout, RowParts, motion_grid, motion_grid_of_video};
+pub use motion_grid::{DEFAULT_GRID_SIDE, RowLayout, RowParts, grid_values, motion_grid, motion_grid_of_video};
 pub use ort_encoder::OrtEncoder;
 pub use throughput::{Throughput, time_encoder};

@@ -1,5 +1,5 @@
-//! A coarse map of where a frame moves: per cell of an 8 x 8 grid over the space-time image,
-//! the mean change of gray level from frame t-1 to t and from t to t+1.
+//! A coarse map of where a frame moves: per cell of a square grid over the space-time image (8 x
+//! 8 by default), the mean change of gray level from frame t-1 to t and from t to t+1.
 //!
 //! The CNN's features are pooled over the whole picture, so they say little about where a small
 //! stick tip moves or how abruptly it stops. A stick that strikes stops within a frame and
@@ -15,22 +15,47 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{InputSpec, SpaceTime, VisionError, gray};
 use crate::media::{VideoReader, VideoReaderOptions};
 
-/// Cells across and down.
-pub const MOTION_GRID_SIDE: usize = 8;
-/// Values per frame: two changes (t-1 to t, then t to t+1) per cell, cells in row order.
-pub const MOTION_GRID_VALUES: usize = 2 * MOTION_GRID_SIDE * MOTION_GRID_SIDE;
+/// Cells across and down of the grid a model reads unless told otherwise (the shipped model's).
+pub const DEFAULT_GRID_SIDE: usize = 8;
+
+/// Values per frame of a grid of `side` x `side` cells: two changes (t-1 to t, then t to t+1)
+/// per cell, cells in row order.
+#[must_use]
+pub const fn grid_values(side: usize) -> usize {
+    2 * side * side
+}
 /// Changes smaller than this (gray level, 0..1) are noise and compression, not motion.
 const NOISE_LEVEL: f32 = 6.0 / 255.0;
 
 /// What a features row holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RowLayout {
-    /// Whether the space-time features are followed by the frame's motion grid
-    /// ([`MOTION_GRID_VALUES`] values) before the colour frame's features.
-    pub motion_grid: bool,
+    /// Cells across and down of the frame's motion grid ([`grid_values`] values) between the
+    /// space-time features and the colour frame's; 0 where rows hold no grid.
+    pub grid_side: usize,
 }
 
 impl RowLayout {
+    /// Rows with a motion grid of `side` x `side` cells.
+    #[must_use]
+    pub const fn with_grid(side: usize) -> Self {
+        Self { grid_side: side }
+    }
+
+    /// The layout whose grid has `values` values (0: none), if a square grid has that many.
+    #[must_use]
+    pub fn with_grid_values(values: usize) -> Option<Self> {
+        let side = (values as f64 / 2.0).sqrt().round() as usize;
+        let exact = side.checked_mul(side).and_then(|cells| cells.checked_mul(2)) == Some(values);
+        exact.then_some(Self { grid_side: side })
+    }
+
+    /// Whether rows hold a motion grid.
+    #[must_use]
+    pub const fn has_grid(self) -> bool {
+        self.grid_side > 0
+    }
+
     /// Values per row for an encoder of `feature_size` features.
     #[must_use]
     pub fn width(self, feature_size: usize) -> usize {
@@ -39,18 +64,21 @@ impl RowLayout {
 
     /// What a row of this layout holds, for people (a model's `feature_layout`).
     #[must_use]
-    pub const fn description(self) -> &'static str {
-        if self.motion_grid {
-            "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then its 8x8 motion grid (mean change t-1 to t, then t to t+1, square-rooted), then the features of the first colour frame; held over the 90 Hz steps of the frame"
+    pub fn description(self) -> String {
+        if self.has_grid() {
+            let side = self.grid_side;
+            format!(
+                "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then its {side}x{side} motion grid (mean change t-1 to t, then t to t+1, square-rooted), then the features of the first colour frame; held over the 90 Hz steps of the frame"
+            )
         } else {
-            "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then of the first colour frame; held over the 90 Hz steps of the frame"
+            "per frame: encoder features of the space-time image (grayscale t-1, t, t+1), then of the first colour frame; held over the 90 Hz steps of the frame".to_owned()
         }
     }
 
     /// Values between the space-time and the colour features.
     #[must_use]
-    pub fn extra(self) -> usize {
-        if self.motion_grid { MOTION_GRID_VALUES } else { 0 }
+    pub const fn extra(self) -> usize {
+        grid_values(self.grid_side)
     }
 
     /// Where a row of `width` values holds the colour frame's features (the video's look): its
@@ -93,20 +121,20 @@ impl RowLayout {
 pub struct RowParts<'a> {
     /// The encoder's features of the space-time image.
     pub space_time: &'a [f32],
-    /// The motion grid ([`MOTION_GRID_VALUES`] values), empty in a layout without one.
+    /// The motion grid ([`grid_values`] values), empty in a layout without one.
     pub grid: &'a [f32],
     /// The encoder's features of the video's first colour frame.
     pub colour: &'a [f32],
 }
 
-/// The motion grid of a space-time image (three normalised gray planes of `width` x `height`,
-/// frames t-1, t, t+1, normalised as `spec` says): each cell's mean change above the noise level,
-/// square-rooted so that a small moving tip stands out beside a large moving arm.
+/// The motion grid of `side` x `side` cells of a space-time image (three normalised gray planes
+/// of `width` x `height`, frames t-1, t, t+1, normalised as `spec` says): each cell's mean change
+/// above the noise level, square-rooted so that a small moving tip stands out beside a large
+/// moving arm.
 #[must_use]
-pub fn motion_grid(image: &[f32], width: usize, height: usize, spec: &InputSpec) -> Vec<f32> {
+pub fn motion_grid(image: &[f32], width: usize, height: usize, spec: &InputSpec, side: usize) -> Vec<f32> {
     let plane = width * height;
-    let side = MOTION_GRID_SIDE;
-    let mut out = vec![0.0f32; MOTION_GRID_VALUES];
+    let mut out = vec![0.0f32; grid_values(side)];
     if plane == 0 || image.len() < 3 * plane {
         return out;
     }
@@ -142,11 +170,12 @@ pub fn motion_grid(image: &[f32], width: usize, height: usize, spec: &InputSpec)
     out
 }
 
-/// The motion grid of every frame of `video`, decoded as the features job decodes it: the frames'
-/// times and `times.len()` rows of [`MOTION_GRID_VALUES`] values.
+/// The motion grid of `side` x `side` cells of every frame of `video`, decoded as the features
+/// job decodes it: the frames' times and `times.len()` rows of [`grid_values`] values.
 pub fn motion_grid_of_video(
     video: &Path,
     spec: &InputSpec,
+    side: usize,
     cancel: &AtomicBool,
 ) -> Result<(Vec<f64>, Vec<f32>), VisionError> {
     let options = VideoReaderOptions { size: Some((spec.width, spec.height)), threads: 0, ..Default::default() };
@@ -160,12 +189,12 @@ pub fn motion_grid_of_video(
         }
         if let Some((t, image)) = space_time.push(frame.time_s, gray(&frame.rgb), spec) {
             times.push(t);
-            rows.extend(motion_grid(&image, width, height, spec));
+            rows.extend(motion_grid(&image, width, height, spec, side));
         }
     }
     if let Some((t, image)) = space_time.finish(spec) {
         times.push(t);
-        rows.extend(motion_grid(&image, width, height, spec));
+        rows.extend(motion_grid(&image, width, height, spec, side));
     }
     if times.is_empty() {
         return Err(VisionError::NoFrames { path: video.to_owned() });
@@ -185,8 +214,13 @@ mod tests {
     #[test]
     fn a_row_splits_into_the_parts_it_was_made_of() {
         let (space_time, colour) = ([1.0, 2.0, 3.0], [7.0, 8.0, 9.0]);
-        let grid: Vec<f32> = (0..MOTION_GRID_VALUES).map(|i| -(i as f32)).collect();
-        for (layout, grid) in [(RowLayout::default(), &[][..]), (RowLayout { motion_grid: true }, &grid[..])] {
+        let grid: Vec<f32> = (0..grid_values(8)).map(|i| -(i as f32)).collect();
+        let fine: Vec<f32> = (0..grid_values(16)).map(|i| -(i as f32)).collect();
+        for (layout, grid) in [
+            (RowLayout::default(), &[][..]),
+            (RowLayout::with_grid(8), &grid[..]),
+            (RowLayout::with_grid(16), &fine[..]),
+        ] {
             let parts = RowParts { space_time: &space_time, grid, colour: &colour };
             let mut row = Vec::new();
             layout.push(parts, &mut row);
@@ -203,7 +237,9 @@ mod tests {
         let s = spec(16, 16);
         let frame: Vec<f32> = (0..256).map(|i| (i % 251) as f32).collect();
         let image = space_time_image(&frame, &frame, &frame, &s);
-        assert!(motion_grid(&image, 16, 16, &s).iter().all(|&v| v == 0.0));
+        for side in [8, 16] {
+            assert!(motion_grid(&image, 16, 16, &s, side).iter().all(|&v| v == 0.0));
+        }
     }
 
     #[test]
@@ -214,8 +250,8 @@ mod tests {
         // Pixel (x 13, y 2) is in cell (6, 1) of the 8 x 8 grid (2 x 2 pixels a cell).
         after[2 * 16 + 13] = 100.0 + 102.0;
         let image = space_time_image(&before, &after, &after, &s);
-        let grid = motion_grid(&image, 16, 16, &s);
-        let cell = MOTION_GRID_SIDE + 6;
+        let grid = motion_grid(&image, 16, 16, &s, 8);
+        let cell = 8 + 6;
         // One pixel of four changed by 102/255 = 0.4: the mean is 0.1, its root about 0.316.
         assert!((grid[cell] - 0.1f32.sqrt()).abs() < 1e-4, "{}", grid[cell]);
         assert_eq!(grid.iter().filter(|&&v| v > 0.0).count(), 1, "only that cell, only t-1 to t");
@@ -223,18 +259,61 @@ mod tests {
         let mut faint = before.clone();
         faint[0] += 5.0;
         let image = space_time_image(&before, &before, &faint, &s);
-        assert!(motion_grid(&image, 16, 16, &s).iter().all(|&v| v == 0.0));
+        assert!(motion_grid(&image, 16, 16, &s, 8).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_finer_grid_splits_the_same_motion_into_smaller_cells() {
+        let s = spec(32, 32);
+        let before: Vec<f32> = (0..32 * 32).map(|i| ((i * 37) % 200) as f32).collect();
+        let after: Vec<f32> =
+            before.iter().enumerate().map(|(i, v)| if i % 7 < 3 { v + 40.0 + (i % 5) as f32 } else { *v }).collect();
+        let image = space_time_image(&before, &after, &before, &s);
+        let (coarse, fine) = (motion_grid(&image, 32, 32, &s, 8), motion_grid(&image, 32, 32, &s, 16));
+        assert_eq!((coarse.len(), fine.len()), (grid_values(8), grid_values(16)));
+        assert!(coarse.iter().any(|&v| v > 0.1), "{coarse:?}");
+        // Each coarse cell's mean change is the mean of its four finer cells' (values are roots).
+        for pair in 0..2 {
+            for (row, col) in (0..8).flat_map(|r| (0..8).map(move |c| (r, c))) {
+                let fine_at = |r: usize, c: usize| fine[pair * 256 + r * 16 + c].powi(2);
+                let mean = (fine_at(2 * row, 2 * col)
+                    + fine_at(2 * row, 2 * col + 1)
+                    + fine_at(2 * row + 1, 2 * col)
+                    + fine_at(2 * row + 1, 2 * col + 1))
+                    / 4.0;
+                let value = coarse[pair * 64 + row * 8 + col].powi(2);
+                assert!((mean - value).abs() < 1e-5, "cell ({row}, {col}) of change {pair}: {mean} and {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_layout_knows_its_grid_from_the_grid_s_values() {
+        for side in [0, 1, 8, 16] {
+            let layout = RowLayout::with_grid_values(grid_values(side)).unwrap();
+            assert_eq!(layout, RowLayout::with_grid(side));
+            assert_eq!(layout.extra(), grid_values(side));
+            assert_eq!(layout.has_grid(), side > 0);
+        }
+        for values in [1, 3, 64, 100, 129, usize::MAX] {
+            assert_eq!(RowLayout::with_grid_values(values), None, "{values} values make no square grid of two changes");
+        }
+        assert_eq!(RowLayout::with_grid(8).width(1280), 2 * 1280 + 128);
+        assert!(RowLayout::with_grid(16).description().contains("16x16 motion grid"));
+        assert!(!RowLayout::default().description().contains("motion grid"));
     }
 
     #[test]
     fn uneven_sizes_cover_every_pixel_once() {
-        let s = spec(21, 13);
-        let before = vec![0.0f32; 21 * 13];
-        let after = vec![255.0f32; 21 * 13];
-        let image = space_time_image(&before, &before, &after, &s);
-        let grid = motion_grid(&image, 21, 13, &s);
-        let (first, second) = grid.split_at(MOTION_GRID_SIDE * MOTION_GRID_SIDE);
-        assert!(first.iter().all(|&v| v == 0.0));
-        assert!(second.iter().all(|&v| (v - 1.0).abs() < 1e-5), "{second:?}");
+        for (side, width, height) in [(8, 21, 13), (16, 37, 29)] {
+            let s = spec(width as u32, height as u32);
+            let before = vec![0.0f32; width * height];
+            let after = vec![255.0f32; width * height];
+            let image = space_time_image(&before, &before, &after, &s);
+            let grid = motion_grid(&image, width, height, &s, side);
+            let (first, second) = grid.split_at(side * side);
+            assert!(first.iter().all(|&v| v == 0.0));
+            assert!(second.iter().all(|&v| (v - 1.0).abs() < 1e-5), "{side}: {second:?}");
+        }
     }
 }
