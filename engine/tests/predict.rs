@@ -422,20 +422,19 @@ fn an_averaged_run_on_a_cosine_schedule_resumes_where_it_stopped_and_saves_the_a
 #[test]
 fn a_motion_grid_model_reads_in_use_the_rows_it_was_trained_on() {
     // The default grid, and a finer one whose grids are cached apart from it.
-    let fixture = training_fixture();
+    let mut fixture = training_fixture();
     for side in [DEFAULT_GRID_SIDE, 12] {
-        grid_model_reads_in_use_the_rows_it_was_trained_on(&fixture, side);
+        grid_model_reads_in_use_the_rows_it_was_trained_on(&mut fixture, side);
     }
 }
 
-fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture, side: usize) {
-    let TrainingFixture { root, data, cache, spec, .. } = fixture;
+fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &mut TrainingFixture, side: usize) {
+    let TrainingFixture { root, data, cache, spec, encoder } = fixture;
     let (cache, data) = (cache.as_path(), data.as_path());
-    let mut encoder = OrtEncoder::new(spec.clone()).unwrap();
     let never = AtomicBool::new(false);
     let out = root.path().join(format!("model-{side}"));
     let options = TrainOptions { motion_grid: true, grid_side: side, ..options(1) };
-    train(data, &out, &options, &mut encoder, cache, &never, &mut |_| {}).unwrap();
+    train(data, &out, &options, &mut *encoder, cache, &never, &mut |_| {}).unwrap();
     let bundle = ModelBundle::load(&out).unwrap();
     let config = &bundle.manifest.config;
     let values = grid_values(side);
@@ -462,7 +461,7 @@ fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture,
     // features job streams to the model in use.
     let entry = GreatestHits::open(data).unwrap().split(Split::Train).next().unwrap().clone();
     let example =
-        load_example(&entry, &mut encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
+        load_example(&entry, &mut *encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
 
     // Where only one of the two caches is left, the other is computed again and the rows stay
     // the same.
@@ -472,7 +471,7 @@ fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture,
     for lost in [&grid_file, &features_file] {
         std::fs::remove_file(lost).unwrap();
         let again =
-            load_example(&entry, &mut encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
+            load_example(&entry, &mut *encoder, config.layout(), cache, &bundle.manifest.cochleagram, &never).unwrap();
         assert!(lost.exists(), "{} was not written again", lost.display());
         let worst = again.features.iter().zip(&example.features).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert_eq!(again.features.len(), example.features.len());
@@ -482,7 +481,7 @@ fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture,
     let mut streamed = Vec::new();
     foley_engine::vision::encode_video_streaming(
         &entry.video,
-        &mut encoder,
+        &mut *encoder,
         config.layout(),
         &never,
         &mut |_| {},
@@ -501,12 +500,12 @@ fn grid_model_reads_in_use_the_rows_it_was_trained_on(fixture: &TrainingFixture,
     assert!(grids.clone().any(|g| g.iter().any(|&v| v > 0.0)));
     assert!(grids.flatten().all(|&v| (0.0..=1.0).contains(&v)));
     let streamed_look = &streamed[config.look_range()];
-    let look = foley_engine::vision::first_frame_features(&entry.video, &mut encoder).unwrap();
+    let look = foley_engine::vision::first_frame_features(&entry.video, &mut *encoder).unwrap();
     assert!(streamed_look.iter().zip(&look).all(|(a, b)| (a - b).abs() < 1e-5));
 
     // The model predicts from a video, streaming.
     let prediction =
-        foley_engine::predict::predict_video_streaming(&entry.video, &bundle, &mut encoder, &never, &mut |_| {})
+        foley_engine::predict::predict_video_streaming(&entry.video, &bundle, &mut *encoder, &never, &mut |_| {})
             .unwrap();
     // (The example's steps stop where its sound does, a step before the last frame ends.)
     let steps = prediction.sound.cochleagram.steps();
