@@ -545,6 +545,18 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
         assert_eq!(difference["figures"][key].as_f64(), Some(0.0), "{difference}");
         assert_eq!((difference[key]["low"].as_f64(), difference[key]["high"].as_f64()), (Some(0.0), Some(0.0)));
     }
+    // The model averaged with itself is the model: the same figures, and the report says what
+    // was averaged.
+    let averaged = dir.path().join("averaged");
+    let run = eval(&averaged, &["--average-with", model.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let md = std::fs::read_to_string(averaged.join("report.md")).unwrap();
+    assert!(md.contains("averaged step by step with those of"), "{md}");
+    let alone: serde_json::Value = serde_json::from_slice(&std::fs::read(report.join("scores.json")).unwrap()).unwrap();
+    let both: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(averaged.join("scores.json")).unwrap()).unwrap();
+    assert_eq!(alone["methods"][0], both["methods"][0]);
+    assert_eq!(both["averaged_with"].as_array().map(Vec::len), Some(1), "{}", both["averaged_with"]);
     for png in ["cochleagrams.png", "metrics.png"] {
         assert!(std::fs::metadata(report.join(png)).unwrap().len() > 1000, "{png}");
     }

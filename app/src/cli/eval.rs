@@ -28,6 +28,11 @@ pub struct EvalArgs {
     /// its, with an interval from draws of the test videos.
     #[arg(long, visible_alias = "compare", value_name = "MODEL_DIR")]
     pub baseline_model: Option<PathBuf>,
+    /// Models whose outputs are averaged step by step with the model's, which is then scored as
+    /// one (an ensemble): each must read the same features (the same encoder and layout) and
+    /// predict the same outputs; its own clip database is not used. Repeat for more.
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub average_with: Vec<PathBuf>,
     /// Where the CNN runs.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -69,7 +74,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot load the second model in {}", dir.display()))
         })
         .transpose()?;
-    // The second model reads the same features: evaluation checks it against this encoder.
+    let averaged = args
+        .average_with
+        .iter()
+        .map(|dir| {
+            foley_engine::predict::ModelBundle::load(dir)
+                .with_context(|| format!("cannot load the model to average with in {}", dir.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The other models read the same features: evaluation checks them against this encoder.
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let options = EvalOptions {
         data: args.data.clone(),
@@ -90,6 +103,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         &bundle,
         own_clips.as_ref(),
         second.as_ref(),
+        &averaged,
         encoder.as_mut(),
         &options,
         cancel,

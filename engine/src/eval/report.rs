@@ -110,6 +110,8 @@ pub struct EvalReport {
     pub predicted_distance: f64,
     pub test_videos: usize,
     pub train_clips: usize,
+    /// The models whose outputs were averaged with the model's (empty for the model alone).
+    pub averaged_with: Vec<PathBuf>,
 }
 
 /// The full model's hit figures less a second model's, run on the same test videos.
@@ -146,6 +148,23 @@ fn centred<'a>(config: &crate::predict::model::ModelConfig, example: &'a Example
     }
 }
 
+/// The step-by-step mean of models' raw outputs for the same steps (the first run alone is
+/// returned as it is).
+fn mean_outputs(mut runs: Vec<Vec<f32>>) -> Vec<f32> {
+    let count = runs.len();
+    let mut mean = runs.swap_remove(0);
+    if count > 1 {
+        for run in &runs {
+            for (m, v) in mean.iter_mut().zip(run) {
+                *m += v;
+            }
+        }
+        let scale = 1.0 / count as f32;
+        mean.iter_mut().for_each(|m| *m *= scale);
+    }
+    mean
+}
+
 /// A video's frame rate, rounded to hundredths, from its frames' times (the median interval).
 fn frame_rate(times: &[f64]) -> String {
     let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
@@ -176,11 +195,15 @@ pub(super) struct Figure {
     pub(super) hits: Vec<PlacedHit>,
 }
 
-/// Runs every method on the test split of `options.data` and writes the report.
+/// Runs every method on the test split of `options.data` and writes the report. Where
+/// `averaged` holds models, the model's outputs are the step-by-step mean of its own and theirs
+/// (an ensemble of models that read the same features).
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_synthesis(
     bundle: &ModelBundle,
     model_clips: Option<&ClipDatabase>,
     second: Option<&ModelBundle>,
+    averaged: &[ModelBundle],
     encoder: &mut dyn FrameEncoder,
     options: &EvalOptions,
     cancel: &AtomicBool,
@@ -194,6 +217,23 @@ pub fn evaluate_synthesis(
                 path: b.dir.clone(),
                 reason: format!(
                     "this second model reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
+                    bundle.dir.display()
+                ),
+            });
+        }
+    }
+    for b in averaged {
+        b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
+        let (ours, theirs) = (&bundle.manifest.config, &b.manifest.config);
+        if theirs.layout() != ours.layout()
+            || theirs.outputs() != ours.outputs()
+            || theirs.contact_head != ours.contact_head
+            || theirs.lookahead != ours.lookahead
+        {
+            return Err(EvalError::Unusable {
+                path: b.dir.clone(),
+                reason: format!(
+                    "its outputs cannot be averaged with those of `{}`: they differ in feature layout, outputs, contact head or lookahead",
                     bundle.dir.display()
                 ),
             });
@@ -251,6 +291,7 @@ pub fn evaluate_synthesis(
 
     let weights = bundle.inference()?;
     let second_weights = second.map(ModelBundle::inference).transpose()?;
+    let averaged_weights = averaged.iter().map(ModelBundle::inference).collect::<Result<Vec<_>, _>>()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
@@ -268,8 +309,11 @@ pub fn evaluate_synthesis(
         let example = load_example(entry, encoder, layout, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
-        let raw = weights.run_video(&centred(&weights.config, &example), &example.step_frame)?;
-        let predicted = weights.predicted_sound(raw, params.step_rate_hz);
+        let mut runs = vec![weights.run_video(&centred(&weights.config, &example), &example.step_frame)?];
+        for w in &averaged_weights {
+            runs.push(w.run_video(&centred(&w.config, &example), &example.step_frame)?);
+        }
+        let predicted = weights.predicted_sound(mean_outputs(runs), params.step_rate_hz);
         let c = &predicted.cochleagram;
         for i in 0..real.steps().min(c.steps()) {
             predicted_sum += real.row(i).iter().zip(c.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
@@ -434,6 +478,7 @@ pub fn evaluate_synthesis(
         predicted_distance: predicted_sum / predicted_steps.max(1) as f64,
         test_videos: test.len(),
         train_clips: clips.len(),
+        averaged_with: averaged.iter().map(|b| b.dir.clone()).collect(),
     };
     write_report(&report, bundle, options)?;
     cochleagram_figure(&options.out.join("cochleagrams.png"), &figures)?;
@@ -459,5 +504,21 @@ fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
         clip: Some(e.id.clone()),
         gain_db: 0.0,
         x: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_outputs;
+
+    #[test]
+    fn averaged_outputs_are_the_mean_of_every_run_and_one_run_is_kept_as_it_is() {
+        assert_eq!(mean_outputs(vec![vec![1.0, -2.0, 0.5]]), vec![1.0, -2.0, 0.5]);
+        assert_eq!(mean_outputs(vec![vec![1.0, -2.0], vec![3.0, 2.0]]), vec![2.0, 0.0]);
+        let three = mean_outputs(vec![vec![0.0, 3.0], vec![3.0, 3.0], vec![6.0, -3.0]]);
+        assert!((three[0] - 3.0).abs() < 1e-6 && (three[1] - 1.0).abs() < 1e-6, "{three:?}");
+        // A model averaged with itself gives its own outputs to the bit.
+        let run = vec![0.1_f32, -7.3, 2.9e-3];
+        assert_eq!(mean_outputs(vec![run.clone(), run.clone()]), run);
     }
 }

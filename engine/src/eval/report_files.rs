@@ -24,11 +24,19 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
         report.train_clips
     ));
     md.push_str(&format!(
-        "- Model: `{}` (trained on `{}`, best epoch {})\n\n",
+        "- Model: `{}` (trained on `{}`, best epoch {})",
         bundle.dir.display(),
         bundle.manifest.training.data,
         bundle.manifest.validation.epoch
     ));
+    if !report.averaged_with.is_empty() {
+        let others: Vec<String> = report.averaged_with.iter().map(|d| format!("`{}`", d.display())).collect();
+        md.push_str(&format!(
+            ", its outputs (cochleagram and contact logits) averaged step by step with those of {}",
+            others.join(", ")
+        ));
+    }
+    md.push_str("\n\n");
     md.push_str("Hits count within +-0.1 s of a labelled contact, one to one. Hit AP: where the hits come from a prediction, every candidate of its detector ranked by confidence (the threshold swept): peaks of the contact probability where the model has a contact head, else peaks of the predicted cochleagram's onset strength ranked by prominence; for (a) and (b), the placed hits. Material and action accuracy are over matched hits; correct hits are the labelled contacts that got a hit in time with a clip of the right material (timing and material together), and their F1 also counts the placed hits that are not (precision: correct over placed). Loudness r: correlation of the made and real loudness (dB) at matched contacts. Cochleagram distance: mean over steps of the squared difference (summed over 42 bands) between the cochleagram of the made track and the real one.\n\n");
     md.push_str("| method | hit AP | hit accuracy | F1 | median error (ms) | material accuracy | action accuracy | correct hits | correct-hit F1 | loudness r | cochleagram distance |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
