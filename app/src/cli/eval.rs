@@ -66,22 +66,13 @@ pub fn machine() -> String {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let bundle = super::predict::load_model(args.model.as_ref())?;
     let own_clips = super::synth::load_database(&bundle.dir)?;
-    let second = args
-        .baseline_model
-        .as_ref()
-        .map(|dir| {
-            foley_engine::predict::ModelBundle::load(dir)
-                .with_context(|| format!("cannot load the second model in {}", dir.display()))
-        })
-        .transpose()?;
-    let averaged = args
-        .average_with
-        .iter()
-        .map(|dir| {
-            foley_engine::predict::ModelBundle::load(dir)
-                .with_context(|| format!("cannot load the model to average with in {}", dir.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let load = |dir: &PathBuf, what: &str| {
+        foley_engine::predict::ModelBundle::load(dir)
+            .with_context(|| format!("cannot load the {what} in {}", dir.display()))
+    };
+    let second = args.baseline_model.as_ref().map(|dir| load(dir, "second model")).transpose()?;
+    let averaged =
+        args.average_with.iter().map(|dir| load(dir, "model to average with")).collect::<anyhow::Result<Vec<_>>>()?;
     // The other models read the same features: evaluation checks them against this encoder.
     let mut encoder = vision::open_encoder(args.backend.into(), bundle.encoder_spec()?)?;
     let options = EvalOptions {
