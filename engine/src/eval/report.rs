@@ -209,21 +209,21 @@ pub fn evaluate_synthesis(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(EvalProgress),
 ) -> Result<EvalReport, EvalError> {
-    bundle.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
-    if let Some(b) = second {
+    for b in std::iter::once(bundle).chain(second).chain(averaged) {
         b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
-        if b.manifest.config.layout() != bundle.manifest.config.layout() {
-            return Err(EvalError::Unusable {
-                path: b.dir.clone(),
-                reason: format!(
-                    "this second model reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
-                    bundle.dir.display()
-                ),
-            });
-        }
+    }
+    if let Some(b) = second
+        && b.manifest.config.layout() != bundle.manifest.config.layout()
+    {
+        return Err(EvalError::Unusable {
+            path: b.dir.clone(),
+            reason: format!(
+                "this second model reads rows of another layout than the model `{}` (one with a motion grid, one without); train it with the same options",
+                bundle.dir.display()
+            ),
+        });
     }
     for b in averaged {
-        b.check_compatible(&encoder.spec().identity, &encoder.spec().manifest.input)?;
         let (ours, theirs) = (&bundle.manifest.config, &b.manifest.config);
         if theirs.layout() != ours.layout()
             || theirs.outputs() != ours.outputs()
@@ -309,9 +309,19 @@ pub fn evaluate_synthesis(
         let example = load_example(entry, encoder, layout, &options.cache, &params, cancel)?;
         let bands = params.bands();
         let real = Cochleagram { start_s: 0.0, rate_hz: params.step_rate_hz, bands, data: example.target.clone() };
-        let mut runs = vec![weights.run_video(&centred(&weights.config, &example), &example.step_frame)?];
+        // The other models read rows of the same layout: centred over the same time, they are
+        // the model's own rows.
+        let own_rows = centred(&weights.config, &example);
+        let rows_for = |config: &crate::predict::model::ModelConfig| {
+            if config.centring_ms == weights.config.centring_ms {
+                std::borrow::Cow::Borrowed(own_rows.as_ref())
+            } else {
+                centred(config, &example)
+            }
+        };
+        let mut runs = vec![weights.run_video(&own_rows, &example.step_frame)?];
         for w in &averaged_weights {
-            runs.push(w.run_video(&centred(&w.config, &example), &example.step_frame)?);
+            runs.push(w.run_video(&rows_for(&w.config), &example.step_frame)?);
         }
         let predicted = weights.predicted_sound(mean_outputs(runs), params.step_rate_hz);
         let c = &predicted.cochleagram;
@@ -363,7 +373,7 @@ pub fn evaluate_synthesis(
             ranking: predicted_candidates.clone(),
         });
         if let (Some(w), Some(name)) = (&second_weights, &second_name) {
-            let raw = w.run_video(&centred(&w.config, &example), &example.step_frame)?;
+            let raw = w.run_video(&rows_for(&w.config), &example.step_frame)?;
             let predicted = w.predicted_sound(raw, params.step_rate_hz);
             let ranking = candidates(&predicted);
             let made = synthesize_prediction(predicted, duration, Some(&clips), &params, &retrieval, look.as_ref())?;
