@@ -15,8 +15,8 @@ use foley_engine::predict::dataset::{feature_cache_path, file_sha256, load_examp
 use foley_engine::predict::inference::{InferenceWeights, contact_probabilities, extend_steps};
 use foley_engine::predict::model::{Batch, Dropout, ModelConfig, Params, forward};
 use foley_engine::predict::{
-    ENCODER_DIR, LearningRateSchedule, ModelBundle, PredictError, StreamingPredictor, TrainOptions, TrainProgress,
-    encoder_spec_in, keep_encoder, predict_features, train,
+    ENCODER_DIR, LearningRateSchedule, MemberSummary, ModelBundle, PredictError, StreamingPredictor, TrainOptions,
+    TrainProgress, encoder_spec_in, keep_encoder, network_dir, predict_features, train,
 };
 use foley_engine::vision::{DEFAULT_GRID_SIDE, EncoderManifest, EncoderSpec, OrtEncoder, RowLayout, grid_values};
 use rand::SeedableRng as _;
@@ -206,7 +206,7 @@ fn a_lookahead_model_gives_each_step_the_output_of_a_later_step_in_training_and_
     let default = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
     let mut manifest = default.manifest.clone();
     manifest.config = config.clone();
-    let bundle = ModelBundle { dir: default.dir.clone(), manifest, params };
+    let bundle = ModelBundle { dir: default.dir.clone(), manifest, networks: vec![params] };
     let times: Vec<f64> = (0..9).map(|i| f64::from(i) / 30.0).collect();
     let mut stream = StreamingPredictor::new(&bundle).unwrap();
     stream.push(&times[..4], &frames[..4 * 12]).unwrap();
@@ -242,7 +242,7 @@ fn a_centring_model_reads_each_video_centred_on_its_running_mean_streamed_or_who
     let default = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
     let mut manifest = default.manifest.clone();
     manifest.config = config.clone();
-    let bundle = ModelBundle { dir: default.dir.clone(), manifest, params };
+    let bundle = ModelBundle { dir: default.dir.clone(), manifest, networks: vec![params] };
     let mut stream = StreamingPredictor::new(&bundle).unwrap();
     stream.push(&times[..3], &frames[..3 * 12]).unwrap();
     stream.push(&times[3..], &frames[3 * 12..]).unwrap();
@@ -300,12 +300,24 @@ fn options(epochs: usize) -> TrainOptions {
         end_windows: true,
         schedule: LearningRateSchedule::Constant,
         average_decay: 0.0,
+        networks: 1,
     }
 }
 
+/// Every network's weights, by network and name.
 fn weights_of(dir: &Path) -> Vec<(String, Vec<f32>)> {
     let bundle = ModelBundle::load(dir).unwrap();
-    bundle.params.tensors().into_iter().map(|(k, t)| (k, t.flatten_all().unwrap().to_vec1().unwrap())).collect()
+    bundle
+        .networks
+        .iter()
+        .enumerate()
+        .flat_map(|(n, params)| {
+            params
+                .tensors()
+                .into_iter()
+                .map(move |(k, t)| (format!("{n}/{k}"), t.flatten_all().unwrap().to_vec1().unwrap()))
+        })
+        .collect()
 }
 
 /// Starts a run in `out` and cancels it at epoch 2's first batch, as Ctrl-C would.
@@ -562,4 +574,125 @@ fn a_model_folder_carries_a_custom_encoder_and_not_the_default() {
     // Training again on the default encoder takes the copy away, and nothing else is left.
     keep_encoder(model.path(), &default).unwrap();
     assert!(std::fs::read_dir(model.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn an_ensemble_predicts_the_mean_of_its_networks_and_its_bundle_keeps_them_all() {
+    let config = small_config();
+    let networks: Vec<Params> =
+        (3..5).map(|seed| Params::init(&config, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed)).unwrap()).collect();
+    let frames: Vec<f32> = (0..9 * 12).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
+    let step_frame: Vec<u32> = (0..27).map(|i| i / 3).collect();
+    let alone: Vec<Vec<f32>> = networks
+        .iter()
+        .map(|p| InferenceWeights::new(&config, p).unwrap().run_video(&frames, &step_frame).unwrap())
+        .collect();
+    let ensemble = InferenceWeights::ensemble(&config, &networks).unwrap();
+    assert_eq!(ensemble.members(), 2);
+    let mean = ensemble.run_video(&frames, &step_frame).unwrap();
+    assert_eq!(mean.len(), 27 * 43);
+    for (i, m) in mean.iter().enumerate() {
+        assert!((m - (alone[0][i] + alone[1][i]) / 2.0).abs() < 1e-6, "step value {i}: {m}");
+    }
+    assert_ne!(alone[0], alone[1], "two seeds, two networks");
+
+    // Saved, it is a version 2 bundle of both networks (half floats: outputs within 1e-2).
+    let default = ModelBundle::load(&foley_engine::predict::default_model_dir()).unwrap();
+    let mut manifest = default.manifest.clone();
+    manifest.config = config.clone();
+    manifest.members = (3..5).map(|seed| MemberSummary { seed, validation: manifest.validation.clone() }).collect();
+    let dir = tempfile::tempdir().unwrap();
+    ModelBundle::save_networks(dir.path(), &manifest, &networks).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("model.json")).unwrap()).unwrap();
+    assert_eq!(json["version"], 2);
+    let loaded = ModelBundle::load(dir.path()).unwrap();
+    assert_eq!(loaded.networks.len(), 2);
+    let reloaded = loaded.inference().unwrap().run_video(&frames, &step_frame).unwrap();
+    let worst = reloaded.iter().zip(&mean).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst < 1e-2, "the saved ensemble differs by {worst}");
+    assert!(worst > 0.0, "saved as half floats, the outputs move a little");
+
+    // A single network is still a version 1 bundle, kept to the bit.
+    let single = tempfile::tempdir().unwrap();
+    let one = foley_engine::predict::BundleManifest { members: Vec::new(), ..manifest.clone() };
+    ModelBundle::save(single.path(), &one, &networks[0]).unwrap();
+    assert!(std::fs::read_to_string(single.path().join("model.json")).unwrap().contains("\"version\": 1"));
+    let back = ModelBundle::load(single.path()).unwrap();
+    assert_eq!(back.inference().unwrap().run_video(&frames, &step_frame).unwrap(), alone[0]);
+
+    // A manifest that lists more networks than the weights hold names the one missing.
+    let mut three = manifest.clone();
+    three.members.push(MemberSummary { seed: 5, validation: manifest.validation.clone() });
+    std::fs::write(dir.path().join("model.json"), serde_json::to_vec(&three).unwrap()).unwrap();
+    let err = ModelBundle::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("network 3") && err.contains("model.safetensors"), "{err}");
+    // Fewer networks than the weights hold: the stray ones are named, not ignored.
+    let mut version_2_single = manifest.clone();
+    version_2_single.members.clear();
+    std::fs::write(dir.path().join("model.json"), serde_json::to_vec(&version_2_single).unwrap()).unwrap();
+    let err = ModelBundle::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("member1.") && err.contains("belongs to no network"), "{err}");
+}
+
+#[test]
+fn an_ensemble_trains_each_network_from_its_own_seed_resumes_and_predicts_their_mean() {
+    let TrainingFixture { root, data, cache, mut encoder, .. } = training_fixture();
+    let never = AtomicBool::new(false);
+    let two = TrainOptions { networks: 2, ..options(2) };
+
+    let single = root.path().join("single");
+    train(&data, &single, &options(2), &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    let straight = root.path().join("straight");
+    let mut seeds = Vec::new();
+    let report = train(&data, &straight, &two, &mut encoder, &cache, &never, &mut |p| {
+        if let TrainProgress::Network { index, count: 2, seed } = p {
+            seeds.push((*index, *seed));
+        }
+    })
+    .unwrap();
+    assert_eq!(seeds, [(1, 9), (2, 10)]);
+    // The first network is the single run: same seed, same validation videos.
+    assert_eq!(weights_of(&network_dir(&straight, 1)), weights_of(&single));
+    assert_ne!(weights_of(&network_dir(&straight, 1)), weights_of(&network_dir(&straight, 2)));
+    let bundle = ModelBundle::load(&straight).unwrap();
+    assert_eq!(bundle.networks.len(), 2);
+    assert_eq!(bundle.manifest.members.iter().map(|m| m.seed).collect::<Vec<_>>(), [9, 10]);
+    let second = ModelBundle::load(&network_dir(&straight, 2)).unwrap();
+    assert_eq!(
+        second.manifest.training.validation_videos, bundle.manifest.training.validation_videos,
+        "every network holds out the same videos"
+    );
+    assert_eq!(report.best, bundle.manifest.validation);
+    let csv = std::fs::read_to_string(straight.join("metrics.csv")).unwrap();
+    assert!(csv.starts_with("network,epoch,train_loss"), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.starts_with("2,")).count(), 2, "{csv}");
+
+    // The ensemble's cochleagram is the mean of its networks' (their contact biases moved).
+    let video = data.join(format!("{}_denoised.mp4", bundle.manifest.training.validation_videos[0]));
+    let features = foley_engine::vision::encode_video(&video, &mut encoder, &never, &mut |_| {}).unwrap();
+    let mean = predict_features(&bundle, &features).unwrap();
+    let alone: Vec<_> = (1..=2)
+        .map(|k| predict_features(&ModelBundle::load(&network_dir(&straight, k)).unwrap(), &features).unwrap())
+        .collect();
+    let worst = (0..mean.data.len())
+        .map(|i| (mean.data[i] - (alone[0].data[i] + alone[1].data[i]) / 2.0).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-2, "the ensemble differs from its networks' mean by {worst}");
+
+    // Interrupted in the second network's second epoch, then started again: the same ensemble.
+    let resumed = root.path().join("resumed");
+    let cancel = AtomicBool::new(false);
+    let mut network = 0;
+    let err = train(&data, &resumed, &two, &mut encoder, &cache, &cancel, &mut |p| match p {
+        TrainProgress::Network { index, .. } => network = *index,
+        TrainProgress::Fitting { epoch: 2, batch: 1, .. } if network == 2 => cancel.store(true, Ordering::Relaxed),
+        _ => {}
+    })
+    .unwrap_err();
+    assert!(matches!(err, PredictError::Cancelled), "{err}");
+    assert!(!resumed.join("model.json").exists(), "no ensemble before its last network is trained");
+    let report = train(&data, &resumed, &two, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
+    assert_eq!(report.resumed_from_epoch, Some((1, 1)));
+    assert_eq!(weights_of(&straight), weights_of(&resumed), "the resumed ensemble differs from the uninterrupted one");
 }

@@ -89,6 +89,16 @@ pub struct TrainArgs {
     /// 0 keeps no average.
     #[arg(long, value_name = "SHARE", default_value_t = TrainOptions::default().average_decay)]
     pub average_decay: f64,
+    /// Networks to train, from seeds SEED, SEED+1, ..., each alone on the same videos and
+    /// validation videos; with more than one the model is their ensemble, which averages their
+    /// outputs (each network's run is kept in OUT/networks/K).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub networks: usize,
+    /// Leave the clip database out: the model folder then needs one from `foley clips build`
+    /// before it can make a track (saves reading every training video once more where that
+    /// database is built anyway).
+    #[arg(long)]
+    pub no_clips: bool,
     /// Where the CNN runs while computing features.
     #[arg(long, value_enum, default_value_t = BackendArg::Ort)]
     pub backend: BackendArg,
@@ -151,6 +161,11 @@ fn grid_side(side: usize) -> anyhow::Result<usize> {
     Ok(side)
 }
 
+fn network_count(networks: usize) -> anyhow::Result<usize> {
+    anyhow::ensure!((1..=8).contains(&networks), "--networks must be between 1 and 8, not {networks}");
+    Ok(networks)
+}
+
 fn swing_weight(weight: f64) -> anyhow::Result<f64> {
     anyhow::ensure!((0.0..=100.0).contains(&weight), "--swing-weight must be between 0 and 100, not {weight}");
     Ok(weight)
@@ -175,6 +190,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         learning_rate: learning_rate(args.learning_rate)?,
         schedule: args.schedule.into(),
         average_decay: average_decay(args.average_decay)?,
+        networks: network_count(args.networks)?,
         ..TrainOptions::default()
     };
     let spec = super::features::load_spec(args.encoder.as_ref())?;
@@ -198,6 +214,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 fitting.set_position(*batch as u64);
                 fitting.set_message(format!("epoch {epoch}/{epochs} loss {loss:.3}"));
             }
+            TrainProgress::Network { index, count, seed } => {
+                fitting.suspend(|| eprintln!("network {index} of {count} (seed {seed})"));
+            }
+            TrainProgress::Combining => {
+                fitting.suspend(|| eprintln!("scoring the ensemble on the validation videos"));
+            }
             TrainProgress::Epoch(row) => {
                 fitting.suspend(|| eprintln!(
                 "epoch {:>3}: train loss {:.4}, validation loss {:.4}, band correlation {:.3}, hit F1 {:.3}, AP {:.3}, median error {} ({:.0} s)",
@@ -215,10 +237,47 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     });
     fitting.finish_and_clear();
     let report = report.with_context(|| format!("training on {} failed", args.data.display()))?;
-    // The clips retrieval searches: every labelled contact of the training videos.
     let bundle = predict::ModelBundle::load(&args.out)?;
+    if !args.no_clips {
+        build_clips(args, &bundle, encoder.as_mut(), cancel)?;
+    }
+    if let Some((epoch, batch)) = report.resumed_from_epoch {
+        eprintln!("continued the run in {} from epoch {epoch}, batch {batch}", args.out.display());
+    }
+    let kept = if bundle.manifest.members.is_empty() {
+        format!("best epoch {}", report.best.epoch)
+    } else {
+        let members: Vec<String> = bundle
+            .manifest
+            .members
+            .iter()
+            .map(|m| format!("seed {} epoch {} AP {:.3}", m.seed, m.validation.epoch, m.validation.hit_ap))
+            .collect();
+        format!("an ensemble of {} networks ({})", members.len(), members.join(", "))
+    };
+    eprintln!(
+        "model in {} ({} weights; {} training and {} validation videos); {kept}: validation hit AP {:.3}, loss {:.4}, band correlation {:.3}, hit F1 {:.3}",
+        args.out.display(),
+        report.parameters,
+        report.train_videos,
+        report.validation_videos,
+        report.best.hit_ap,
+        report.best.loss,
+        report.best.band_correlation,
+        report.best.hit_f1
+    );
+    Ok(())
+}
+
+/// The clips retrieval searches: every labelled contact of the training videos.
+fn build_clips(
+    args: &TrainArgs,
+    bundle: &predict::ModelBundle,
+    encoder: &mut dyn vision::FrameEncoder,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
     let bar = super::progress::bar(0, "looks");
-    let looks = retrieval::dataset_looks(&[&args.data], Split::Train, encoder.as_mut(), cancel, &mut |done, total| {
+    let looks = retrieval::dataset_looks(&[&args.data], Split::Train, encoder, cancel, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
@@ -239,21 +298,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let clips = clips.with_context(|| format!("cannot build the clip database of {}", args.data.display()))?;
     eprintln!("{} clips from the training videos for retrieval", clips.len());
-    if let Some((epoch, batch)) = report.resumed_from_epoch {
-        eprintln!("continued the run in {} from epoch {epoch}, batch {batch}", args.out.display());
-    }
-    eprintln!(
-        "model in {} ({} weights; {} training and {} validation videos); best epoch {}: validation hit AP {:.3}, loss {:.4}, band correlation {:.3}, hit F1 {:.3}",
-        args.out.display(),
-        report.parameters,
-        report.train_videos,
-        report.validation_videos,
-        report.best.epoch,
-        report.best.hit_ap,
-        report.best.loss,
-        report.best.band_correlation,
-        report.best.hit_f1
-    );
     Ok(())
 }
 

@@ -148,23 +148,6 @@ fn centred<'a>(config: &crate::predict::model::ModelConfig, example: &'a Example
     }
 }
 
-/// The step-by-step mean of models' raw outputs for the same steps (the first run alone is
-/// returned as it is).
-fn mean_outputs(mut runs: Vec<Vec<f32>>) -> Vec<f32> {
-    let count = runs.len();
-    let mut mean = runs.swap_remove(0);
-    if count > 1 {
-        for run in &runs {
-            for (m, v) in mean.iter_mut().zip(run) {
-                *m += v;
-            }
-        }
-        let scale = 1.0 / count as f32;
-        mean.iter_mut().for_each(|m| *m *= scale);
-    }
-    mean
-}
-
 /// A video's frame rate, rounded to hundredths, from its frames' times (the median interval).
 fn frame_rate(times: &[f64]) -> String {
     let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
@@ -323,7 +306,7 @@ pub fn evaluate_synthesis(
         for w in &averaged_weights {
             runs.push(w.run_video(&rows_for(&w.config), &example.step_frame)?);
         }
-        let predicted = weights.predicted_sound(mean_outputs(runs), params.step_rate_hz);
+        let predicted = weights.predicted_sound(crate::predict::inference::mean_outputs(runs), params.step_rate_hz);
         let c = &predicted.cochleagram;
         for i in 0..real.steps().min(c.steps()) {
             predicted_sum += real.row(i).iter().zip(c.row(i)).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
@@ -519,7 +502,7 @@ fn placed(time_s: f64, e: &crate::retrieval::ClipEntry) -> PlacedHit {
 
 #[cfg(test)]
 mod tests {
-    use super::mean_outputs;
+    use crate::predict::inference::mean_outputs;
 
     #[test]
     fn averaged_outputs_are_the_mean_of_every_run_and_one_run_is_kept_as_it_is() {

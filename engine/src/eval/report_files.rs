@@ -23,11 +23,16 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
         report.methods.first().map_or(0, |m| m.contacts),
         report.train_clips
     ));
+    let kept = if bundle.manifest.members.is_empty() {
+        format!("best epoch {}", bundle.manifest.validation.epoch)
+    } else {
+        let epochs: Vec<String> = bundle.manifest.members.iter().map(|m| m.validation.epoch.to_string()).collect();
+        format!("an ensemble of {} networks, best epochs {}", epochs.len(), epochs.join(", "))
+    };
     md.push_str(&format!(
-        "- Model: `{}` (trained on `{}`, best epoch {})",
+        "- Model: `{}` (trained on `{}`, {kept})",
         bundle.dir.display(),
-        bundle.manifest.training.data,
-        bundle.manifest.validation.epoch
+        bundle.manifest.training.data
     ));
     if !report.averaged_with.is_empty() {
         let others: Vec<String> = report.averaged_with.iter().map(|d| format!("`{}`", d.display())).collect();

@@ -15,8 +15,11 @@ use super::model::{ModelConfig, Params};
 use crate::sound::CochleagramParams;
 use crate::vision::{EncoderIdentity, EncoderManifest, EncoderSpec, InputSpec};
 
-/// The bundle format this build writes and reads.
-pub const BUNDLE_VERSION: u32 = 1;
+/// The newest bundle format this build reads, and the one it writes for an ensemble. A single
+/// network's bundle is written as version 1, which foley read before ensembles.
+pub const BUNDLE_VERSION: u32 = 2;
+/// The format of a single network's bundle.
+const SINGLE_NETWORK_VERSION: u32 = 1;
 /// The weights file inside a bundle folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The manifest inside a bundle folder.
@@ -73,7 +76,28 @@ pub struct BundleManifest {
     pub feature_layout: String,
     pub cochleagram: CochleagramParams,
     pub training: TrainingSummary,
+    /// The validation figures of the model as it predicts: of the ensemble's mean for an ensemble.
     pub validation: ValidationMetrics,
+    /// An ensemble's networks, whose raw outputs the model averages step by step (empty for a
+    /// single network): each trained alone from its own seed on the same videos.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSummary>,
+}
+
+/// One network of an ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub seed: u64,
+    /// Its validation figures alone, at its best epoch.
+    pub validation: ValidationMetrics,
+}
+
+impl BundleManifest {
+    /// How many networks the model averages.
+    #[must_use]
+    pub fn network_count(&self) -> usize {
+        self.members.len().max(1)
+    }
 }
 
 /// A loaded model.
@@ -81,20 +105,54 @@ pub struct BundleManifest {
 pub struct ModelBundle {
     pub dir: PathBuf,
     pub manifest: BundleManifest,
-    pub params: Params,
+    /// Each network's weights ([`BundleManifest::network_count`] of them), the first alone for a
+    /// single network.
+    pub networks: Vec<Params>,
+}
+
+/// Where an ensemble's networks after the first keep their tensors in `model.safetensors`: the
+/// first network's names, prefixed.
+fn member_prefix(index: usize) -> String {
+    format!("member{index}.")
 }
 
 impl ModelBundle {
-    /// Writes `params` and `manifest` into `dir` (each file atomically).
+    /// Writes a single network's `params` and `manifest` into `dir` (each file atomically).
     pub fn save(dir: &Path, manifest: &BundleManifest, params: &Params) -> Result<(), PredictError> {
+        Self::save_networks(dir, manifest, std::slice::from_ref(params))
+    }
+
+    /// Writes the networks and `manifest` into `dir` (each file atomically): an ensemble when
+    /// there are several, whose manifest lists each in [`BundleManifest::members`].
+    pub fn save_networks(dir: &Path, manifest: &BundleManifest, networks: &[Params]) -> Result<(), PredictError> {
+        let bad = |reason: String| PredictError::BadBundle { path: dir.to_owned(), reason };
+        if networks.is_empty() || manifest.network_count() != networks.len() {
+            return Err(bad(format!(
+                "{} networks for a manifest that lists {}",
+                networks.len(),
+                manifest.network_count()
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(|source| PredictError::Io { path: dir.to_owned(), source })?;
         let weights = dir.join(WEIGHTS_FILE);
-        let tensors: HashMap<String, candle_core::Tensor> = params.tensors().into_iter().collect();
+        let mut tensors = HashMap::new();
+        for (index, params) in networks.iter().enumerate() {
+            let prefix = if index == 0 { String::new() } else { member_prefix(index) };
+            for (name, t) in params.tensors() {
+                // An ensemble's weights are kept as half floats, so that two networks take the
+                // room of one: their outputs move by far less than the networks differ.
+                let t = if networks.len() > 1 { t.to_dtype(candle_core::DType::F16)? } else { t };
+                tensors.insert(format!("{prefix}{name}"), t);
+            }
+        }
         let temp = dir.join(format!(".{WEIGHTS_FILE}.part"));
         candle_core::safetensors::save(&tensors, &temp)?;
         crate::media::publish(&temp, &weights).map_err(|source| PredictError::Io { path: weights.clone(), source })?;
-        let json = serde_json::to_vec_pretty(manifest)
-            .map_err(|e| PredictError::BadBundle { path: dir.to_owned(), reason: e.to_string() })?;
+        let manifest = BundleManifest {
+            version: if networks.len() == 1 { SINGLE_NETWORK_VERSION } else { BUNDLE_VERSION },
+            ..manifest.clone()
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| bad(e.to_string()))?;
         crate::media::write_bytes_atomically(&dir.join(MANIFEST_FILE), &json)?;
         Ok(())
     }
@@ -116,18 +174,40 @@ impl ModelBundle {
         if manifest.format != "foley-model" {
             return Err(bad(format!("format is {:?}, expected \"foley-model\"", manifest.format)));
         }
-        if manifest.version != BUNDLE_VERSION {
+        if !(SINGLE_NETWORK_VERSION..=BUNDLE_VERSION).contains(&manifest.version) {
             return Err(bad(format!(
-                "bundle version {} is not the version this foley reads ({BUNDLE_VERSION})",
+                "bundle version {} is not one this foley reads ({SINGLE_NETWORK_VERSION} to {BUNDLE_VERSION}); a newer foley wrote it",
                 manifest.version
             )));
         }
+        if manifest.members.len() == 1 {
+            return Err(bad("an ensemble of one network: a single network lists no members".to_owned()));
+        }
         let weights = dir.join(WEIGHTS_FILE);
-        let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
-            .map_err(|e| PredictError::BadBundle { path: weights.clone(), reason: e.to_string() })?;
-        let params = Params::from_tensors(&manifest.config, &tensors)
-            .map_err(|reason| PredictError::BadBundle { path: weights.clone(), reason })?;
-        Ok(Self { dir, manifest, params })
+        let bad_weights = |reason: String| PredictError::BadBundle { path: weights.clone(), reason };
+        let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
+            .map_err(|e| bad_weights(e.to_string()))?;
+        let mut networks = Vec::with_capacity(manifest.network_count());
+        for index in 1..manifest.network_count() {
+            let prefix = member_prefix(index);
+            let own: HashMap<String, candle_core::Tensor> = tensors
+                .iter()
+                .filter_map(|(name, t)| name.strip_prefix(&prefix).map(|n| (n.to_owned(), t.clone())))
+                .collect();
+            tensors.retain(|name, _| !name.starts_with(&prefix));
+            networks.push(
+                Params::from_tensors(&manifest.config, &own)
+                    .map_err(|e| bad_weights(format!("network {}: {e}", index + 1)))?,
+            );
+        }
+        if let Some(stray) = tensors.keys().find(|name| name.starts_with("member")) {
+            return Err(bad_weights(format!(
+                "`{stray}` belongs to no network the manifest lists ({})",
+                manifest.network_count()
+            )));
+        }
+        networks.insert(0, Params::from_tensors(&manifest.config, &tensors).map_err(bad_weights)?);
+        Ok(Self { dir, manifest, networks })
     }
 
     /// Checks the bundle reads features of `encoder` with the cochleagram `params`; the error
@@ -168,9 +248,9 @@ impl ModelBundle {
         }
     }
 
-    /// The weights ready for inference.
+    /// The weights ready for inference: every network's, their outputs averaged.
     pub fn inference(&self) -> Result<InferenceWeights, PredictError> {
-        InferenceWeights::new(&self.manifest.config, &self.params)
+        InferenceWeights::ensemble(&self.manifest.config, &self.networks)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Inference with the trained network: the same arithmetic as the training graph, with the
 //! batched products in candle and the recurrence as plain loops (`predict::kernels`), so a long
 //! video goes through in chunks with the LSTM state carried across, its layers pipelined on
-//! threads.
+//! threads. A model may be an ensemble: several networks of one shape whose raw outputs are
+//! averaged step by step.
 
 use std::sync::mpsc;
 
@@ -13,10 +14,17 @@ use super::model::{ModelConfig, Params};
 use super::predicted::PredictedSound;
 use crate::sound::Cochleagram;
 
-/// Weights as plain arrays for inference.
+/// Weights as plain arrays for inference: one network, or an ensemble of networks of the same
+/// shape whose raw outputs (cochleagram and contact logit) are averaged step by step.
 #[derive(Debug, Clone)]
 pub struct InferenceWeights {
     pub config: ModelConfig,
+    members: Vec<Network>,
+}
+
+/// One network's weights.
+#[derive(Debug, Clone)]
+struct Network {
     proj_w: Tensor,
     proj_b: Tensor,
     /// The rows of `proj_w` that multiply a features row's own values and its shared tail (the
@@ -38,16 +46,20 @@ struct LayerWeights {
     w_hh: Vec<f32>,
 }
 
-/// A chunk's frames after the state-free part of the network: see [`InferenceWeights::prepare`].
+/// A chunk's frames after the state-free part of each network: see [`InferenceWeights::prepare`].
 #[derive(Debug)]
-pub struct PreparedFrames(Tensor);
+pub struct PreparedFrames(Vec<Tensor>);
 
 /// Steps a layer hands on to the next at a time.
 const PIPELINE_BLOCK: usize = 90;
 
-/// The LSTM's state between chunks.
+/// The LSTMs' state between chunks.
 #[derive(Debug, Clone)]
-pub struct State {
+pub struct State(Vec<NetworkState>);
+
+/// One network's state: each layer's hidden and cell values.
+#[derive(Debug, Clone)]
+struct NetworkState {
     hidden: Vec<Vec<f32>>,
     cell: Vec<Vec<f32>>,
 }
@@ -62,6 +74,26 @@ pub fn extend_steps(step_frame: &[u32], more: usize) -> Vec<u32> {
     out
 }
 
+/// The step-by-step mean of raw outputs for the same steps (one run is returned as it is).
+#[must_use]
+pub fn mean_outputs(mut runs: Vec<Vec<f32>>) -> Vec<f32> {
+    let count = runs.len();
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut mean = runs.swap_remove(0);
+    if count > 1 {
+        for run in &runs {
+            for (m, v) in mean.iter_mut().zip(run) {
+                *m += v;
+            }
+        }
+        let scale = 1.0 / count as f32;
+        mean.iter_mut().for_each(|m| *m *= scale);
+    }
+    mean
+}
+
 /// The contact probabilities of a contact head's logits, as they would be with the head's bias
 /// moved by `shift`.
 #[must_use]
@@ -70,74 +102,37 @@ pub fn contact_probabilities(logits: &[f32], shift: f32) -> Vec<f32> {
 }
 
 impl InferenceWeights {
+    /// One network's weights.
     pub fn new(config: &ModelConfig, params: &Params) -> Result<Self, PredictError> {
-        let layers = (0..config.layers)
-            .map(|l| {
-                let w_ih = params.get(&format!("lstm{l}.w_ih"))?.detach();
-                let b = params.get(&format!("lstm{l}.b"))?.detach();
-                Ok(LayerWeights {
-                    w_ih_rows: w_ih.flatten_all()?.to_vec1()?,
-                    b_values: b.flatten_all()?.to_vec1()?,
-                    w_ih,
-                    b,
-                    w_hh: params.get(&format!("lstm{l}.w_hh"))?.flatten_all()?.to_vec1()?,
-                })
-            })
-            .collect::<Result<Vec<_>, PredictError>>()?;
-        // The contact head is one more output column: one product gives both.
-        let (out_w, out_b) = if config.contact_head {
-            (
-                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?,
-                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?,
-            )
-        } else {
-            (params.get("out.w")?.clone(), params.get("out.b")?.clone())
-        };
-        let (out_w, out_b) = (out_w.detach(), out_b.detach());
-        Ok(Self {
-            config: config.clone(),
-            proj_w: params.get("proj.w")?.detach(),
-            proj_b: params.get("proj.b")?.detach(),
-            proj_w_halves: {
-                let w = params.get("proj.w")?;
-                let head = config.look_range().start;
-                (head > 0 && head < config.input)
-                    .then(|| -> Result<_, PredictError> {
-                        Ok((w.narrow(0, 0, head)?.contiguous()?, w.narrow(0, head, config.input - head)?.contiguous()?))
-                    })
-                    .transpose()?
-            },
-            layers,
-            out_w,
-            out_b,
-        })
+        Self::ensemble(config, std::slice::from_ref(params))
+    }
+
+    /// An ensemble of networks of shape `config`, their outputs averaged (at least one).
+    pub fn ensemble(config: &ModelConfig, members: &[Params]) -> Result<Self, PredictError> {
+        if members.is_empty() {
+            return Err(PredictError::Tensor(candle_core::Error::Msg("a model needs at least one network".to_owned())));
+        }
+        let members = members.iter().map(|params| Network::new(config, params)).collect::<Result<_, _>>()?;
+        Ok(Self { config: config.clone(), members })
+    }
+
+    /// How many networks' outputs are averaged.
+    #[must_use]
+    pub fn members(&self) -> usize {
+        self.members.len()
     }
 
     /// The state before the first step.
     #[must_use]
     pub fn initial_state(&self) -> State {
         let h = self.config.hidden;
-        State { hidden: vec![vec![0.0; h]; self.config.layers], cell: vec![vec![0.0; h]; self.config.layers] }
-    }
-
-    /// The input projection of `n` rows of features, `[n, projection]`.
-    fn project(&self, frames: &[f32], n: usize) -> Result<Tensor, PredictError> {
-        let input = self.config.input;
-        let head = self.config.look_range().start;
-        // A video's rows end in the same values, its first colour frame's features: their
-        // product is taken once, which halves the work.
-        if let Some((head_w, tail_w)) = &self.proj_w_halves
-            && n > 1
-            && frames.chunks_exact(input).all(|row| row[head..] == frames[head..input])
-        {
-            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..head]).copied().collect();
-            let heads = Tensor::from_vec(heads, (n, head), &Device::Cpu)?;
-            let tail = Tensor::from_slice(&frames[head..input], (1, input - head), &Device::Cpu)?;
-            let shared = tail.matmul(tail_w)?.broadcast_add(&self.proj_b)?;
-            return Ok(heads.matmul(head_w)?.broadcast_add(&shared)?.relu()?);
-        }
-        let x = Tensor::from_slice(frames, (n, input), &Device::Cpu)?;
-        Ok(x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?)
+        let layers = self.config.layers;
+        State(
+            self.members
+                .iter()
+                .map(|_| NetworkState { hidden: vec![vec![0.0; h]; layers], cell: vec![vec![0.0; h]; layers] })
+                .collect(),
+        )
     }
 
     /// Splits raw output rows ([`ModelConfig::outputs`] values a step) into the cochleagram's
@@ -191,18 +186,11 @@ impl InferenceWeights {
         raw
     }
 
-    /// The part of a chunk that does not depend on the state: per frame, the first layer's input
-    /// product (or, without an LSTM, the projection). It can run while the previous chunk's
-    /// recurrence does.
+    /// The part of a chunk that does not depend on the state: per network and frame, the first
+    /// layer's input product (or, without an LSTM, the projection). It can run while the previous
+    /// chunk's recurrence does.
     pub fn prepare(&self, frames: &[f32]) -> Result<PreparedFrames, PredictError> {
-        let n = frames.len() / self.config.input;
-        let projected = self.project(frames, n)?;
-        Ok(PreparedFrames(match self.layers.first() {
-            // The first layer's input is the same for every step of a frame: its product is taken
-            // once per frame and looked up per step.
-            Some(first) => projected.matmul(&first.w_ih)?.broadcast_add(&first.b)?,
-            None => projected,
-        }))
+        Ok(PreparedFrames(self.members.iter().map(|m| m.prepare(&self.config, frames)).collect::<Result<_, _>>()?))
     }
 
     /// Runs a chunk whose frames were [`prepare`](Self::prepare)d; as [`run`](Self::run).
@@ -212,7 +200,99 @@ impl InferenceWeights {
         step_frame: &[u32],
         state: &mut State,
     ) -> Result<Vec<f32>, PredictError> {
-        let h = self.config.hidden;
+        let runs = self
+            .members
+            .iter()
+            .zip(&prepared.0)
+            .zip(&mut state.0)
+            .map(|((member, prepared), state)| member.run_prepared(&self.config, prepared, step_frame, state))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(mean_outputs(runs))
+    }
+}
+
+impl Network {
+    fn new(config: &ModelConfig, params: &Params) -> Result<Self, PredictError> {
+        let layers = (0..config.layers)
+            .map(|l| {
+                let w_ih = params.get(&format!("lstm{l}.w_ih"))?.detach();
+                let b = params.get(&format!("lstm{l}.b"))?.detach();
+                Ok(LayerWeights {
+                    w_ih_rows: w_ih.flatten_all()?.to_vec1()?,
+                    b_values: b.flatten_all()?.to_vec1()?,
+                    w_ih,
+                    b,
+                    w_hh: params.get(&format!("lstm{l}.w_hh"))?.flatten_all()?.to_vec1()?,
+                })
+            })
+            .collect::<Result<Vec<_>, PredictError>>()?;
+        // The contact head is one more output column: one product gives both.
+        let (out_w, out_b) = if config.contact_head {
+            (
+                Tensor::cat(&[params.get("out.w")?, params.get("contact.w")?], 1)?,
+                Tensor::cat(&[params.get("out.b")?, params.get("contact.b")?], 0)?,
+            )
+        } else {
+            (params.get("out.w")?.clone(), params.get("out.b")?.clone())
+        };
+        let (out_w, out_b) = (out_w.detach(), out_b.detach());
+        Ok(Self {
+            proj_w: params.get("proj.w")?.detach(),
+            proj_b: params.get("proj.b")?.detach(),
+            proj_w_halves: {
+                let w = params.get("proj.w")?;
+                let head = config.look_range().start;
+                (head > 0 && head < config.input)
+                    .then(|| -> Result<_, PredictError> {
+                        Ok((w.narrow(0, 0, head)?.contiguous()?, w.narrow(0, head, config.input - head)?.contiguous()?))
+                    })
+                    .transpose()?
+            },
+            layers,
+            out_w,
+            out_b,
+        })
+    }
+
+    /// The input projection of `n` rows of features, `[n, projection]`.
+    fn project(&self, config: &ModelConfig, frames: &[f32], n: usize) -> Result<Tensor, PredictError> {
+        let input = config.input;
+        let head = config.look_range().start;
+        // A video's rows end in the same values, its first colour frame's features: their
+        // product is taken once, which halves the work.
+        if let Some((head_w, tail_w)) = &self.proj_w_halves
+            && n > 1
+            && frames.chunks_exact(input).all(|row| row[head..] == frames[head..input])
+        {
+            let heads: Vec<f32> = frames.chunks_exact(input).flat_map(|row| &row[..head]).copied().collect();
+            let heads = Tensor::from_vec(heads, (n, head), &Device::Cpu)?;
+            let tail = Tensor::from_slice(&frames[head..input], (1, input - head), &Device::Cpu)?;
+            let shared = tail.matmul(tail_w)?.broadcast_add(&self.proj_b)?;
+            return Ok(heads.matmul(head_w)?.broadcast_add(&shared)?.relu()?);
+        }
+        let x = Tensor::from_slice(frames, (n, input), &Device::Cpu)?;
+        Ok(x.matmul(&self.proj_w)?.broadcast_add(&self.proj_b)?.relu()?)
+    }
+
+    fn prepare(&self, config: &ModelConfig, frames: &[f32]) -> Result<Tensor, PredictError> {
+        let n = frames.len() / config.input;
+        let projected = self.project(config, frames, n)?;
+        Ok(match self.layers.first() {
+            // The first layer's input is the same for every step of a frame: its product is taken
+            // once per frame and looked up per step.
+            Some(first) => projected.matmul(&first.w_ih)?.broadcast_add(&first.b)?,
+            None => projected,
+        })
+    }
+
+    fn run_prepared(
+        &self,
+        config: &ModelConfig,
+        prepared: &Tensor,
+        step_frame: &[u32],
+        state: &mut NetworkState,
+    ) -> Result<Vec<f32>, PredictError> {
+        let h = config.hidden;
         let steps = step_frame.len();
         if steps == 0 {
             return Ok(Vec::new());
@@ -220,10 +300,10 @@ impl InferenceWeights {
         let Some(first) = self.layers.first() else {
             // No recurrence: each step reads its frame's projection.
             let index = Tensor::from_slice(step_frame, steps, &Device::Cpu)?;
-            let x = prepared.0.index_select(&index, 0)?;
+            let x = prepared.index_select(&index, 0)?;
             return Ok(x.matmul(&self.out_w)?.broadcast_add(&self.out_b)?.flatten_all()?.to_vec1()?);
         };
-        let gates_in: Vec<f32> = prepared.0.flatten_all()?.to_vec1()?;
+        let gates_in: Vec<f32> = prepared.flatten_all()?.to_vec1()?;
         let out = std::thread::scope(|scope| -> Result<Vec<f32>, PredictError> {
             let mut hiddens = state.hidden.iter_mut();
             let mut cells = state.cell.iter_mut();

@@ -9,6 +9,7 @@ pub mod centring;
 mod checkpoint;
 pub mod contacts;
 pub mod dataset;
+mod ensemble;
 mod error;
 mod evaluate;
 mod infer;
@@ -21,9 +22,10 @@ mod recurrence;
 mod train;
 
 pub use bundle::{
-    BUNDLE_VERSION, BundleManifest, ENCODER_DIR, ModelBundle, TrainingSummary, ValidationMetrics, default_model_dir,
-    encoder_spec_in, keep_encoder,
+    BUNDLE_VERSION, BundleManifest, ENCODER_DIR, MemberSummary, ModelBundle, TrainingSummary, ValidationMetrics,
+    default_model_dir, encoder_spec_in, keep_encoder,
 };
+pub use ensemble::{NETWORKS_DIR, network_dir};
 pub use error::PredictError;
 pub use evaluate::{HIT_TOLERANCE_S, evaluate_split};
 pub use infer::{Prediction, StreamingPredictor, predict_features, predict_video_streaming};

@@ -12,7 +12,7 @@
 //! atomically every half minute and at each epoch's end, so a run that is killed continues from
 //! it when started again with the same options.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -100,6 +100,15 @@ pub struct TrainOptions {
     /// what is validated and saved. (Runs checkpointed before it existed kept none.)
     #[serde(default)]
     pub average_decay: f64,
+    /// Networks trained, from seeds `seed`, `seed + 1`, ..., each alone on the same videos; with
+    /// more than one the model is their ensemble, its outputs their mean. (Runs checkpointed
+    /// before it existed trained one.)
+    #[serde(default = "one_network")]
+    pub networks: usize,
+}
+
+const fn one_network() -> usize {
+    1
 }
 
 /// How the learning rate moves over a training run.
@@ -178,6 +187,7 @@ impl Default for TrainOptions {
             end_windows: true,
             schedule: LearningRateSchedule::Constant,
             average_decay: 0.0,
+            networks: 1,
         }
     }
 }
@@ -191,6 +201,10 @@ pub enum TrainProgress {
     Fitting { epoch: usize, epochs: usize, batch: usize, batches: usize, loss: f64 },
     /// An epoch finished.
     Epoch(EpochRow),
+    /// Training of network `index` (from 1) of an ensemble of `count` starts, from `seed`.
+    Network { index: usize, count: usize, seed: u64 },
+    /// The ensemble's networks are scored together on the validation videos.
+    Combining,
 }
 
 /// One line of `metrics.csv`.
@@ -388,40 +402,55 @@ pub fn time_training_steps(options: &TrainOptions, input: usize, steps: usize) -
     Ok(seconds)
 }
 
+/// The columns of `metrics.csv`, one row an epoch.
+pub(super) const METRICS_COLUMNS: [&str; 10] = [
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "val_mse_per_step",
+    "val_band_correlation",
+    "val_hit_f1",
+    "val_hit_accuracy",
+    "val_hit_ap",
+    "val_hit_median_error_ms",
+    "seconds",
+];
+
+/// An epoch's values in [`METRICS_COLUMNS`].
+pub(super) fn metrics_record(r: &EpochRow) -> [String; 10] {
+    [
+        r.epoch.to_string(),
+        format!("{:.6}", r.train_loss),
+        format!("{:.6}", r.val_loss),
+        format!("{:.6}", r.val_mse_per_step),
+        format!("{:.4}", r.val_band_correlation),
+        format!("{:.4}", r.val_hit_f1),
+        format!("{:.4}", r.val_hit_accuracy),
+        format!("{:.4}", r.val_hit_ap),
+        r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
+        format!("{:.1}", r.seconds),
+    ]
+}
+
+/// A run's losses and kept epoch, as the loss curve draws them.
+pub(super) fn loss_run(history: &[EpochRow]) -> super::plot::LossRun {
+    super::plot::LossRun {
+        train: history.iter().map(|r| r.train_loss).collect(),
+        validation: history.iter().map(|r| r.val_loss).collect(),
+        kept: best_epoch(history),
+    }
+}
+
 fn write_metrics_csv(out: &Path, history: &[EpochRow]) -> Result<(), PredictError> {
     crate::media::write_atomically(&out.join("metrics.csv"), |file| {
         let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-        w.write_record([
-            "epoch",
-            "train_loss",
-            "val_loss",
-            "val_mse_per_step",
-            "val_band_correlation",
-            "val_hit_f1",
-            "val_hit_accuracy",
-            "val_hit_ap",
-            "val_hit_median_error_ms",
-            "seconds",
-        ])?;
+        w.write_record(METRICS_COLUMNS)?;
         for r in history {
-            w.write_record([
-                r.epoch.to_string(),
-                format!("{:.6}", r.train_loss),
-                format!("{:.6}", r.val_loss),
-                format!("{:.6}", r.val_mse_per_step),
-                format!("{:.4}", r.val_band_correlation),
-                format!("{:.4}", r.val_hit_f1),
-                format!("{:.4}", r.val_hit_accuracy),
-                format!("{:.4}", r.val_hit_ap),
-                r.val_hit_median_error_ms.map_or_else(String::new, |e| format!("{e:.2}")),
-                format!("{:.1}", r.seconds),
-            ])?;
+            w.write_record(metrics_record(r))?;
         }
         w.flush()
     })?;
-    let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
-    let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
-    super::plot::loss_curve(&out.join("loss_curve.png"), &train, &val, best_epoch(history))
+    super::plot::loss_curves(&out.join("loss_curve.png"), &[loss_run(history)])
 }
 
 /// The epoch the bundle keeps, by the rule training follows ([`is_better`]).
@@ -437,7 +466,9 @@ fn best_epoch(history: &[EpochRow]) -> Option<usize> {
 }
 
 /// Trains on the `train` split of the dataset at `data`, writing the bundle, `metrics.csv`,
-/// `loss_curve.png` and the checkpoint into `out`. Features are cached under `cache`.
+/// `loss_curve.png` and the checkpoint into `out`; for an ensemble
+/// ([`TrainOptions::networks`]), each network's run into `out/networks/{k}` and their ensemble
+/// into `out`. Features are cached under `cache`.
 pub fn train(
     data: &Path,
     out: &Path,
@@ -447,7 +478,20 @@ pub fn train(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<TrainReport, PredictError> {
-    check_same_encoder(out, &encoder.spec().identity)?;
+    if options.networks == 0 {
+        return Err(PredictError::Data {
+            path: out.to_owned(),
+            reason: "training needs at least one network".to_owned(),
+        });
+    }
+    let run_dirs: Vec<PathBuf> = if options.networks == 1 {
+        vec![out.to_owned()]
+    } else {
+        (1..=options.networks).map(|k| super::ensemble::network_dir(out, k)).collect()
+    };
+    for dir in &run_dirs {
+        check_same_encoder(dir, &encoder.spec().identity)?;
+    }
     let dataset = GreatestHits::open(data)?;
     let entries: Vec<_> = dataset.split(Split::Train).cloned().collect();
     if entries.len() < 2 {
@@ -497,10 +541,80 @@ pub fn train(
             ),
         });
     }
+    let prepared = Prepared { data, train: train_examples, validation: val_examples, validation_ids, summary, config };
+    if options.networks == 1 {
+        let run = fit_network(out, options, &prepared, encoder.spec(), cancel, progress)?;
+        return Ok(prepared.report(run));
+    }
+    std::fs::create_dir_all(out).map_err(|source| PredictError::Io { path: out.to_owned(), source })?;
+    super::bundle::keep_encoder(out, encoder.spec())?;
+    let mut runs = Vec::with_capacity(options.networks);
+    for (k, dir) in run_dirs.iter().enumerate() {
+        let member = TrainOptions { seed: options.seed + k as u64, networks: 1, ..options.clone() };
+        progress(&TrainProgress::Network { index: k + 1, count: options.networks, seed: member.seed });
+        runs.push(fit_network(dir, &member, &prepared, encoder.spec(), cancel, progress)?);
+    }
+    progress(&TrainProgress::Combining);
+    let best = super::ensemble::combine(out, &run_dirs, &prepared.validation, options)?;
+    super::ensemble::write_metrics(out, &runs.iter().map(|r| r.history.as_slice()).collect::<Vec<_>>())?;
+    // Networks before the one interrupted had finished, those after it had not started.
+    let resumed = runs.iter().rev().find_map(|r| r.resumed);
+    let mut report = prepared.report(runs.swap_remove(0));
+    report.best = best;
+    report.parameters *= options.networks;
+    report.resumed_from_epoch = resumed;
+    Ok(report)
+}
+
+/// The videos and network shape every network of a run trains on.
+struct Prepared<'a> {
+    data: &'a Path,
+    train: Vec<Example>,
+    validation: Vec<Example>,
+    validation_ids: Vec<String>,
+    summary: DataSummary,
+    config: ModelConfig,
+}
+
+impl Prepared<'_> {
+    fn report(&self, run: NetworkRun) -> TrainReport {
+        TrainReport {
+            history: run.history,
+            best: run.best,
+            resumed_from_epoch: run.resumed,
+            parameters: run.parameters,
+            train_videos: self.train.len(),
+            validation_videos: self.validation.len(),
+        }
+    }
+}
+
+/// One network's finished run.
+struct NetworkRun {
+    history: Vec<EpochRow>,
+    best: ValidationMetrics,
+    resumed: Option<(usize, usize)>,
+    parameters: usize,
+}
+
+/// Trains one network from `options.seed` into `out` (its bundle, `metrics.csv`,
+/// `loss_curve.png` and checkpoint), continuing the run checkpointed there if any.
+fn fit_network(
+    out: &Path,
+    options: &TrainOptions,
+    prepared: &Prepared<'_>,
+    encoder: &crate::vision::EncoderSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<NetworkRun, PredictError> {
+    let Prepared { data, train: train_examples, validation: val_examples, validation_ids, summary, config } = prepared;
+    let (data, config) = (*data, config.clone());
+    let (width, bands, layout) = (config.input, config.bands, options.layout());
+    let coch = CochleagramParams::default();
 
     std::fs::create_dir_all(out).map_err(|source| PredictError::Io { path: out.to_owned(), source })?;
     // The model folder carries a custom encoder, so synthesis can find the features' encoder.
-    super::bundle::keep_encoder(out, encoder.spec())?;
+    super::bundle::keep_encoder(out, encoder)?;
     let (mut state, params, mut adam, mut average, resumed) = match read_checkpoint_state(out)? {
         Some(state) => {
             let same = TrainOptions { epochs: options.epochs, ..state.options.clone() } == *options;
@@ -544,8 +658,8 @@ pub fn train(
         format: "foley-model".to_owned(),
         version: super::bundle::BUNDLE_VERSION,
         config: config.clone(),
-        encoder: encoder.spec().identity.clone(),
-        encoder_input: encoder.spec().manifest.input.clone(),
+        encoder: encoder.identity.clone(),
+        encoder_input: encoder.manifest.input.clone(),
         feature_layout: layout.description(),
         cochleagram: coch.clone(),
         training: TrainingSummary {
@@ -556,13 +670,14 @@ pub fn train(
             validation_videos: validation_ids.clone(),
         },
         validation,
+        members: Vec::new(),
     };
 
     let mut last_save = Instant::now();
     while state.epoch < options.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
         let epoch_start = Instant::now();
-        let windows = epoch_windows(&train_examples, options.window_steps, options.seed, epoch, options.end_windows);
+        let windows = epoch_windows(train_examples, options.window_steps, options.seed, epoch, options.end_windows);
         let batches: Vec<&[(usize, usize)]> = windows.chunks(options.batch).collect();
         for (b, chunk) in batches.iter().enumerate().skip(state.batch) {
             if cancel.load(Ordering::Relaxed) {
@@ -570,7 +685,7 @@ pub fn train(
                 return Err(PredictError::Cancelled);
             }
             let batch = make_batch(
-                &train_examples,
+                train_examples,
                 chunk,
                 options.window_steps,
                 config.lookahead,
@@ -606,12 +721,12 @@ pub fn train(
         let averaged = average.as_ref().map(WeightAverage::params).transpose()?;
         let validated = averaged.as_ref().unwrap_or(&params);
         let weights = InferenceWeights::new(&config, validated)?;
-        let scored = super::evaluate::score(&weights, &val_examples, options.loss_eps, options.contact_weight, epoch)?;
+        let scored = super::evaluate::score(&weights, val_examples, options.loss_eps, options.contact_weight, epoch)?;
         // The contact head's bias moves so that probability 0.5 is the threshold chosen on the
         // validation videos (`threshold_logit`); the loss that picks the best epoch is the unmoved one.
         let (params_out, metrics) = match scored.chosen_logit {
             Some(logit) => {
-                (validated.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(&val_examples, -logit))
+                (validated.with_contact_bias_moved(-logit)?, scored.with_contact_bias_moved(val_examples, -logit))
             }
             None => (validated.clone(), scored.metrics),
         };
@@ -646,14 +761,7 @@ pub fn train(
         progress(&TrainProgress::Epoch(row));
     }
     let best = ModelBundle::load(out)?.manifest.validation;
-    Ok(TrainReport {
-        history: state.history,
-        best,
-        resumed_from_epoch: resumed,
-        parameters: params.count(),
-        train_videos: train_examples.len(),
-        validation_videos: val_examples.len(),
-    })
+    Ok(NetworkRun { history: state.history, best, resumed, parameters: params.count() })
 }
 
 #[cfg(test)]

@@ -84,6 +84,25 @@ struct Particle {
     vanishes: bool,
 }
 
+impl ContactMark {
+    /// Where particle `p` of this contact is at instant `t`: thrown up at the contact, it falls
+    /// back and lies on the surface a while, or vanishes into it (`None` before the contact and
+    /// once it is gone).
+    fn particle_at(&self, p: &Particle, t: f64) -> Option<Vec3> {
+        let age = t - self.time_s;
+        let flight = 2.0 * p.velocity[2] / 9.81;
+        if !(0.0..3.0).contains(&age) || p.vanishes && age > flight || age > flight + 0.8 {
+            return None;
+        }
+        let tau = age.min(flight);
+        Some([
+            self.at[0] + p.velocity[0] * tau,
+            self.at[1] + p.velocity[1] * tau,
+            (p.velocity[2] * tau - 4.9 * tau * tau).max(0.0) + p.radius,
+        ])
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Stick {
     path: Trajectory,
@@ -318,15 +337,20 @@ impl PhotoStage {
     /// The frame at `t` seconds, packed RGB8; `seed` seeds its sensor noise.
     pub fn frame(&mut self, t: f64, seed: u64) -> Vec<u8> {
         let (w, h) = (self.still.width, self.still.height);
-        // How many instants the shutter's time is sampled at: enough that the fastest part
-        // moves about a pixel and a half between them.
+        // How many instants the shutter's time is sampled at: enough that the stick's tip and
+        // anything passing move about 3 pixels between them (under 2 of the encoder's 224-pixel
+        // input at every frame size), their blur a smooth streak rather than copies. A contact's
+        // particles, a few pixels across, are not counted: sampled for them, the frames after
+        // every contact would cost the most instants.
         let (t0, t1) = (t - self.shutter_s / 2.0, t + self.shutter_s / 2.0);
-        let travel = self.stick.as_ref().map_or(0.0, |s| {
-            let project = |p| self.camera.project(p).map_or([0.0; 2], |q| q.0);
-            let (a, b) = (project(s.path.tip(t0)), project(s.path.tip(t1)));
-            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
-        });
-        let samples = ((travel / 1.5).ceil() as usize).clamp(1, 10);
+        let project = |p| self.camera.project(p).map(|q| q.0);
+        let travel = self
+            .movers(t0)
+            .zip(self.movers(t1))
+            .filter_map(|(a, b)| Some((project(a?)?, project(b?)?)))
+            .map(|(a, b)| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+            .fold(0.0, f64::max);
+        let samples = ((travel / 3.0).ceil() as usize).clamp(1, 10);
         let instants: Vec<f64> = (0..samples)
             .map(|k| if samples == 1 { t } else { t0 + (t1 - t0) * (k as f64 + 0.5) / samples as f64 })
             .collect();
@@ -373,6 +397,13 @@ impl PhotoStage {
         self.sensor.expose(&self.work, w, t, seed)
     }
 
+    /// Where the large things that move are at instant `t`, one slot each, in the same order at
+    /// every instant (`None` while it is not there): the stick's tip and each passing object.
+    fn movers(&self, t: f64) -> impl Iterator<Item = Option<Vec3>> + '_ {
+        let tip = self.stick.as_ref().map(|s| s.path.tip(t));
+        std::iter::once(tip).chain(self.passers.iter().map(move |p| p.centre(t)))
+    }
+
     /// What is drawn at instant `t`, back to front.
     fn shapes_at(&self, t: f64) -> Vec<Shape> {
         let mut marks = Vec::new();
@@ -403,17 +434,9 @@ impl PhotoStage {
                 _ => {}
             }
             for p in &c.particles {
-                let flight = 2.0 * p.velocity[2] / 9.81;
-                let tau = age.min(flight);
-                if p.vanishes && age > flight || age > flight + 0.8 {
-                    continue;
+                if let Some(centre) = c.particle_at(p, t) {
+                    solids.push((depth(centre), Shape::Ball { centre, radius: p.radius, colour: p.colour }));
                 }
-                let centre = [
-                    c.at[0] + p.velocity[0] * tau,
-                    c.at[1] + p.velocity[1] * tau,
-                    (p.velocity[2] * tau - 4.9 * tau * tau).max(0.0) + p.radius,
-                ];
-                solids.push((depth(centre), Shape::Ball { centre, radius: p.radius, colour: p.colour }));
             }
         }
         for passer in &self.passers {
