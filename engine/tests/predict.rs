@@ -695,4 +695,10 @@ fn an_ensemble_trains_each_network_from_its_own_seed_resumes_and_predicts_their_
     let report = train(&data, &resumed, &two, &mut encoder, &cache, &never, &mut |_| {}).unwrap();
     assert_eq!(report.resumed_from_epoch, Some((1, 1)));
     assert_eq!(weights_of(&straight), weights_of(&resumed), "the resumed ensemble differs from the uninterrupted one");
+
+    // A single network's run and an ensemble's do not share a folder.
+    let err = train(&data, &resumed, &options(2), &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("an ensemble") && err.contains("networks"), "{err}");
+    let err = train(&data, &single, &two, &mut encoder, &cache, &never, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("a single network") && err.contains("checkpoint"), "{err}");
 }

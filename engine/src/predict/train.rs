@@ -489,6 +489,17 @@ pub fn train(
     } else {
         (1..=options.networks).map(|k| super::ensemble::network_dir(out, k)).collect()
     };
+    // A folder holds one kind of run: a rerun continues it, and the other kind is refused.
+    let other_kind = if options.networks == 1 { out.join(super::ensemble::NETWORKS_DIR) } else { checkpoint_dir(out) };
+    if other_kind.exists() {
+        return Err(PredictError::Data {
+            path: other_kind,
+            reason: format!(
+                "this folder holds a training run of {}; use another folder, or delete it to start over",
+                if options.networks == 1 { "an ensemble" } else { "a single network" }
+            ),
+        });
+    }
     for dir in &run_dirs {
         check_same_encoder(dir, &encoder.spec().identity)?;
     }
