@@ -44,13 +44,12 @@ rm -rf "$OUT"
 # test photo). Neither they nor the clip database need the model, so they are made while it trains,
 # at a lower priority, on the share of the two cores training leaves idle (it keeps them about 180%
 # busy computing features and 150% in its epochs), not after it. The database is built in a folder
-# of its own that holds a copy of the encoder whose looks it keeps, and moved into the model's.
+# of its own, its looks in the model's encoder's features, and moved into the model's.
 rm -rf "$LOOKS" "$CLIPS"
-mkdir -p "$CLIPS/encoder"
-cp "$ENCODER/encoder.json" "$ENCODER"/*.onnx "$CLIPS/encoder/"
 (
     nice -n 10 "$FOLEY" dataset synth --out "$LOOKS" --videos 600 --seconds 2 --seed 11 --split 1 --negatives 0
-    nice -n 10 "$FOLEY" clips build --bank --looks "$DATA" --looks "$LOOKS" --out "$CLIPS"
+    nice -n 10 "$FOLEY" clips build --bank --looks "$DATA" --looks "$LOOKS" --encoder "$ENCODER/encoder.json" \
+        --out "$CLIPS"
 ) > "$CACHE/looks-synth.log" 2>&1 &
 looks=$!
 trap 'kill "$looks" 2> /dev/null || true' EXIT

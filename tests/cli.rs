@@ -1443,3 +1443,37 @@ fn synth_places_hits_at_the_same_times_whatever_the_container() {
         assert!(len.abs_diff(*other_len) <= 800, "{ext}: {other_len} samples against mp4's {len}");
     }
 }
+
+#[test]
+fn clips_build_takes_its_looks_in_the_encoder_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generated_dataset(dir.path(), 3, 2, 5, "1");
+    let build = |out: &Path, extra: &[&str]| {
+        let mut args =
+            vec!["clips", "build", "--bank", "--looks", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        foley(&args)
+    };
+    // A folder with no model reads the set-up's default encoder; given that encoder's manifest, the
+    // same database comes out.
+    let plain = dir.path().join("plain");
+    let run = build(&plain, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let given = dir.path().join("given");
+    let default = foley_engine::vision::default_manifest_path();
+    let run = build(&given, &["--encoder", default.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    for file in ["clips.json", "clips.safetensors", "clips.wav"] {
+        assert_eq!(std::fs::read(plain.join(file)).unwrap(), std::fs::read(given.join(file)).unwrap(), "{file}");
+    }
+    // The manifest given is the one read: one naming something that is not ONNX fails, naming it.
+    let manifest = dir.path().join("mine.json");
+    std::fs::write(dir.path().join("mine.onnx"), "not a model").unwrap();
+    let text = std::fs::read_to_string(&default).unwrap();
+    std::fs::write(&manifest, text.replace("efficientnet-lite0.onnx", "mine.onnx")).unwrap();
+    let mine = dir.path().join("mine");
+    let run = build(&mine, &["--encoder", manifest.to_str().unwrap()]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("mine.onnx"), "{}", stderr(&run));
+    assert!(!mine.join("clips.json").exists(), "a failed build leaves no database");
+}

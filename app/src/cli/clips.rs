@@ -48,6 +48,11 @@ pub struct BuildArgs {
     /// Retrieval by sound alone: no looks.
     #[arg(long, conflicts_with = "looks")]
     pub sound_only: bool,
+    /// The encoder manifest whose features the looks are taken in; default: the one the model
+    /// folder reads (its `encoder/` copy, else the set-up's default). For a folder the model is
+    /// not trained into yet.
+    #[arg(long, value_name = "MANIFEST", conflicts_with = "sound_only")]
+    pub encoder: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -118,7 +123,10 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
         [] => None,
         dirs => {
             // The looks are in the features of the model's own encoder.
-            let spec = foley_engine::predict::encoder_spec_in(&args.out)?;
+            let spec = match &args.encoder {
+                Some(manifest) => vision::EncoderSpec::load(manifest)?,
+                None => foley_engine::predict::encoder_spec_in(&args.out)?,
+            };
             let mut encoder = vision::open_encoder(vision::Backend::Ort, spec)?;
             bar.set_message("looks");
             let looks = retrieval::dataset_looks(dirs, Split::Train, encoder.as_mut(), cancel, &mut progress)
