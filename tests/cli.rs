@@ -520,6 +520,16 @@ fn train_then_predict_writes_a_model_and_a_cochleagram_other_tools_read() {
             assert_eq!(spread["deals"], 1000, "{spread}");
         }
     }
+    // Every generated test video notes its camera's angle: the per-camera rows hold them all, and
+    // where one row holds every contact, its figures are the full model's.
+    let cameras = scores["by_camera"].as_array().unwrap();
+    let sum = |key: &str| cameras.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("videos"), scores["test_videos"].as_u64().unwrap(), "{cameras:?}");
+    assert_eq!(sum("contacts"), full["contacts"].as_u64().unwrap(), "{cameras:?}");
+    if let [only] = cameras.as_slice() {
+        assert_eq!(only["hit_f1"], full["hit_f1"], "{only} against {full}");
+    }
+    assert!(md.contains("Per camera angle"), "{md}");
     // The full model's hit figures come with the interval of draws of the test videos, which
     // holds them.
     let intervals = &scores["hit_intervals"];

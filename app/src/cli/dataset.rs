@@ -45,6 +45,11 @@ pub enum DatasetCommand {
         /// pan (photo style).
         #[arg(long, default_value_t = 0.1)]
         negatives: f64,
+        /// Share of the videos filmed from a low camera, 8-30 degrees below the horizon, the
+        /// background filling the top of the frame (photo style); the rest look 30-75 degrees
+        /// down.
+        #[arg(long, default_value_t = 0.0)]
+        low_cameras: f64,
         /// The clip bank manifest (default: the one foley was built with).
         #[arg(long)]
         manifest: Option<PathBuf>,
@@ -92,7 +97,18 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
             Ok(())
         }
         DatasetCommand::BankHits { manifest } => bank_hits(&manifest.clone().unwrap_or_else(clipbank_manifest)),
-        DatasetCommand::Synth { out, videos, seconds, seed, split, style, negatives, manifest, textures } => synth(
+        DatasetCommand::Synth {
+            out,
+            videos,
+            seconds,
+            seed,
+            split,
+            style,
+            negatives,
+            low_cameras,
+            manifest,
+            textures,
+        } => synth(
             out,
             &SynthConfig {
                 videos: *videos,
@@ -104,6 +120,7 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
                     StyleArg::Drawn => Style::Drawn,
                 },
                 negatives: *negatives,
+                low_cameras: *low_cameras,
             },
             &manifest.clone().unwrap_or_else(clipbank_manifest),
             &textures.clone().unwrap_or_else(data::texturebank_manifest),
@@ -116,9 +133,10 @@ pub(super) fn check_synth_config(config: &SynthConfig) -> anyhow::Result<()> {
     if !(1.0..=600.0).contains(&config.seconds)
         || !(0.0..=1.0).contains(&config.train_share)
         || !(0.0..=1.0).contains(&config.negatives)
+        || !(0.0..=1.0).contains(&config.low_cameras)
         || config.videos == 0
     {
-        anyhow::bail!("--seconds must be 1-600, --split and --negatives 0-1, and --videos at least 1");
+        anyhow::bail!("--seconds must be 1-600, --split, --negatives and --low-cameras 0-1, and --videos at least 1");
     }
     Ok(())
 }
@@ -193,6 +211,7 @@ mod tests {
             SynthConfig::new(16, f64::NAN, 1, 0.85),
             SynthConfig::new(16, 10.0, 1, 1.5),
             SynthConfig { negatives: -0.1, ..SynthConfig::new(16, 10.0, 1, 0.85) },
+            SynthConfig { low_cameras: 1.5, ..SynthConfig::new(16, 10.0, 1, 0.85) },
         ] {
             let err = check_synth_config(&bad).unwrap_err().to_string();
             assert!(err.contains("--seconds") && err.contains("--videos"), "{err}");

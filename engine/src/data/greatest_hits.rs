@@ -149,6 +149,9 @@ pub struct VideoNotes {
     /// When the stick swings and stops short of the surface without a sound, seconds.
     #[serde(default)]
     pub swings: Vec<f64>,
+    /// The camera's angle below the horizon, degrees, if noted.
+    #[serde(default)]
+    pub camera_pitch_deg: Option<f64>,
 }
 
 /// A dataset folder in the Greatest Hits layout.
@@ -363,14 +366,24 @@ mod tests {
         for id in ["a", "b", "c", "d", "e"] {
             write(d, &format!("{id}_denoised.mp4"), "");
         }
-        write(d, "a_scene.json", r#"{"style": "photo", "negative": null, "swings": [1.25, 4.5]}"#);
+        write(
+            d,
+            "a_scene.json",
+            r#"{"style": "photo", "negative": null, "swings": [1.25, 4.5], "camera_pitch_deg": 21.5}"#,
+        );
         write(d, "b_scene.json", r#"{"style": "photo", "negative": "passing", "swings": []}"#);
         write(d, "d_scene.json", "{\n  \"swings\": [1.0,\n oops]}");
         write(d, "e_scene.json", r#"{"negative": 3}"#);
         let gh = GreatestHits::open(d).unwrap();
         let notes = |i: usize| gh.videos[i].notes();
-        assert_eq!(notes(0).unwrap(), VideoNotes { negative: None, swings: vec![1.25, 4.5] });
-        assert_eq!(notes(1).unwrap(), VideoNotes { negative: Some("passing".into()), swings: vec![] });
+        assert_eq!(
+            notes(0).unwrap(),
+            VideoNotes { negative: None, swings: vec![1.25, 4.5], camera_pitch_deg: Some(21.5) }
+        );
+        assert_eq!(
+            notes(1).unwrap(),
+            VideoNotes { negative: Some("passing".into()), swings: vec![], camera_pitch_deg: None }
+        );
         assert_eq!(notes(2).unwrap(), VideoNotes::default());
         let err = notes(3).unwrap_err().to_string();
         assert!(err.contains("d_scene.json, line 3") && err.contains("not scene notes"), "{err}");

@@ -92,6 +92,9 @@ pub struct EvalReport {
     pub methods: Vec<MethodScores>,
     /// The full model's figures per frame rate of the test videos (`method` names the rate).
     pub by_rate: Vec<MethodScores>,
+    /// The full model's figures on the test videos filmed from a low camera and from above, by
+    /// their scene notes (`method` names the angles; none where no video notes its camera).
+    pub by_camera: Vec<MethodScores>,
     /// The full model on the test videos without any labelled contact.
     pub silent: SilentScores,
     /// The full model's hits on air swings that stop short of the surface, on all test videos.
@@ -158,6 +161,19 @@ fn frame_rate(times: &[f64]) -> String {
 /// Random deals of the frame rates that the spread across rates is set against (a p-value
 /// resolves to about 0.001).
 const RATE_DEALS: usize = 1000;
+
+/// The camera angle below the horizon under which a scene counts as filmed from low, from the
+/// side (degrees): the generator films a quarter of its scenes so.
+const LOW_CAMERA_DEG: f64 = 30.0;
+
+/// The rows of the per-camera table: its key orders low before above.
+fn camera_band(pitch_deg: f64) -> (bool, &'static str) {
+    if pitch_deg < LOW_CAMERA_DEG {
+        (false, "low camera, under 30 degrees below the horizon")
+    } else {
+        (true, "camera from above, 30 degrees or more")
+    }
+}
 
 pub const FULL_MODEL: &str = "foley (LSTM + retrieval)";
 const SOUND_ONLY: &str = "foley, sound-only retrieval";
@@ -278,6 +294,7 @@ pub fn evaluate_synthesis(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut scorers: Vec<(&str, TrackScorer)> = Vec::new();
     let mut by_rate: std::collections::BTreeMap<String, TrackScorer> = std::collections::BTreeMap::new();
+    let mut by_camera: std::collections::BTreeMap<(bool, &str), TrackScorer> = std::collections::BTreeMap::new();
     let mut silent = SilentScores::default();
     let mut air_swings = SwingScores::default();
     let mut rate_spread = RateSpread::default();
@@ -431,6 +448,16 @@ pub fn evaluate_synthesis(
                 let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
                 rate_spread.add(&rate, contacts.len(), hits.len(), matched);
                 let notes = entry.notes()?;
+                if let Some(pitch) = notes.camera_pitch_deg {
+                    by_camera.entry(camera_band(pitch)).or_default().add(
+                        &contacts,
+                        &hits,
+                        ranking.as_deref(),
+                        &real,
+                        &made,
+                        params.compression,
+                    );
+                }
                 air_swings.add(&notes.swings, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
                 if contacts.is_empty() {
                     silent.add(no_contact_kind(&notes), duration, hits.len());
@@ -464,6 +491,7 @@ pub fn evaluate_synthesis(
         against,
         methods: scorers.iter().map(|(name, s)| s.scores(name)).collect(),
         by_rate: by_rate.iter().map(|(fps, s)| s.scores(&format!("{fps} fps"))).collect(),
+        by_camera: by_camera.iter().map(|((_, band), s)| s.scores(band)).collect(),
         silent,
         air_swings,
         rate_spread: rate_spread.scores(RATE_DEALS, options.seed),

@@ -108,6 +108,21 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
                 figure(r.median_error_ms, 1.0, 1)
             ));
         }
+        if !report.by_camera.is_empty() {
+            md.push_str(&format!("\nPer camera angle (the scene notes' angle below the horizon), {}:\n\n| camera | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
+            for r in &report.by_camera {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
+                    r.method,
+                    r.videos,
+                    r.contacts,
+                    r.hit_ap,
+                    r.hit_accuracy,
+                    r.hit_f1,
+                    figure(r.median_error_ms, 1.0, 1)
+                ));
+            }
+        }
         let r = &report.rate_spread;
         if let Some(spread) = r.spread {
             md.push_str(&format!("\nSpread of F1 across frame rates: {spread:.3}."));

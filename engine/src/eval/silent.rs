@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn the_kind_comes_from_the_scene_notes_and_is_unnoted_without_it() {
-        let noted = VideoNotes { negative: Some("passing".into()), swings: vec![] };
+        let noted = VideoNotes { negative: Some("passing".into()), ..VideoNotes::default() };
         assert_eq!(no_contact_kind(&noted), "passing");
         assert_eq!(no_contact_kind(&VideoNotes::default()), UNNOTED);
     }

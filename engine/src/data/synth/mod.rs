@@ -58,13 +58,16 @@ pub struct SynthConfig {
     pub style: Style,
     /// Share of the videos without any contact (photo style only).
     pub negatives: f64,
+    /// Share of the videos filmed from a low camera, 8-30 degrees below the horizon (photo style
+    /// only); the rest look 30-75 degrees down.
+    pub low_cameras: f64,
 }
 
 impl SynthConfig {
     /// `videos` photo-style videos of `seconds`, a tenth of them without contact.
     #[must_use]
     pub fn new(videos: usize, seconds: f64, seed: u64, train_share: f64) -> Self {
-        Self { videos, seconds, seed, train_share, style: Style::Photo, negatives: 0.1 }
+        Self { videos, seconds, seed, train_share, style: Style::Photo, negatives: 0.1, low_cameras: 0.0 }
     }
 }
 
@@ -289,7 +292,15 @@ fn make_photo_video(
     };
     let (photos, photo_ids) = pick_photos(&material, split, textures, cache, &mut rng)?;
     let rate = f64::from(fps.0) / f64::from(fps.1);
-    let request = SceneRequest { material: &material, size, fps: rate, seconds: config.seconds, negative, can_scratch };
+    let request = SceneRequest {
+        material: &material,
+        size,
+        fps: rate,
+        seconds: config.seconds,
+        negative,
+        can_scratch,
+        low_camera_share: config.low_cameras,
+    };
     let (mut stage, contacts) = PhotoStage::new(&request, &photos, &mut rng);
     drop(photos);
     let id = video_id(config.seed, index);
@@ -302,6 +313,7 @@ fn make_photo_video(
         fps: format!("{}/{}", fps.0, fps.1),
         negative,
         camera: stage.camera_move(),
+        camera_pitch_deg: (stage.camera_pitch_deg() * 10.0).round() / 10.0,
         hand: stage.hand(),
         swings: stage.swing_times(),
     };
@@ -342,6 +354,8 @@ struct SceneNotes<'a> {
     negative: Option<Negative>,
     /// How the camera moves.
     camera: CameraMove,
+    /// The camera's angle below the horizon, degrees.
+    camera_pitch_deg: f64,
     /// Whether a hand holds the stick in the picture (`None`: no stick).
     hand: Option<bool>,
     /// When air swings stop short of the surface, seconds.

@@ -64,6 +64,8 @@ pub struct PhotoStage {
     passers: Vec<Passer>,
     /// Seconds the shutter is open.
     shutter_s: f64,
+    /// The camera's angle below the horizon, degrees.
+    pitch_deg: f64,
 }
 
 /// A contact as the surface's reaction needs it.
@@ -142,6 +144,12 @@ impl PhotoStage {
         self.sensor.motion
     }
 
+    /// The camera's angle below the horizon, degrees.
+    #[must_use]
+    pub fn camera_pitch_deg(&self) -> f64 {
+        self.pitch_deg
+    }
+
     /// Whether a hand holds the stick in the picture (`None`: no stick).
     #[must_use]
     pub fn hand(&self) -> Option<bool> {
@@ -212,13 +220,15 @@ pub struct SceneRequest<'a> {
     pub negative: Option<Negative>,
     /// Whether the material has scraped recordings (so scratches can sound).
     pub can_scratch: bool,
+    /// The chance that the scene is filmed from a low camera, 8-30 degrees below the horizon.
+    pub low_camera_share: f64,
 }
 
 impl PhotoStage {
     /// The scene `request` asks for, from `photos`. Returns the stage and the contacts the sound
     /// must follow.
     pub fn new(request: &SceneRequest<'_>, photos: &Photos, rng: &mut ChaCha8Rng) -> (Self, Vec<PlannedContact>) {
-        let SceneRequest { material, size, fps, seconds, negative, can_scratch } = *request;
+        let SceneRequest { material, size, fps, seconds, negative, can_scratch, low_camera_share } = *request;
         let (w, h) = (size.width as usize, size.height as usize);
         let motion = match negative {
             Some(Negative::Pan) => {
@@ -236,9 +246,18 @@ impl PhotoStage {
         }
         .map(f64::ceil);
         let scene_size = [w + 2 * margin[0] as usize, h + 2 * margin[1] as usize];
+        // A low camera films from the side, the background filling the upper frame (as much
+        // footage is), 0.5-1.5 m from the point it looks at. Without any share asked for no
+        // number is drawn, so such a request makes the scenes it made before the choice existed.
+        let (height, pitch) = if low_camera_share > 0.0 && rng.random_range(0.0..1.0) < low_camera_share {
+            let pitch = rng.random_range(8.0_f64..30.0).to_radians();
+            (rng.random_range(0.5..1.5) * pitch.sin(), pitch)
+        } else {
+            (rng.random_range(0.3..0.9), rng.random_range(30.0_f64..75.0).to_radians())
+        };
         let camera = Camera::looking_down(
-            rng.random_range(0.3..0.9),
-            rng.random_range(30.0_f64..75.0).to_radians(),
+            height,
+            pitch,
             rng.random_range(-15.0_f64..15.0).to_radians(),
             rng.random_range(-5.0_f64..5.0).to_radians(),
             rng.random_range(40.0_f64..65.0).to_radians(),
@@ -330,6 +349,7 @@ impl PhotoStage {
             contacts: marks,
             passers,
             shutter_s,
+            pitch_deg: pitch.to_degrees(),
         };
         (stage, contacts)
     }
@@ -522,13 +542,16 @@ mod tests {
         }
     }
 
+    fn scene(material: &str, size: FrameSize, seconds: f64) -> SceneRequest<'_> {
+        SceneRequest { material, size, fps: 30.0, seconds, negative: None, can_scratch: true, low_camera_share: 0.0 }
+    }
+
     #[test]
     fn the_stick_touches_the_surface_in_the_picture_at_each_contact_and_swings_stop_short() {
         let size = FrameSize { width: 160, height: 120 };
         for seed in 0..4 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let request =
-                SceneRequest { material: "wood", size, fps: 30.0, seconds: 6.0, negative: None, can_scratch: true };
+            let request = SceneRequest { low_camera_share: 0.5, ..scene("wood", size, 6.0) };
             let (mut stage, contacts) = PhotoStage::new(&request, &photos(), &mut rng);
             assert!(!contacts.is_empty(), "{seed}");
             let path = stage.stick.as_ref().unwrap().path.clone();
@@ -548,15 +571,39 @@ mod tests {
                 assert!(path.tip(t)[2] > 0.01, "{seed}: a swing touches the surface at {t}");
             }
         }
+        // With a share asked for, that share of the scenes is filmed from low, the background
+        // filling the frame's top rows and the surface its bottom; without, none is.
+        for (share, expected) in [(0.25, 12..=40), (0.0, 0..=0)] {
+            let mut low = 0;
+            for seed in 100..200 {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let request = SceneRequest { low_camera_share: share, ..scene("wood", size, 2.0) };
+                let (stage, _) = PhotoStage::new(&request, &photos(), &mut rng);
+                let pitch = stage.camera_pitch_deg();
+                assert!((8.0..75.0).contains(&pitch), "{seed}: {pitch}");
+                let ground_share = |rows: std::ops::Range<usize>| {
+                    let s = &stage.still;
+                    let n = rows.len() * s.width;
+                    rows.flat_map(|y| (0..s.width).map(move |x| (x, y)))
+                        .filter(|&(x, y)| s.ground_at(x, y).is_some())
+                        .count() as f64
+                        / n as f64
+                };
+                let h = stage.still.height;
+                if pitch < 30.0 {
+                    low += 1;
+                    assert!(ground_share(0..h / 10) < 0.5 && ground_share(h * 9 / 10..h) > 0.99, "{seed}: {pitch}");
+                }
+            }
+            assert!(expected.contains(&low), "{low} of 100 scenes from a low camera with a share of {share}");
+        }
         // Without a stick: no contacts, nothing to swing.
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let request = SceneRequest {
-            material: "rock",
-            size,
             fps: 25.0,
-            seconds: 6.0,
             negative: Some(Negative::Passing),
             can_scratch: false,
+            ..scene("rock", size, 6.0)
         };
         let (stage, contacts) = PhotoStage::new(&request, &photos(), &mut rng);
         assert!(contacts.is_empty() && stage.stick.is_none() && !stage.passers.is_empty());
