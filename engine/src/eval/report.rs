@@ -435,28 +435,17 @@ pub fn evaluate_synthesis(
             }
             scorers[k].1.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression);
             if k == 0 {
+                let score_in = |scorer: &mut TrackScorer| {
+                    scorer.add(&contacts, &hits, ranking.as_deref(), &real, &made, params.compression)
+                };
                 let rate = frame_rate(&example.times);
-                let matched = by_rate.entry(rate.clone()).or_default().add(
-                    &contacts,
-                    &hits,
-                    ranking.as_deref(),
-                    &real,
-                    &made,
-                    params.compression,
-                );
+                let matched = score_in(by_rate.entry(rate.clone()).or_default());
                 let contact_times: Vec<f64> = contacts.iter().map(|c| c.time_s).collect();
                 let hit_times: Vec<f64> = hits.iter().map(|h| h.time_s).collect();
                 rate_spread.add(&rate, contacts.len(), hits.len(), matched);
                 let notes = entry.notes()?;
                 if let Some(pitch) = notes.camera_pitch_deg {
-                    by_camera.entry(camera_band(pitch)).or_default().add(
-                        &contacts,
-                        &hits,
-                        ranking.as_deref(),
-                        &real,
-                        &made,
-                        params.compression,
-                    );
+                    score_in(by_camera.entry(camera_band(pitch)).or_default());
                 }
                 air_swings.add(&notes.swings, &contact_times, &hit_times, super::track_scores::TOLERANCE_S);
                 if contacts.is_empty() {

@@ -95,33 +95,11 @@ pub(super) fn write_report(report: &EvalReport, bundle: &ModelBundle, options: &
         }
     }
     if let Some(full) = report.methods.first() {
-        md.push_str(&format!("\nPer frame rate, {}:\n\n| frame rate | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
-        for r in &report.by_rate {
-            md.push_str(&format!(
-                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
-                r.method,
-                r.videos,
-                r.contacts,
-                r.hit_ap,
-                r.hit_accuracy,
-                r.hit_f1,
-                figure(r.median_error_ms, 1.0, 1)
-            ));
-        }
+        md.push_str(&format!("\nPer frame rate, {}:\n", full.method));
+        push_hit_table(&mut md, "frame rate", &report.by_rate);
         if !report.by_camera.is_empty() {
-            md.push_str(&format!("\nPer camera angle (the scene notes' angle below the horizon), {}:\n\n| camera | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n", full.method));
-            for r in &report.by_camera {
-                md.push_str(&format!(
-                    "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
-                    r.method,
-                    r.videos,
-                    r.contacts,
-                    r.hit_ap,
-                    r.hit_accuracy,
-                    r.hit_f1,
-                    figure(r.median_error_ms, 1.0, 1)
-                ));
-            }
+            md.push_str(&format!("\nPer camera angle (the scene notes' angle below the horizon), {}:\n", full.method));
+            push_hit_table(&mut md, "camera", &report.by_camera);
         }
         let r = &report.rate_spread;
         if let Some(spread) = r.spread {
@@ -274,6 +252,26 @@ fn kind_words(kind: &str) -> String {
         "pan" => "the camera pans, no stick (`pan`)".to_owned(),
         super::silent::UNNOTED => "no scene notes (`unnoted`)".to_owned(),
         other => format!("`{other}`"),
+    }
+}
+
+/// A table of the full model's hit figures over a share of the test videos per row, `label`
+/// naming what the rows' `method` holds.
+fn push_hit_table(md: &mut String, label: &str, rows: &[MethodScores]) {
+    md.push_str(&format!(
+        "\n| {label} | videos | contacts | hit AP | hit accuracy | F1 | median error (ms) |\n|---|---|---|---|---|---|---|\n"
+    ));
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |\n",
+            r.method,
+            r.videos,
+            r.contacts,
+            r.hit_ap,
+            r.hit_accuracy,
+            r.hit_f1,
+            figure(r.median_error_ms, 1.0, 1)
+        ));
     }
 }
 
