@@ -162,13 +162,10 @@ fn frame_rate(times: &[f64]) -> String {
 /// resolves to about 0.001).
 const RATE_DEALS: usize = 1000;
 
-/// The camera angle below the horizon under which a scene counts as filmed from low, from the
-/// side (degrees): the generator films a quarter of its scenes so.
-const LOW_CAMERA_DEG: f64 = 30.0;
-
-/// The rows of the per-camera table: its key orders low before above.
+/// The rows of the per-camera table, parted where the generator parts a low camera's scenes
+/// from those filmed from above: its key orders low before above.
 fn camera_band(pitch_deg: f64) -> (bool, &'static str) {
-    if pitch_deg < LOW_CAMERA_DEG {
+    if pitch_deg < crate::data::synth::LOW_CAMERA_MAX_DEG {
         (false, "low camera, under 30 degrees below the horizon")
     } else {
         (true, "camera from above, 30 degrees or more")

@@ -89,6 +89,10 @@ pub struct SynthSummary {
 pub const FPS: (i32, i32) = (30_000, 1001);
 
 /// Frame rates of photo-style videos.
+/// The camera angle below the horizon (degrees) that parts a low camera's scenes (8 degrees up
+/// to it) from those filmed from above (it up to 75).
+pub const LOW_CAMERA_MAX_DEG: f64 = 30.0;
+
 pub const PHOTO_RATES: &[(i32, i32)] = &[(24, 1), (25, 1), (30_000, 1001), (30, 1), (50, 1), (60, 1)];
 
 /// Frame sizes of photo-style videos (width, height), with how often each comes (16:9, 4:3,

@@ -250,10 +250,10 @@ impl PhotoStage {
         // footage is), 0.5-1.5 m from the point it looks at. Without any share asked for no
         // number is drawn, so such a request makes the scenes it made before the choice existed.
         let (height, pitch) = if low_camera_share > 0.0 && rng.random_range(0.0..1.0) < low_camera_share {
-            let pitch = rng.random_range(8.0_f64..30.0).to_radians();
+            let pitch = rng.random_range(8.0_f64..super::LOW_CAMERA_MAX_DEG).to_radians();
             (rng.random_range(0.5..1.5) * pitch.sin(), pitch)
         } else {
-            (rng.random_range(0.3..0.9), rng.random_range(30.0_f64..75.0).to_radians())
+            (rng.random_range(0.3..0.9), rng.random_range(super::LOW_CAMERA_MAX_DEG..75.0).to_radians())
         };
         let camera = Camera::looking_down(
             height,
@@ -590,7 +590,7 @@ mod tests {
                         / n as f64
                 };
                 let h = stage.still.height;
-                if pitch < 30.0 {
+                if pitch < super::super::LOW_CAMERA_MAX_DEG {
                     low += 1;
                     assert!(ground_share(0..h / 10) < 0.5 && ground_share(h * 9 / 10..h) > 0.99, "{seed}: {pitch}");
                 }
